@@ -1,0 +1,51 @@
+# Two commands: `make run` (try it) and `make test` (prove it). Python 3.11 and git suffice.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+CHROMIUM ?= /usr/lib/chromium/chromium
+
+.PHONY: run test lint format worker web migrate demo clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+migrate: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+## Start the web server on 127.0.0.1:8000 and a Celery worker; Ctrl-C stops both.
+run: demo
+	@bin/run-trial
+
+worker: $(VENV)/.installed
+	$(BIN)/celery -A config worker --loglevel=info
+
+## Install what the tests need (Chromium included) and run the whole suite.
+test: $(VENV)/.installed-test
+	@test -x $(CHROMIUM) || bin/install-chromium
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) var db.sqlite3 test-results

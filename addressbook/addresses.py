@@ -1,0 +1,89 @@
+"""Parsing and formatting of the two kinds of address a contact has: phone and email."""
+
+from dataclasses import dataclass
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+_REASONS = {
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "the country code is not valid",
+    phonenumbers.ValidationResult.TOO_SHORT: "it is too short",
+    phonenumbers.ValidationResult.TOO_LONG: "it is too long",
+    phonenumbers.ValidationResult.INVALID_LENGTH: "it has the wrong number of digits",
+}
+
+
+class InvalidAddress(ValueError):
+    """Raised with a message a person can act on."""
+
+
+@dataclass(frozen=True)
+class Phone:
+    e164: str
+    region: str
+
+
+def parse_phone(raw: str, default_region: str) -> Phone:
+    """Read a number typed in any usual format; national ones use ``default_region``."""
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidAddress("Enter a phone number.")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, default_region.upper() or None)
+    except phonenumbers.NumberParseException as exc:
+        if exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+            raise InvalidAddress(
+                f"“{raw}” has no valid country code; write it as +<country code> <number>."
+            ) from exc
+        raise InvalidAddress(f"“{raw}” is not a phone number.") from exc
+    if not phonenumbers.is_valid_number(number):
+        reason = _REASONS.get(
+            phonenumbers.is_possible_number_with_reason(number),
+            "no such number exists in that country",
+        )
+        region = phonenumbers.region_code_for_number(number) or default_region
+        raise InvalidAddress(f"“{raw}” is not a valid {region} phone number: {reason}.")
+    return Phone(
+        e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        region=phonenumbers.region_code_for_number(number),
+    )
+
+
+def parse_inbound_phone(raw: str) -> Phone:
+    """Numbers from a gateway come in international form, with or without + or 00."""
+    text = (raw or "").strip()
+    if text and text[0].isdigit() and not text.startswith("00"):
+        text = "+" + text
+    return parse_phone(text, default_region="")
+
+
+def normalize_email(raw: str) -> str:
+    text = (raw or "").strip()
+    try:
+        validate_email(text)
+    except ValidationError as exc:
+        raise InvalidAddress(f"“{raw}” is not a valid email address.") from exc
+    local, _, domain = text.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def is_email(address: str) -> bool:
+    return "@" in address
+
+
+def mask_phone(e164: str) -> str:
+    """``+31612345678`` → ``+31 6 •••• 5678``: enough to recognise, too little to harvest."""
+    number = phonenumbers.parse(e164)
+    national = phonenumbers.national_significant_number(number)
+    return f"+{number.country_code} {national[:1]} •••• {national[-4:]}"
+
+
+def format_phone(e164: str) -> str:
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AddressbookConfig(AppConfig):
+    name = "addressbook"
+    verbose_name = "Address book"

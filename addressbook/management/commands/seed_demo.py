@@ -1,0 +1,144 @@
+import phonenumbers
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from addressbook.models import Company, Contact, Membership
+
+PASSWORD = "demo-pass-2026"
+
+NAMES = {
+    "NL": [
+        "Sanne de Vries",
+        "Daan Jansen",
+        "Emma Bakker",
+        "Lucas Visser",
+        "Julia Smit",
+        "Sem Meijer",
+        "Tess Mulder",
+        "Finn de Boer",
+    ],
+    "FR": [
+        "Camille Martin",
+        "Léa Bernard",
+        "Hugo Dubois",
+        "Chloé Moreau",
+        "Louis Laurent",
+        "Manon Lefèvre",
+        "Jules Girard",
+    ],
+    "GB": [
+        "Olivia Smith",
+        "Harry Jones",
+        "Amelia Taylor",
+        "George Brown",
+        "Isla Wilson",
+        "Jack Evans",
+        "Ava Thomas",
+    ],
+    "DE": [
+        "Mia Müller",
+        "Leon Schmidt",
+        "Hannah Schneider",
+        "Paul Fischer",
+        "Lena Weber",
+        "Felix Wagner",
+        "Marie Becker",
+    ],
+    "BE": [
+        "Lotte Peeters",
+        "Noah Janssens",
+        "Elise Maes",
+        "Arthur Jacobs",
+        "Louise Willems",
+        "Victor Claes",
+        "Nina Goossens",
+    ],
+    "ZA": [
+        "Thandi Nkosi",
+        "Sipho Dlamini",
+        "Naledi Mokoena",
+        "Johan van Wyk",
+        "Lerato Khumalo",
+        "Pieter Botha",
+        "Ayanda Zulu",
+    ],
+    "US": [
+        "Emily Johnson",
+        "Michael Williams",
+        "Sophia Garcia",
+        "James Miller",
+        "Ava Davis",
+        "Ethan Rodriguez",
+        "Mia Martinez",
+    ],
+}
+
+
+def mobile_numbers(region: str, count: int) -> list[str]:
+    """Valid mobile numbers of ``region``, made from its example number."""
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    national = str(example.national_number)
+    found, tail = [], 0
+    while len(found) < count:
+        tail += 1
+        candidate = phonenumbers.parse(f"+{example.country_code}{national[:-3]}{tail:03d}")
+        if phonenumbers.is_valid_number(candidate):
+            found.append(phonenumbers.format_number(candidate, phonenumbers.PhoneNumberFormat.E164))
+    return found
+
+
+class Command(BaseCommand):
+    help = "Create a demo: two companies, their marketers, a staff admin and ~50 contacts."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        acme, _ = Company.objects.get_or_create(
+            slug="acme",
+            defaults={"name": "Acme Coffee", "default_country": "NL", "sms_sender": "AcmeCoffee"},
+        )
+        globex, _ = Company.objects.get_or_create(
+            slug="globex",
+            defaults={"name": "Globex Travel", "default_country": "FR", "sms_sender": "Globex"},
+        )
+        users = [
+            ("anna", "anna@acme.example", [acme], False),
+            ("bruno", "bruno@globex.example", [globex], False),
+            ("admin", "admin@example.com", [acme, globex], True),
+        ]
+        User = get_user_model()
+        for username, email, companies, staff in users:
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={"email": email, "is_staff": staff, "is_superuser": staff},
+            )
+            if created:
+                user.set_password(PASSWORD)
+                user.save()
+            for company in companies:
+                Membership.objects.get_or_create(user=user, company=company)
+
+        for company, per_country in ((acme, 8), (globex, 3)):
+            for region, names in NAMES.items():
+                chosen = names[:per_country]
+                for name, phone in zip(chosen, mobile_numbers(region, len(chosen)), strict=True):
+                    first, _, last = name.partition(" ")
+                    email = (
+                        f"{first}.{last}".lower().replace(" ", "") + f"@{region.lower()}.example"
+                    )
+                    Contact.objects.get_or_create(
+                        company=company,
+                        phone=phone,
+                        defaults={
+                            "country": region,
+                            "first_name": first,
+                            "last_name": last,
+                            "email": email,
+                        },
+                    )
+
+        self.stdout.write(self.style.SUCCESS("Demo ready at http://127.0.0.1:8000/"))
+        for username, _, companies, staff in users:
+            where = ", ".join(c.name for c in companies)
+            role = "staff admin (/admin/)" if staff else "marketer"
+            self.stdout.write(f"  {username} / {PASSWORD}  — {role}, {where}")

@@ -1,0 +1,83 @@
+from django.db import IntegrityError, transaction
+
+from .addresses import InvalidAddress, normalize_email, parse_phone
+from .models import Company, Contact
+
+
+class ContactError(ValueError):
+    """A contact cannot be saved; ``field`` says which input is at fault."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def _clean_addresses(*, company: Company, phone: str, email: str) -> dict[str, str]:
+    cleaned = {"phone": "", "country": "", "email": ""}
+    try:
+        if phone.strip():
+            parsed = parse_phone(phone, company.default_country)
+            cleaned["phone"], cleaned["country"] = parsed.e164, parsed.region
+    except InvalidAddress as exc:
+        raise ContactError(str(exc), field="phone") from exc
+    try:
+        if email.strip():
+            cleaned["email"] = normalize_email(email)
+    except InvalidAddress as exc:
+        raise ContactError(str(exc), field="email") from exc
+    if not cleaned["phone"] and not cleaned["email"]:
+        raise ContactError("A contact needs a phone number or an email address.", field="phone")
+    return cleaned
+
+
+def _save(contact: Contact) -> Contact:
+    try:
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError as exc:
+        taken = Contact.objects.filter(company=contact.company).exclude(pk=contact.pk)
+        if contact.phone and taken.filter(phone=contact.phone).exists():
+            raise ContactError("Another contact already has this phone number.", "phone") from exc
+        if contact.email and taken.filter(email=contact.email).exists():
+            raise ContactError("Another contact already has this email address.", "email") from exc
+        raise
+    return contact
+
+
+def create_contact(
+    *,
+    company: Company,
+    phone: str = "",
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+) -> Contact:
+    addresses = _clean_addresses(company=company, phone=phone, email=email)
+    contact = Contact(
+        company=company,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        **addresses,
+    )
+    return _save(contact)
+
+
+def update_contact(
+    *,
+    contact: Contact,
+    phone: str = "",
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+) -> Contact:
+    addresses = _clean_addresses(company=contact.company, phone=phone, email=email)
+    for field, value in addresses.items():
+        setattr(contact, field, value)
+    contact.first_name = first_name.strip()
+    contact.last_name = last_name.strip()
+    return _save(contact)
+
+
+def delete_contact(*, contact: Contact) -> None:
+    # Suppression is keyed by address in the optout app, so it outlives this row.
+    contact.delete()

@@ -1,0 +1,12 @@
+"""SMS gateway backends, chosen by dotted path in ``SMS_BACKEND`` like Django's email backends."""
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from .base import BaseSmsBackend, OutboundSms, SendResult
+
+__all__ = ["BaseSmsBackend", "OutboundSms", "SendResult", "get_backend"]
+
+
+def get_backend(path: str | None = None, **kwargs) -> BaseSmsBackend:
+    return import_string(path or settings.SMS_BACKEND)(**kwargs)

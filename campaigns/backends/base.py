@@ -1,0 +1,24 @@
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OutboundSms:
+    reference: str
+    to: str
+    sender: str
+    body: str
+
+
+@dataclass(frozen=True)
+class SendResult:
+    reference: str
+    accepted: bool
+    gateway_reference: str = ""
+    error: str = ""
+
+
+class BaseSmsBackend:
+    """Hands a batch of messages to a gateway and says, per message, whether it took it."""
+
+    def send_messages(self, batch: list[OutboundSms]) -> list[SendResult]:
+        raise NotImplementedError

@@ -1,0 +1,102 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from addressbook.models import Company, Contact
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=120)
+    sender = models.CharField(max_length=16, blank=True)
+    body = models.TextField(
+        help_text="Placeholders such as {{ first_name }} are filled per contact."
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Message(models.Model):
+    """One SMS to one recipient: what was sent, and what became of it."""
+
+    class Kind(models.TextChoices):
+        MARKETING = "marketing", "Marketing"
+        TRANSACTIONAL = "transactional", "Transactional"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Handed to gateway"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped: opted out"
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="messages")
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.MARKETING)
+    to = models.CharField(max_length=16, help_text="E.164 at the time of sending")
+    country = models.CharField(max_length=2, blank=True)
+    sender = models.CharField(max_length=16, blank=True)
+    body = models.TextField(blank=True)
+    # The recipient's opt-out link: /<short_code> on the short host.
+    short_code = models.CharField(max_length=8, null=True, blank=True, unique=True)
+    optout_shortcode = models.CharField(max_length=16, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    error = models.CharField(max_length=255, blank=True)
+    gateway_reference = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # A retried chunk finds its rows already there and creates none twice.
+            models.UniqueConstraint(
+                fields=["campaign", "contact"],
+                condition=Q(campaign__isnull=False),
+                name="message_campaign_contact_uq",
+            )
+        ]
+        indexes = [models.Index(fields=["campaign", "status"], name="message_campaign_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to} ({self.status})"
+
+
+class CampaignChunk(models.Model):
+    """A slice of the audience, (after_id, upto_id] over contact ids, sent by one task."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="chunks")
+    after_id = models.BigIntegerField()
+    upto_id = models.BigIntegerField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["campaign", "after_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "after_id"], name="chunk_campaign_after_uq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: contacts ({self.after_id}, {self.upto_id}]"

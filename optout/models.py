@@ -1,0 +1,180 @@
+from django.db import models
+
+from addressbook.models import Company
+
+
+class Source(models.TextChoices):
+    SMS_KEYWORD = "sms_keyword", "SMS keyword reply"
+    LANDING_PAGE = "landing_page", "Landing page"
+    EMAIL_LINK = "email_link", "Email link"
+    ONE_CLICK = "one_click", "Email one-click"
+    API = "api", "API"
+    ADMIN = "admin", "Admin"
+    DASHBOARD = "dashboard", "Dashboard"
+    IMPORT = "import", "Import"
+
+
+class Reason(models.TextChoices):
+    TOO_MANY = "too_many", "Too many messages"
+    NOT_RELEVANT = "not_relevant", "Not relevant to me"
+    NEVER_SIGNED_UP = "never_signed_up", "I never signed up"
+    OTHER = "other", "Other"
+
+
+class ConsentEvent(models.Model):
+    """Append-only: every opt-out and opt-in, as it happened. Never updated or deleted."""
+
+    class Kind(models.TextChoices):
+        OPT_OUT = "opt_out", "Opt-out"
+        OPT_IN = "opt_in", "Opt-in"
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="consent_events")
+    address = models.CharField(max_length=254, help_text="E.164 number or email address")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    # A plain id, not a foreign key: campaigns depend on optout, not the reverse, and the
+    # record must stay whole even if the campaign is deleted.
+    campaign_id = models.BigIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=16, choices=Reason.choices, blank=True)
+    reason_text = models.TextField(blank=True)
+    raw_text = models.TextField(blank=True, help_text="The reply as received, for keywords")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["company", "address"], name="consent_company_address_idx"),
+            models.Index(fields=["company", "campaign_id"], name="consent_company_campaign_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.address} ({self.get_source_display()})"
+
+
+class Suppression(models.Model):
+    """The current state: this company may not send marketing to this address."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="suppressions")
+    address = models.CharField(max_length=254)
+    event = models.ForeignKey(
+        ConsentEvent,
+        on_delete=models.PROTECT,
+        related_name="suppressions",
+        help_text="The opt-out that put this address here",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # The anti-join that filters audiences is an index-only scan on this.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "address"], name="suppression_company_address_uq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} @ {self.company}"
+
+
+class CountryRule(models.Model):
+    """How marketing SMS to one destination country end. ``ZZ`` is everywhere else."""
+
+    DEFAULT_COUNTRY = "ZZ"
+
+    class Method(models.TextChoices):
+        KEYWORD = "keyword", "Reply keyword to a shortcode"
+        LINK = "link", "Short link to the landing page"
+
+    country = models.CharField(max_length=2, unique=True, help_text="ISO 3166 code; ZZ = default")
+    method = models.CharField(max_length=8, choices=Method.choices)
+    shortcode = models.CharField(max_length=16, blank=True)
+    template = models.CharField(
+        max_length=160,
+        help_text="Text appended to marketing SMS; {shortcode} and {link} are filled in.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["country"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(method="keyword") | ~models.Q(shortcode=""),
+                name="countryrule_keyword_has_shortcode",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country}: {self.template}"
+
+    def footer(self, link: str = "") -> str:
+        return self.template.format(shortcode=self.shortcode, link=link)
+
+
+class Keyword(models.Model):
+    """Whole-message reply words, compared after folding case, accents and punctuation."""
+
+    class Action(models.TextChoices):
+        STOP = "stop", "Opt out"
+        START = "start", "Opt in"
+        HELP = "help", "Help"
+
+    word = models.CharField(max_length=32, unique=True)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    language = models.CharField(max_length=8, blank=True)
+
+    class Meta:
+        ordering = ["action", "word"]
+
+    def __str__(self) -> str:
+        return f"{self.word} → {self.action}"
+
+
+class ReplyRoute(models.Model):
+    """Who last sent marketing to this number through this shortcode.
+
+    Shortcodes are shared between companies; a reply belongs to the latest sender.
+    """
+
+    shortcode = models.CharField(max_length=16)
+    address = models.CharField(max_length=16)
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    campaign_id = models.BigIntegerField(null=True, blank=True)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shortcode", "address"], name="replyroute_uq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} via {self.shortcode} → {self.company}"
+
+
+class InboundMessage(models.Model):
+    """Every accepted reply, stored before it is acted on."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        OPTED_OUT = "opted_out", "Opted out"
+        OPTED_IN = "opted_in", "Opted in"
+        HELP = "help", "Help answered"
+        UNMATCHED = "unmatched", "No keyword: for review"
+        UNATTRIBUTED = "unattributed", "No company: for staff"
+
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_messages"
+    )
+    sender = models.CharField(max_length=32, help_text="The number that replied, as received")
+    sender_e164 = models.CharField(max_length=16, blank=True)
+    recipient = models.CharField(max_length=32, help_text="The shortcode or number replied to")
+    text = models.TextField(blank=True)
+    reference = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.sender} → {self.recipient}: {self.text[:40]}"

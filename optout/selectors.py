@@ -1,0 +1,74 @@
+from django.db.models import Count, Exists, OuterRef, QuerySet
+
+from addressbook.models import Company, Contact
+
+from .models import ConsentEvent, CountryRule, Reason, ReplyRoute, Suppression
+
+
+def reachable_for_marketing(*, company: Company, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
+    """``contacts`` minus everyone whose phone or email this company may not market to.
+
+    One set-based anti-join on the (company, address) unique index, never a lookup per
+    contact.
+    """
+    suppressed = Suppression.objects.filter(company=company)
+    return contacts.filter(
+        ~Exists(suppressed.filter(address=OuterRef("phone"))),
+        ~Exists(suppressed.filter(address=OuterRef("email"))),
+    )
+
+
+def suppressed_contacts(*, company: Company, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
+    return contacts.exclude(pk__in=reachable_for_marketing(company=company, contacts=contacts))
+
+
+def is_suppressed(*, company: Company, address: str) -> bool:
+    return Suppression.objects.filter(company=company, address=address).exists()
+
+
+def suppression_for(*, company: Company, addresses: list[str]) -> Suppression | None:
+    return (
+        Suppression.objects.filter(company=company, address__in=[a for a in addresses if a])
+        .select_related("event")
+        .first()
+    )
+
+
+def country_rules() -> dict[str, CountryRule]:
+    return {rule.country: rule for rule in CountryRule.objects.all()}
+
+
+def rule_for_country(rules: dict[str, CountryRule], country: str) -> CountryRule:
+    try:
+        return rules.get(country) or rules[CountryRule.DEFAULT_COUNTRY]
+    except KeyError:
+        raise CountryRule.DoesNotExist(
+            f"No opt-out rule for {country!r} and no default ({CountryRule.DEFAULT_COUNTRY}) rule."
+        ) from None
+
+
+def optouts_for_campaign(*, company: Company, campaign_id: int) -> QuerySet[ConsentEvent]:
+    return ConsentEvent.objects.filter(
+        company=company, campaign_id=campaign_id, kind=ConsentEvent.Kind.OPT_OUT
+    )
+
+
+def reason_counts(events: QuerySet[ConsentEvent]) -> list[tuple[str, int]]:
+    """``[("Too many messages", 3), ("No reason given", 1)]``, most given first."""
+    labels = dict(Reason.choices)
+    rows = (
+        events.order_by().values("reason").annotate(count=Count("id")).order_by("-count", "reason")
+    )
+    return [(labels.get(row["reason"], "No reason given"), row["count"]) for row in rows]
+
+
+def route_for_reply(*, shortcode: str, address: str) -> ReplyRoute | None:
+    return (
+        ReplyRoute.objects.filter(shortcode=shortcode, address=address)
+        .select_related("company")
+        .first()
+    )
+
+
+def suppression_list(*, company: Company) -> QuerySet[Suppression]:
+    return Suppression.objects.filter(company=company).select_related("event")
