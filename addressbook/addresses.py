@@ -9,6 +9,7 @@ from django.core.validators import validate_email
 _REASONS = {
     phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "the country code is not valid",
     phonenumbers.ValidationResult.TOO_SHORT: "it is too short",
+    phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "it is too short",
     phonenumbers.ValidationResult.TOO_LONG: "it is too long",
     phonenumbers.ValidationResult.INVALID_LENGTH: "it has the wrong number of digits",
 }
@@ -42,7 +43,7 @@ def parse_phone(raw: str, default_region: str) -> Phone:
     if not phonenumbers.is_valid_number(number):
         reason = _REASONS.get(
             phonenumbers.is_possible_number_with_reason(number),
-            "no such number exists in that country",
+            "no number in that country has these digits; check for a missing or extra one",
         )
         region = phonenumbers.region_code_for_number(number) or default_region
         raise InvalidAddress(f"“{raw}” is not a valid {region} phone number: {reason}.")

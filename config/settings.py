@@ -119,6 +119,9 @@ STORAGES = {
     },
 }
 
+# Development serves static files from the source folders; production from collectstatic.
+WHITENOISE_AUTOREFRESH = DEBUG
+
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

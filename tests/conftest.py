@@ -1,0 +1,136 @@
+import os
+import time
+from collections.abc import Callable
+
+# Playwright's sync API keeps an event loop running in the main thread; without this
+# Django refuses database calls from tests that use a browser.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+import pytest  # noqa: E402
+from celery.contrib.testing.worker import start_worker  # noqa: E402
+from celery.signals import task_postrun  # noqa: E402
+from django.db import connections  # noqa: E402
+
+import campaigns.tasks  # noqa: E402,F401  (registers the tasks with the worker)
+from campaigns.backends import locmem  # noqa: E402
+from config.celery import app as celery_app  # noqa: E402
+
+from .factories import CompanyFactory, MembershipFactory  # noqa: E402
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
+WEBHOOK_SECRET = "test-webhook-secret"
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    settings.SMS_BACKEND = "campaigns.backends.locmem.InMemoryBackend"
+    settings.SMS_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.SHORT_URL_BASE = "https://no-s.test"
+    locmem.outbox.clear()
+    yield
+    locmem.outbox.clear()
+
+
+@pytest.fixture
+def outbox() -> list:
+    return locmem.outbox
+
+
+# --- personas ---------------------------------------------------------------------
+@pytest.fixture
+def company(db):
+    return CompanyFactory(name="Acme Coffee", default_country="NL")
+
+
+@pytest.fixture
+def other_company(db):
+    return CompanyFactory(name="Globex Travel", default_country="FR")
+
+
+@pytest.fixture
+def marketer(company):
+    return MembershipFactory(company=company).user
+
+
+@pytest.fixture
+def colleague(company):
+    return MembershipFactory(company=company).user
+
+
+@pytest.fixture
+def outsider(other_company):
+    """A marketer of another company."""
+    return MembershipFactory(company=other_company).user
+
+
+@pytest.fixture
+def marketer_client(client, marketer):
+    client.force_login(marketer)
+    return client
+
+
+@pytest.fixture
+def outsider_client(client, outsider):
+    client.force_login(outsider)
+    return client
+
+
+# --- a real Celery worker on the configured broker --------------------------------
+def _close_worker_connections(**kwargs) -> None:
+    # The worker runs in a thread of this process: give its database connections back
+    # so the test database can be flushed and dropped.
+    connections.close_all()
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real worker consuming from the real broker (Redis in CI), in a thread."""
+    celery_app.control.purge()
+    task_postrun.connect(_close_worker_connections, weak=False)
+    try:
+        with start_worker(
+            celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30
+        ) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(_close_worker_connections)
+
+
+@pytest.fixture
+def wait_for() -> Callable:
+    def wait(predicate: Callable[[], object], timeout: float = 30, what: str = "condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = predicate()
+            if result:
+                return result
+            time.sleep(0.05)
+        raise AssertionError(f"Timed out after {timeout}s waiting for {what}")
+
+    return wait
+
+
+# --- browser ----------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium; Playwright's own browser download is never used."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM}
+
+
+@pytest.fixture
+def post_inbound_sms(client) -> Callable:
+    """POST a reply to the inbound-SMS webhook, signed as the gateway signs it."""
+    import json
+
+    from optout.webhooks import sign
+
+    def post(sender: str, recipient: str, text: str, secret: str = WEBHOOK_SECRET, **extra):
+        body = json.dumps({"from": sender, "to": recipient, "text": text, **extra}).encode()
+        return client.post(
+            "/hooks/sms/inbound/",
+            body,
+            content_type="application/json",
+            headers={"X-Signature": sign(body, secret)},
+        )
+
+    return post
