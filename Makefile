@@ -32,6 +32,7 @@ worker: $(VENV)/.installed
 	$(BIN)/celery -A config worker --loglevel=info
 
 ## Install what the tests need (Chromium included) and run the whole suite.
+test: export CELERY_FILESYSTEM_DIR ?= $(CURDIR)/var/celery-test
 test: $(VENV)/.installed-test
 	@test -x $(CHROMIUM) || bin/install-chromium
 	$(BIN)/ruff check .

@@ -1,3 +1,4 @@
+import importlib
 import os
 import time
 from collections.abc import Callable
@@ -73,6 +74,19 @@ def marketer_client(client, marketer):
 def outsider_client(client, outsider):
     client.force_login(outsider)
     return client
+
+
+@pytest.fixture
+def seeded_defaults(transactional_db):
+    """The country rules and keywords the data migration seeds.
+
+    Tests with real transactions flush the database after them, seeded rows included;
+    this puts them back from the migration itself, so there is one source of truth.
+    """
+    from django.apps import apps
+
+    seed = importlib.import_module("optout.migrations.0002_seed_country_rules_and_keywords")
+    seed.seed(apps, None)
 
 
 # --- a real Celery worker on the configured broker --------------------------------

@@ -8,5 +8,5 @@ from .base import BaseSmsBackend, OutboundSms, SendResult
 __all__ = ["BaseSmsBackend", "OutboundSms", "SendResult", "get_backend"]
 
 
-def get_backend(path: str | None = None, **kwargs) -> BaseSmsBackend:
-    return import_string(path or settings.SMS_BACKEND)(**kwargs)
+def get_backend(backend: str | None = None, **kwargs) -> BaseSmsBackend:
+    return import_string(backend or settings.SMS_BACKEND)(**kwargs)

@@ -55,7 +55,7 @@ def _send(client, wait_for, name: str) -> Campaign:
 
 @pytest.mark.django_db(transaction=True)
 def test_marketer_to_recipient_and_back(
-    celery_worker, marketer_client, company, outbox, wait_for, post_inbound_sms
+    seeded_defaults, celery_worker, marketer_client, company, outbox, wait_for, post_inbound_sms
 ):
     client = marketer_client
 

@@ -1,0 +1,63 @@
+"""A recipient on a phone opens their link, confirms their number and leaves."""
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from campaigns.models import Campaign, Message
+from optout.models import ConsentEvent, Suppression
+from tests.factories import CampaignFactory, CompanyFactory, ContactFactory
+
+SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, **PHONE}
+
+
+@pytest.fixture
+def message(transactional_db):
+    company = CompanyFactory(name="Acme Coffee")
+    contact = ContactFactory(company=company, phone="+27711234567", country="ZA")
+    campaign = CampaignFactory(company=company, status=Campaign.Status.SENT)
+    return Message.objects.create(
+        company=company,
+        campaign=campaign,
+        contact=contact,
+        to=contact.phone,
+        country="ZA",
+        short_code="Xk7pQ2ab",
+        status=Message.Status.SENT,
+    )
+
+
+@pytest.mark.browser
+def test_recipient_opts_out_on_a_phone(live_server, page: Page, message):
+    page.goto(f"{live_server.url}/s/Xk7pQ2ab")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Acme Coffee")
+    expect(page.locator(".masked")).to_have_text("+27 7 •••• 4567")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / "landing.png", full_page=True)
+
+    page.get_by_label("Your mobile number").fill("071 123 0000")
+    page.get_by_role("button", name="Unsubscribe").click()
+    expect(page.get_by_role("alert")).to_contain_text("not the number this message was sent to")
+    assert not Suppression.objects.exists()
+
+    page.get_by_label("Your mobile number").fill("071 123 4567")
+    page.get_by_label("Too many messages").check()
+    page.get_by_label("Anything else? (optional)").fill("Once a week would be fine")
+    page.get_by_role("button", name="Unsubscribe").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("You're unsubscribed")
+    page.screenshot(path=SHOTS / "landing-done.png", full_page=True)
+    event = ConsentEvent.objects.get()
+    assert (event.address, event.reason, event.reason_text) == (
+        "+27711234567",
+        "too_many",
+        "Once a week would be fine",
+    )
+    assert Suppression.objects.filter(company=message.company, address="+27711234567").exists()

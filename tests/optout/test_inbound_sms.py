@@ -1,0 +1,114 @@
+import json
+
+import pytest
+from django.utils import timezone
+
+from optout.models import ConsentEvent, InboundMessage, Suppression
+from optout.services import note_marketing_sent
+
+NUMBER = "+33612345678"
+
+
+@pytest.fixture
+def route(company):
+    note_marketing_sent(company=company, campaign_id=41, shortcode="36111", addresses=[NUMBER])
+
+
+@pytest.mark.parametrize("text", ["stop", "Stop.", " STOP ", "ARRÊT", "stop 🙏"])
+def test_stop_replies_opt_out(post_inbound_sms, route, company, text):
+    response = post_inbound_sms(sender="33612345678", recipient="36111", text=text)
+    assert response.status_code == 200
+    assert Suppression.objects.filter(company=company, address=NUMBER).exists()
+    event = ConsentEvent.objects.get()
+    assert (event.source, event.campaign_id, event.raw_text) == ("sms_keyword", 41, text)
+
+
+def test_other_text_is_kept_for_review(post_inbound_sms, route, company):
+    response = post_inbound_sms(sender="+33612345678", recipient="36111", text="Hello")
+    assert response.status_code == 200
+    assert not Suppression.objects.exists()
+    inbound = InboundMessage.objects.get()
+    assert (inbound.status, inbound.company, inbound.text) == ("unmatched", company, "Hello")
+
+
+def test_start_brings_the_number_back(post_inbound_sms, route, company):
+    post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP")
+    post_inbound_sms(sender=NUMBER, recipient="36111", text="start")
+    assert not Suppression.objects.exists()
+    assert list(ConsentEvent.objects.order_by("id").values_list("kind", flat=True)) == [
+        "opt_out",
+        "opt_in",
+    ]
+
+
+def test_shared_shortcode_goes_to_the_last_marketing_sender(
+    post_inbound_sms, company, other_company
+):
+    earlier = timezone.now() - timezone.timedelta(hours=1)
+    note_marketing_sent(
+        company=company, campaign_id=1, shortcode="36111", addresses=[NUMBER], sent_at=earlier
+    )
+    note_marketing_sent(company=other_company, campaign_id=2, shortcode="36111", addresses=[NUMBER])
+    post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP")
+    assert list(Suppression.objects.values_list("company", flat=True)) == [other_company.pk]
+
+
+def test_unattributed_reply_is_kept_for_staff(post_inbound_sms, db):
+    response = post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP")
+    assert response.status_code == 200
+    assert not Suppression.objects.exists()
+    assert InboundMessage.objects.get().status == "unattributed"
+
+
+def test_unsigned_request_is_refused(client, route):
+    response = client.post(
+        "/hooks/sms/inbound/",
+        json.dumps({"from": NUMBER, "to": "36111", "text": "STOP"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 401
+    assert not InboundMessage.objects.exists() and not Suppression.objects.exists()
+
+
+def test_wrongly_signed_request_is_refused(post_inbound_sms, route):
+    response = post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP", secret="guess")
+    assert response.status_code == 401
+    assert "Signature does not match" in response.json()["error"]
+    assert not InboundMessage.objects.exists() and not Suppression.objects.exists()
+
+
+def test_missing_field_is_refused(client, route):
+    from optout.webhooks import sign
+    from tests.conftest import WEBHOOK_SECRET
+
+    body = json.dumps({"from": NUMBER, "text": "STOP"}).encode()
+    response = client.post(
+        "/hooks/sms/inbound/",
+        body,
+        content_type="application/json",
+        headers={"X-Signature": sign(body, WEBHOOK_SECRET)},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "Missing or non-text field(s): to."
+    assert not InboundMessage.objects.exists()
+
+
+def test_oversized_body_is_refused(post_inbound_sms, route):
+    response = post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP" + "x" * 70_000)
+    assert response.status_code == 413
+    assert not InboundMessage.objects.exists()
+
+
+def test_form_encoded_reply_is_accepted(client, route):
+    from optout.webhooks import sign
+    from tests.conftest import WEBHOOK_SECRET
+
+    body = b"from=0033612345678&to=36111&text=Stop"
+    response = client.post(
+        "/hooks/sms/inbound/",
+        body,
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Signature": sign(body, WEBHOOK_SECRET)},
+    )
+    assert response.status_code == 200
+    assert Suppression.objects.filter(address=NUMBER).exists()

@@ -1,0 +1,79 @@
+"""A marketer sees only their company's data; another company's rows are a 404."""
+
+import pytest
+
+from campaigns.models import Campaign, Message
+from tests.factories import CampaignFactory, ContactFactory, MembershipFactory
+
+
+@pytest.fixture
+def rows(company):
+    contact = ContactFactory(company=company, first_name="Secret")
+    campaign = CampaignFactory(company=company, name="Secret campaign")
+    message = Message.objects.create(
+        company=company, campaign=campaign, contact=contact, to=contact.phone
+    )
+    return contact, campaign, message
+
+
+@pytest.mark.parametrize(
+    "method, url",
+    [
+        ("get", "/contacts/{contact}/"),
+        ("post", "/contacts/{contact}/"),
+        ("post", "/contacts/{contact}/delete/"),
+        ("get", "/campaigns/{campaign}/"),
+        ("post", "/campaigns/{campaign}/send/"),
+        ("get", "/campaigns/messages/{message}/"),
+    ],
+)
+def test_other_company_gets_404(outsider_client, rows, method, url):
+    contact, campaign, message = rows
+    path = url.format(contact=contact.pk, campaign=campaign.pk, message=message.pk)
+    response = getattr(outsider_client, method)(path, {"phone": "+31687654321"})
+    assert response.status_code == 404
+    contact.refresh_from_db()
+    assert contact.first_name == "Secret"
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.DRAFT
+
+
+def test_lists_show_only_own_company(outsider_client, rows):
+    assert "Secret" not in outsider_client.get("/contacts/").content.decode()
+    assert "Secret campaign" not in outsider_client.get("/campaigns/").content.decode()
+
+
+def test_colleague_sees_the_same_company(client, colleague, rows):
+    contact, campaign, message = rows
+    client.force_login(colleague)
+    assert client.get(f"/contacts/{contact.pk}/").status_code == 200
+    assert client.get(f"/campaigns/{campaign.pk}/").status_code == 200
+    assert client.get(f"/campaigns/messages/{message.pk}/").status_code == 200
+
+
+def test_member_of_two_companies_switches(client, marketer, company, other_company, rows):
+    MembershipFactory(user=marketer, company=other_company)
+    ContactFactory(company=other_company, first_name="Elsewhere")
+    client.force_login(marketer)
+
+    switched = client.post(f"/company/{other_company.pk}/switch/", follow=True)
+    page = switched.content.decode()
+    assert "Elsewhere" in page and "Secret" not in page
+    assert client.get(f"/contacts/{rows[0].pk}/").status_code == 404
+
+
+def test_cannot_switch_to_a_company_one_is_not_in(marketer_client, other_company):
+    assert marketer_client.post(f"/company/{other_company.pk}/switch/").status_code == 404
+
+
+def test_dashboard_requires_login(client, rows):
+    for path in ("/contacts/", "/campaigns/", "/opt-outs/", f"/campaigns/{rows[1].pk}/"):
+        response = client.get(path)
+        assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_user_without_company_is_told_so(client, db):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory())
+    page = client.get("/contacts/", follow=True).content.decode()
+    assert "not a member of any company" in page
