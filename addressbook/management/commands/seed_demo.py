@@ -1,3 +1,5 @@
+import unicodedata
+
 import phonenumbers
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -88,6 +90,11 @@ def mobile_numbers(region: str, count: int) -> list[str]:
     return found
 
 
+def _ascii(name: str) -> str:
+    bare = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return bare.lower().replace(" ", "")
+
+
 class Command(BaseCommand):
     help = "Create a demo: two companies, their marketers, a staff admin and ~50 contacts."
 
@@ -123,9 +130,7 @@ class Command(BaseCommand):
                 chosen = names[:per_country]
                 for name, phone in zip(chosen, mobile_numbers(region, len(chosen)), strict=True):
                     first, _, last = name.partition(" ")
-                    email = (
-                        f"{first}.{last}".lower().replace(" ", "") + f"@{region.lower()}.example"
-                    )
+                    email = f"{_ascii(first)}.{_ascii(last)}@{region.lower()}.example"
                     Contact.objects.get_or_create(
                         company=company,
                         phone=phone,
