@@ -35,8 +35,24 @@ def compile_body(body: str) -> Template:
         raise BodyError(f"The message cannot be read: {exc}") from exc
 
 
-def render_body(template: Template, values: dict[str, str]) -> str:
-    return template.render(Context(values, autoescape=False)).strip()
+# The contact columns a message is made from, read with .values() in bulk.
+CONTACT_FIELDS = ("id", "phone", "country", "email", "first_name", "last_name")
+
+
+def placeholder_values(contact: dict, company_name: str) -> dict[str, str]:
+    return {
+        "first_name": contact["first_name"],
+        "last_name": contact["last_name"],
+        "full_name": f"{contact['first_name']} {contact['last_name']}".strip(),
+        "phone": contact["phone"],
+        "email": contact["email"],
+        "company": company_name,
+    }
+
+
+def compose_sms(template: Template, values: dict[str, str], footer: str) -> str:
+    """The body as the recipient reads it: personalised text, then the opt-out text."""
+    return f"{template.render(Context(values, autoescape=False)).strip()}\n{footer}"
 
 
 def new_short_code() -> str:

@@ -2,13 +2,27 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Min, QuerySet
 from django.utils import timezone
 
-from addressbook.models import Company
-from optout.selectors import optouts_for_campaign, reason_counts
+from addressbook.models import Company, Contact
+from optout.selectors import (
+    country_rules,
+    optouts_for_campaign,
+    reachable_for_marketing,
+    reason_counts,
+    rule_for_country,
+)
 
 from .models import Campaign, Message
+from .personalize import (
+    CODE_LENGTH,
+    CONTACT_FIELDS,
+    compile_body,
+    compose_sms,
+    placeholder_values,
+    short_link,
+)
 
 
 @dataclass(frozen=True)
@@ -23,6 +37,43 @@ class CampaignStats:
     @property
     def optout_percent(self) -> float:
         return 100 * self.optouts / self.sent if self.sent else 0.0
+
+
+def campaign_audience(*, campaign: Campaign) -> QuerySet[Contact]:
+    """Who an SMS campaign goes to: every contact of its company with a phone number."""
+    return Contact.objects.filter(company_id=campaign.company_id).exclude(phone="")
+
+
+@dataclass(frozen=True)
+class AudiencePreview:
+    total: int
+    opted_out: int
+    samples: list[tuple[str, str]]  # (country, body as that country's first contact gets it)
+
+    @property
+    def reachable(self) -> int:
+        return self.total - self.opted_out
+
+
+def audience_preview(*, campaign: Campaign) -> AudiencePreview:
+    """What sending would do, before anything is sent: sizes and one sample per country."""
+    audience = campaign_audience(campaign=campaign)
+    reachable = reachable_for_marketing(company=campaign.company, contacts=audience)
+    total = audience.count()
+    firsts = audience.order_by().values("country").annotate(first=Min("id")).order_by("country")
+    template = compile_body(campaign.body)
+    rules = country_rules()
+    samples = []
+    for contact in (
+        Contact.objects.filter(pk__in=[row["first"] for row in firsts])
+        .order_by("country")
+        .values(*CONTACT_FIELDS)
+    ):
+        rule = rule_for_country(rules, contact["country"])
+        footer = rule.footer(short_link("x" * CODE_LENGTH))
+        values = placeholder_values(contact, campaign.company.name)
+        samples.append((contact["country"], compose_sms(template, values, footer)))
+    return AudiencePreview(total=total, opted_out=total - reachable.count(), samples=samples)
 
 
 def campaigns_of(*, company: Company) -> QuerySet[Campaign]:

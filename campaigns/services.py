@@ -13,7 +13,15 @@ from optout.services import note_marketing_sent
 
 from .backends import OutboundSms, get_backend
 from .models import Campaign, CampaignChunk, Message
-from .personalize import compile_body, new_short_code, render_body, short_link
+from .personalize import (
+    CONTACT_FIELDS,
+    compile_body,
+    compose_sms,
+    new_short_code,
+    placeholder_values,
+    short_link,
+)
+from .selectors import campaign_audience
 
 logger = logging.getLogger(__name__)
 
@@ -43,14 +51,10 @@ def send_campaign(*, campaign: Campaign) -> bool:
     return bool(started)
 
 
-def _audience(campaign: Campaign):
-    return campaign.company.contacts.exclude(phone="")
-
-
 def plan_campaign(*, campaign_id: int) -> list[int]:
     """Cut the audience into keyset chunks and return the ids of chunks still to send."""
     campaign = Campaign.objects.get(pk=campaign_id)
-    ids = _audience(campaign).order_by("id").values_list("id", flat=True)
+    ids = campaign_audience(campaign=campaign).order_by("id").values_list("id", flat=True)
     size = settings.SEND_CHUNK_SIZE
     chunks, after = [], 0
     while True:
@@ -73,7 +77,9 @@ def plan_campaign(*, campaign_id: int) -> list[int]:
 
 def _create_messages(campaign: Campaign, chunk: CampaignChunk) -> None:
     """One Message per contact of the chunk: queued if reachable, skipped if opted out."""
-    contacts = _audience(campaign).filter(id__gt=chunk.after_id, id__lte=chunk.upto_id)
+    contacts = campaign_audience(campaign=campaign).filter(
+        id__gt=chunk.after_id, id__lte=chunk.upto_id
+    )
     existing = set(
         Message.objects.filter(
             campaign=campaign, contact_id__gt=chunk.after_id, contact_id__lte=chunk.upto_id
@@ -86,8 +92,7 @@ def _create_messages(campaign: Campaign, chunk: CampaignChunk) -> None:
     )
     template = compile_body(campaign.body)
     rules = country_rules()
-    fields = ("id", "phone", "country", "email", "first_name", "last_name")
-    todo = [row for row in contacts.values(*fields) if row["id"] not in existing]
+    todo = [row for row in contacts.values(*CONTACT_FIELDS) if row["id"] not in existing]
     # A short code may collide with one already issued; those rows are dropped by
     # ignore_conflicts and made again with a fresh code on the next pass.
     for _attempt in range(5):
@@ -125,15 +130,8 @@ def _message_for(campaign, row, reachable, template, rules) -> Message:
         link = short_link(message.short_code)
     else:
         message.optout_shortcode = rule.shortcode
-    values = {
-        "first_name": row["first_name"],
-        "last_name": row["last_name"],
-        "full_name": f"{row['first_name']} {row['last_name']}".strip(),
-        "phone": row["phone"],
-        "email": row["email"],
-        "company": campaign.company.name,
-    }
-    message.body = f"{render_body(template, values)}\n{rule.footer(link)}"
+    values = placeholder_values(row, campaign.company.name)
+    message.body = compose_sms(template, values, rule.footer(link))
     return message
 
 

@@ -8,7 +8,7 @@ from addressbook.tenancy import company_required, get_for_company
 
 from .forms import CampaignForm
 from .models import Campaign, Message
-from .selectors import campaign_optouts, campaign_stats, campaigns_of
+from .selectors import audience_preview, campaign_optouts, campaign_stats, campaigns_of
 from .services import create_campaign, send_campaign
 
 
@@ -39,6 +39,9 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     optouts, reasons = campaign_optouts(campaign=campaign)
     context = {
         "campaign": campaign,
+        "preview": audience_preview(campaign=campaign)
+        if campaign.status == Campaign.Status.DRAFT
+        else None,
         "stats": campaign_stats(campaign=campaign),
         "optouts": optouts[:50],
         "reasons": reasons,

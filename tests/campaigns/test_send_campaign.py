@@ -99,3 +99,19 @@ def test_unknown_placeholder_is_refused(marketer_client):
     assert response.status_code == 400
     assert "Unknown placeholder {{ firstname }}" in response.content.decode()
     assert not Campaign.objects.exists()
+
+
+def test_draft_page_previews_each_country_and_the_skips(marketer_client, company):
+    ContactFactory(company=company, first_name="Sanne")
+    ContactFactory(company=company, first_name="Camille", phone="+33612345678", country="FR")
+    gone = ContactFactory(company=company, phone="+27711234567", country="ZA")
+    record_optout(company=company, address=gone.phone, source="api")
+    campaign = CampaignFactory(company=company, body="Hi {{ first_name }}!")
+
+    page = marketer_client.get(f"/campaigns/{campaign.pk}/").content.decode()
+
+    assert "<strong>2</strong> of 3 contacts will get this SMS" in page
+    assert "1 opted out and will be skipped" in page
+    assert "Hi Sanne!\nAfmelden: SMS STOP naar 3010" in page
+    assert "Hi Camille!\nSTOP au 36111" in page
+    assert "Send to 2 contacts" in page
