@@ -90,6 +90,9 @@ class CampaignChunk(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="chunks")
     after_id = models.BigIntegerField()
     upto_id = models.BigIntegerField()
+    # Which worker may send this chunk, until when (see campaigns.services.send_chunk).
+    lease = models.CharField(max_length=32, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -5,8 +5,10 @@ import secrets
 
 from django.conf import settings
 from django.template import Context, Engine, Template, TemplateSyntaxError
+from django.template.base import TextNode, VariableNode
 
 PLACEHOLDERS = ("first_name", "last_name", "full_name", "phone", "email", "company")
+FILTERS = ("default", "upper", "lower", "title", "capfirst")
 _VARIABLE = re.compile(r"{{\s*([A-Za-z_][A-Za-z0-9_]*)")
 
 # Plain text: no HTML escaping, and no template folders to include from.
@@ -30,9 +32,23 @@ def compile_body(body: str) -> Template:
             + "."
         )
     try:
-        return _engine.from_string(body)
+        template = _engine.from_string(body)
     except TemplateSyntaxError as exc:
         raise BodyError(f"The message cannot be read: {exc}") from exc
+    # Placeholders and a few filters only: a tag ({% ... %}) could read files, show
+    # internals or fail at send time for every recipient.
+    for node in template.nodelist:
+        if isinstance(node, TextNode):
+            continue
+        if not isinstance(node, VariableNode):
+            raise BodyError(
+                "Only placeholders such as {{ first_name }} are allowed, not {% tags %}."
+            )
+        for func, _args in node.filter_expression.filters:
+            name = getattr(func, "_filter_name", func.__name__)
+            if name not in FILTERS:
+                raise BodyError(f"Unknown filter |{name}; use one of: " + ", ".join(FILTERS) + ".")
+    return template
 
 
 # The contact columns a message is made from, read with .values() in bulk.

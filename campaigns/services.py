@@ -1,17 +1,25 @@
 import logging
+import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Q
 from django.utils import timezone
 
 from addressbook.addresses import parse_phone
 from addressbook.models import Company
-from optout.models import CountryRule, Suppression
-from optout.selectors import country_rules, reachable_for_marketing, rule_for_country
+from optout.models import CountryRule
+from optout.selectors import (
+    country_rules,
+    only_suppressed,
+    reachable_for_marketing,
+    rule_for_country,
+    without_suppressed,
+)
 from optout.services import note_marketing_sent
 
-from .backends import OutboundSms, get_backend
+from .backends import OutboundSms, TransientGatewayError, get_backend
 from .models import Campaign, CampaignChunk, Message
 from .personalize import (
     CONTACT_FIELDS,
@@ -24,6 +32,10 @@ from .personalize import (
 from .selectors import campaign_audience
 
 logger = logging.getLogger(__name__)
+
+# Longer than any one batch's hand-off, so a live worker never loses its chunk.
+CHUNK_LEASE = timedelta(minutes=5)
+UNKNOWN_OUTCOME = "Unknown: the worker stopped while handing this message to the gateway"
 
 
 def create_campaign(
@@ -135,46 +147,97 @@ def _message_for(campaign, row, reachable, template, rules) -> Message:
     return message
 
 
-def _not_suppressed(messages):
-    suppressed = Suppression.objects.filter(
-        company_id=OuterRef("company_id"), address=OuterRef("to")
+class ChunkBusy(Exception):
+    """Another worker holds this chunk's lease; try again after it ends or expires."""
+
+
+class LeaseLost(Exception):
+    """This worker held the chunk longer than its lease; another may have taken over."""
+
+
+def _take_lease(chunk_id: int) -> str | None:
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    taken = (
+        CampaignChunk.objects.filter(pk=chunk_id, done_at__isnull=True)
+        .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
+        .update(lease=token, leased_until=now + CHUNK_LEASE)
     )
-    return messages.filter(~Exists(suppressed))
+    return token if taken else None
 
 
-def _claim(messages) -> list[Message]:
-    """Move queued, still-reachable messages to SENDING; return those this worker owns.
+def _renew_lease(chunk: CampaignChunk, token: str) -> None:
+    renewed = CampaignChunk.objects.filter(pk=chunk.pk, lease=token).update(
+        leased_until=timezone.now() + CHUNK_LEASE
+    )
+    if not renewed:
+        raise LeaseLost(f"Lost the lease of {chunk}")
 
-    The re-check of the suppression list and the state change are one UPDATE, so an
-    opt-out committed before it is always honoured.
+
+def send_chunk(*, chunk_id: int, last_attempt: bool = False) -> None:
+    """Send one chunk; safe to run again, and never twice at once for the same chunk.
+
+    A lease on the chunk row keeps a redelivered task from working beside the first
+    one, so every message of the chunk has one owner at a time.
     """
-    candidates = list(_not_suppressed(messages.filter(status=Message.Status.QUEUED)))
-    ids = [m.pk for m in candidates]
-    queued = Message.objects.filter(status=Message.Status.QUEUED)
-    claimed = _not_suppressed(queued.filter(pk__in=ids)).update(status=Message.Status.SENDING)
-    if claimed != len(ids):
-        # Another worker runs the same chunk (a redelivered task): claim row by row.
-        candidates = [
-            m
-            for m in candidates
-            if _not_suppressed(queued.filter(pk=m.pk)).update(status=Message.Status.SENDING)
-        ]
-    return candidates
-
-
-def send_chunk(*, chunk_id: int) -> None:
+    token = _take_lease(chunk_id)
+    if token is None:
+        if CampaignChunk.objects.filter(pk=chunk_id, done_at__isnull=True).exists():
+            raise ChunkBusy(chunk_id)
+        return  # already done
     chunk = CampaignChunk.objects.select_related("campaign__company").get(pk=chunk_id)
-    if chunk.done_at is not None:
-        return
     campaign = chunk.campaign
-    _create_messages(campaign, chunk)
     in_chunk = Message.objects.filter(
         campaign=campaign, contact_id__gt=chunk.after_id, contact_id__lte=chunk.upto_id
     )
-    claimed = _claim(in_chunk)
-    _hand_off(claimed)
+    # Left in SENDING by a worker that died during a hand-off: the gateway may or may not
+    # have them, and sending again could deliver twice. Say so rather than guess.
+    in_chunk.filter(status=Message.Status.SENDING).update(
+        status=Message.Status.FAILED, error=UNKNOWN_OUTCOME
+    )
+    _create_messages(campaign, chunk)
+    queued = in_chunk.filter(status=Message.Status.QUEUED).order_by("id")
+    ids = list(queued.values_list("id", flat=True))
+    for start in range(0, len(ids), settings.SEND_BATCH_SIZE):
+        _renew_lease(chunk, token)
+        claimed = _claim(ids[start : start + settings.SEND_BATCH_SIZE])
+        _note_reply_routes(campaign, claimed)
+        try:
+            _hand_off(claimed)
+        except TransientGatewayError as exc:
+            if not last_attempt:
+                # Nothing was accepted: put the batch back and let the task retry.
+                Message.objects.filter(pk__in=[m.pk for m in claimed]).update(
+                    status=Message.Status.QUEUED
+                )
+                CampaignChunk.objects.filter(pk=chunk.pk, lease=token).update(leased_until=None)
+                raise
+            _mark_failed(claimed, str(exc))
+    # Still queued now means the address opted out between listing and claiming.
+    only_suppressed(in_chunk.filter(status=Message.Status.QUEUED), address_field="to").update(
+        status=Message.Status.SKIPPED
+    )
+    if CampaignChunk.objects.filter(pk=chunk.pk, lease=token, done_at__isnull=True).update(
+        done_at=timezone.now(), leased_until=None
+    ):
+        _finish_if_done(campaign)
+
+
+def _claim(ids: list[int]) -> list[Message]:
+    """Move these queued, still-reachable messages to SENDING and return them.
+
+    The suppression re-check and the state change are one UPDATE, so an opt-out
+    committed before it always wins; the chunk's lease makes every SENDING row ours.
+    """
+    queued = Message.objects.filter(pk__in=ids, status=Message.Status.QUEUED)
+    without_suppressed(queued, address_field="to").update(status=Message.Status.SENDING)
+    return list(Message.objects.filter(pk__in=ids, status=Message.Status.SENDING))
+
+
+def _note_reply_routes(campaign: Campaign, messages: list[Message]) -> None:
+    """Before the hand-off, so a STOP to any message that went out finds its company."""
     by_shortcode: dict[str, list[str]] = {}
-    for message in claimed:
+    for message in messages:
         if message.optout_shortcode:
             by_shortcode.setdefault(message.optout_shortcode, []).append(message.to)
     for shortcode, addresses in by_shortcode.items():
@@ -184,12 +247,6 @@ def send_chunk(*, chunk_id: int) -> None:
             shortcode=shortcode,
             addresses=addresses,
         )
-    # Queued messages whose address opted out while we worked: never handed over.
-    in_chunk.filter(status=Message.Status.QUEUED).update(status=Message.Status.SKIPPED)
-    if CampaignChunk.objects.filter(pk=chunk.pk, done_at__isnull=True).update(
-        done_at=timezone.now()
-    ):
-        _finish_if_done(campaign)
 
 
 def _hand_off(messages: list[Message]) -> None:
@@ -209,8 +266,12 @@ def _hand_off(messages: list[Message]) -> None:
             message.status = Message.Status.FAILED
             message.error = (result.error if result else "no answer from the gateway")[:255]
         message.sent_at = now
-    Message.objects.bulk_update(
-        messages, ["status", "gateway_reference", "error", "sent_at"], batch_size=1000
+    Message.objects.bulk_update(messages, ["status", "gateway_reference", "error", "sent_at"])
+
+
+def _mark_failed(messages: list[Message], error: str) -> None:
+    Message.objects.filter(pk__in=[m.pk for m in messages]).update(
+        status=Message.Status.FAILED, error=error[:255]
     )
 
 
@@ -233,5 +294,9 @@ def send_transactional(*, company: Company, to: str, body: str, sender: str = ""
         body=body,
         status=Message.Status.SENDING,
     )
-    _hand_off([message])
+    try:
+        _hand_off([message])
+    except TransientGatewayError as exc:
+        _mark_failed([message], str(exc))
+        message.refresh_from_db()
     return message

@@ -26,6 +26,9 @@ SMS_WEBHOOK_SECRET = env.str("SMS_WEBHOOK_SECRET", **_dev_only)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+if env.bool("BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -130,12 +133,13 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = env.path("CELERY_FILESYSTEM_DIR", default=VAR_DIR / "celery")
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (Path(_queue_dir) / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(Path(_queue_dir) / "queue"),
         "data_folder_out": str(Path(_queue_dir) / "queue"),
         "processed_folder": str(Path(_queue_dir) / "processed"),
+        "control_folder": str(Path(_queue_dir) / "control"),
         "store_processed": False,
         # The default polls once a second; 50 ms keeps the trial responsive.
         "polling_interval": 0.05,
@@ -156,6 +160,7 @@ SMS_BACKEND = env.str("SMS_BACKEND", default="campaigns.backends.console.Console
 SMS_FILE_PATH = env.path("SMS_FILE_PATH", default=VAR_DIR / "sms")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 SEND_CHUNK_SIZE = env.int("SEND_CHUNK_SIZE", default=1000)
+SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=200)
 
 # Where recipients' opt-out links point. In the trial the landing pages are served under
 # /s/ on the main host; in production a short host of its own (https://no-s.ms).

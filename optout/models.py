@@ -1,3 +1,6 @@
+import string
+
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from addressbook.models import Company
@@ -106,6 +109,17 @@ class CountryRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.country}: {self.template}"
+
+    def clean(self) -> None:
+        names = {name for _, name, _, _ in string.Formatter().parse(self.template) if name}
+        unknown = names - {"shortcode", "link"}
+        if unknown:
+            raise ValidationError({"template": f"Unknown placeholder {{{unknown.pop()}}}."})
+        needed = "link" if self.method == self.Method.LINK else "shortcode"
+        if needed not in names:
+            raise ValidationError(
+                {"template": f"The text must contain {{{needed}}}: it is how people opt out."}
+            )
 
     def footer(self, link: str = "") -> str:
         return self.template.format(shortcode=self.shortcode, link=link)

@@ -18,6 +18,23 @@ def reachable_for_marketing(*, company: Company, contacts: QuerySet[Contact]) ->
     )
 
 
+def _suppressed(address_field: str) -> Exists:
+    return Exists(
+        Suppression.objects.filter(
+            company_id=OuterRef("company_id"), address=OuterRef(address_field)
+        )
+    )
+
+
+def without_suppressed(queryset: QuerySet, *, address_field: str) -> QuerySet:
+    """Rows of any company-owned model whose ``address_field`` its company may market to."""
+    return queryset.filter(~_suppressed(address_field))
+
+
+def only_suppressed(queryset: QuerySet, *, address_field: str) -> QuerySet:
+    return queryset.filter(_suppressed(address_field))
+
+
 def suppressed_contacts(*, company: Company, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
     return contacts.exclude(pk__in=reachable_for_marketing(company=company, contacts=contacts))
 

@@ -44,6 +44,8 @@ def record_optout(
 
     Every call is logged as an event; repeating it leaves one suppression per address.
     """
+    if not address:
+        raise ValueError("An opt-out needs an address.")
     event = ConsentEvent.objects.create(
         company=company,
         address=address,
@@ -54,10 +56,18 @@ def record_optout(
         reason_text=reason_text.strip(),
         raw_text=raw_text,
     )
+    # The address itself points at its newest own opt-out, so a later opt-in of another
+    # address of the same person cannot lift it; linked addresses keep what they had.
+    Suppression.objects.bulk_create(
+        [Suppression(company=company, address=address, event=event)],
+        update_conflicts=True,
+        unique_fields=["company", "address"],
+        update_fields=["event"],
+    )
     Suppression.objects.bulk_create(
         [
             Suppression(company=company, address=a, event=event)
-            for a in sorted(_linked_addresses(company=company, address=address))
+            for a in sorted(_linked_addresses(company=company, address=address) - {address})
         ],
         ignore_conflicts=True,
     )

@@ -22,7 +22,10 @@ def sign(body: bytes, secret: str) -> str:
 
 def verified_fields(request: HttpRequest, secret: str, required: tuple[str, ...]) -> dict:
     """The request's fields, once its size, signature and shape have all been checked."""
-    length = int(request.headers.get("Content-Length") or 0)
+    try:
+        length = int(request.headers.get("Content-Length") or 0)
+    except ValueError as exc:
+        raise BadRequest("Content-Length is not a number.") from exc
     if length > MAX_BODY_BYTES:
         raise BadRequest(f"Body larger than {MAX_BODY_BYTES} bytes.", status=413)
     body = request.body

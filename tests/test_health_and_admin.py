@@ -41,6 +41,27 @@ def test_consent_record_is_read_only_in_admin(admin_client, company):
 
     event = record_optout(company=company, address="+31612345678", source="admin")
     assert admin_client.get("/admin/optout/consentevent/add/").status_code == 403
-    response = admin_client.post(f"/admin/optout/consentevent/{event.pk}/delete/", {"post": "yes"})
-    assert response.status_code == 403
+    delete = admin_client.post(f"/admin/optout/consentevent/{event.pk}/delete/", {"post": "yes"})
+    change = admin_client.post(
+        f"/admin/optout/consentevent/{event.pk}/change/", {"address": "+31600000000"}
+    )
+    assert (delete.status_code, change.status_code) == (403, 403)
     event.refresh_from_db()
+    assert event.address == "+31612345678"
+    # Staff read it all the same.
+    page = admin_client.get(f"/admin/optout/consentevent/{event.pk}/change/")
+    assert page.status_code == 200 and "+31612345678" in page.content.decode()
+
+
+def test_staff_cannot_save_a_country_rule_without_its_optout(admin_client, db):
+    from optout.models import CountryRule
+
+    rule = CountryRule.objects.get(country="ZZ")
+    response = admin_client.post(
+        f"/admin/optout/countryrule/{rule.pk}/change/",
+        {"country": "ZZ", "method": "link", "shortcode": "", "template": "Bye {name}"},
+    )
+    assert response.status_code == 200
+    assert "Unknown placeholder {name}" in response.content.decode()
+    rule.refresh_from_db()
+    assert rule.template == "Opt out: {link}"

@@ -77,3 +77,31 @@ def test_user_without_company_is_told_so(client, db):
     client.force_login(UserFactory())
     page = client.get("/contacts/", follow=True).content.decode()
     assert "not a member of any company" in page
+
+
+def test_optout_list_shows_only_own_company(outsider_client, company, other_company, rows):
+    from optout.services import record_optout
+
+    contact = rows[0]
+    record_optout(company=company, address=contact.phone, source="landing_page")
+    record_optout(company=other_company, address="+33612345678", source="api")
+    page = outsider_client.get("/opt-outs/").content.decode()
+    assert "+33612345678" in page and contact.phone not in page
+
+
+def test_campaign_page_counts_only_own_company_optouts(
+    marketer_client, company, other_company, rows
+):
+    from optout.services import record_optout
+
+    campaign = rows[1]
+    # The other company's opt-out carries a campaign id that happens to be ours.
+    record_optout(
+        company=other_company,
+        address="+33612345678",
+        source="api",
+        campaign_id=campaign.pk,
+        reason_text="theirs only",
+    )
+    page = marketer_client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert "theirs only" not in page and "+33612345678" not in page

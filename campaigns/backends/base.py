@@ -1,6 +1,10 @@
 from dataclasses import dataclass
 
 
+class TransientGatewayError(Exception):
+    """The gateway took none of the batch (down, overloaded): trying again is safe."""
+
+
 @dataclass(frozen=True)
 class OutboundSms:
     reference: str

@@ -1,7 +1,16 @@
 import pytest
 
+from campaigns.backends import BaseSmsBackend, TransientGatewayError
+from campaigns.backends.locmem import InMemoryBackend
 from campaigns.models import Campaign, Message
-from campaigns.services import plan_campaign, send_campaign, send_chunk
+from campaigns.services import (
+    ChunkBusy,
+    _create_messages,
+    _take_lease,
+    plan_campaign,
+    send_campaign,
+    send_chunk,
+)
 from optout.services import record_optout
 from tests.factories import CampaignFactory, ContactFactory
 
@@ -66,8 +75,6 @@ def test_optout_after_messages_are_made_still_wins(company, draft, outbox, setti
     contact = ContactFactory(company=company)
     chunk_id = plan_campaign(campaign_id=draft.pk)[0]
     # Rows exist (as after a crash between creating and handing off) ...
-    from campaigns.services import _create_messages
-
     _create_messages(draft, draft.chunks.get(pk=chunk_id))
     assert Message.objects.get(campaign=draft).status == Message.Status.QUEUED
     # ... then the person opts out before the hand-off.
@@ -115,3 +122,91 @@ def test_draft_page_previews_each_country_and_the_skips(marketer_client, company
     assert "Hi Sanne!\nAfmelden: SMS STOP naar 3010" in page
     assert "Hi Camille!\nSTOP au 36111" in page
     assert "Send to 2 contacts" in page
+
+
+@pytest.mark.parametrize(
+    "body, error",
+    [
+        ('{% include "secrets.txt" %}', "not {% tags %}"),
+        ("{% debug %}", "not {% tags %}"),
+        ("{{ first_name|safe }}", "Unknown filter |safe"),
+    ],
+)
+def test_tags_and_unknown_filters_are_refused(marketer_client, body, error):
+    response = marketer_client.post("/campaigns/new/", {"name": "Sneaky", "body": body})
+    assert response.status_code == 400
+    assert error in response.content.decode()
+    assert not Campaign.objects.exists()
+
+
+def test_placeholder_fallback(company, draft, outbox):
+    draft.body = 'Hi {{ first_name|default:"there" }}!'
+    draft.save()
+    ContactFactory(company=company, first_name="")
+    _run(draft)
+    assert outbox[0].body.startswith("Hi there!\n")
+
+
+def test_chunk_held_by_another_worker_is_left_alone(company, draft, outbox):
+    ContactFactory(company=company)
+    chunk_id = plan_campaign(campaign_id=draft.pk)[0]
+    assert _take_lease(chunk_id)  # another worker is on it
+    with pytest.raises(ChunkBusy):
+        send_chunk(chunk_id=chunk_id)
+    assert outbox == [] and not Message.objects.exists()
+
+
+def test_messages_of_a_worker_that_died_mid_hand_off_are_not_sent_again(company, draft, outbox):
+    contacts = ContactFactory.create_batch(2, company=company)
+    chunk_id = plan_campaign(campaign_id=draft.pk)[0]
+    chunk = draft.chunks.get(pk=chunk_id)
+    _create_messages(draft, chunk)
+    # The first worker claimed one message, then died: its lease has run out.
+    Message.objects.filter(contact=contacts[0]).update(status=Message.Status.SENDING)
+
+    send_chunk(chunk_id=chunk_id)
+
+    assert [sms.to for sms in outbox] == [contacts[1].phone]
+    lost = Message.objects.get(contact=contacts[0])
+    assert lost.status == Message.Status.FAILED and lost.error.startswith("Unknown")
+    draft.refresh_from_db()
+    assert draft.status == Campaign.Status.SENT
+
+
+class FlakyBackend(BaseSmsBackend):
+    calls = 0
+
+    def send_messages(self, batch):
+        FlakyBackend.calls += 1
+        if FlakyBackend.calls == 1:
+            raise TransientGatewayError("503 from the gateway")
+        return InMemoryBackend().send_messages(batch)
+
+
+def test_transient_gateway_error_puts_the_batch_back_for_a_retry(company, draft, outbox, settings):
+    settings.SMS_BACKEND = f"{__name__}.FlakyBackend"
+    FlakyBackend.calls = 0
+    ContactFactory.create_batch(3, company=company)
+    chunk_id = plan_campaign(campaign_id=draft.pk)[0]
+
+    with pytest.raises(TransientGatewayError):
+        send_chunk(chunk_id=chunk_id)
+    assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.QUEUED}
+
+    send_chunk(chunk_id=chunk_id)  # the task's retry
+    assert len(outbox) == 3
+    assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.SENT}
+
+
+def test_last_attempt_marks_the_batch_failed_with_the_reason(company, draft, outbox, settings):
+    settings.SMS_BACKEND = f"{__name__}.FlakyBackend"
+    FlakyBackend.calls = 0
+    ContactFactory(company=company)
+    chunk_id = plan_campaign(campaign_id=draft.pk)[0]
+
+    send_chunk(chunk_id=chunk_id, last_attempt=True)
+
+    message = Message.objects.get()
+    assert (message.status, message.error) == (Message.Status.FAILED, "503 from the gateway")
+    draft.refresh_from_db()
+    assert draft.status == Campaign.Status.SENT

@@ -73,7 +73,8 @@ def test_marketer_to_recipient_and_back(
     extra = client.post("/contacts/new/", {"first_name": "Temp", "phone": "+31 6 87654321"})
     assert extra.status_code == 302
     temp = Contact.objects.get(first_name="Temp")
-    assert client.post(f"/contacts/{temp.pk}/", {"first_name": "Tim", "phone": "0687654321"})
+    edited = client.post(f"/contacts/{temp.pk}/", {"first_name": "Tim", "phone": "0687654321"})
+    assert edited.status_code == 302
     assert Contact.objects.get(pk=temp.pk).first_name == "Tim"
     assert client.post(f"/contacts/{temp.pk}/delete/").status_code == 302
     assert not Contact.objects.filter(pk=temp.pk).exists()

@@ -112,3 +112,15 @@ def test_form_encoded_reply_is_accepted(client, route):
     )
     assert response.status_code == 200
     assert Suppression.objects.filter(address=NUMBER).exists()
+
+
+def test_malformed_content_length_is_refused(client, route):
+    response = client.generic(
+        "POST",
+        "/hooks/sms/inbound/",
+        b"{}",
+        content_type="application/json",
+        headers={"Content-Length": "lots"},
+    )
+    assert response.status_code == 400
+    assert not InboundMessage.objects.exists()

@@ -1,3 +1,5 @@
+import pytest
+
 from optout.models import ConsentEvent, Suppression
 from optout.selectors import reachable_for_marketing
 from optout.services import record_optin, record_optout
@@ -39,3 +41,17 @@ def test_optin_lifts_only_what_that_address_suppressed(company):
     record_optout(company=company, address="b@example.nl", source="email_link")
     record_optin(company=company, address="+31612345678", source="sms_keyword")
     assert list(Suppression.objects.values_list("address", flat=True)) == ["b@example.nl"]
+
+
+def test_phone_optin_keeps_an_email_unsubscribe_made_after_the_phone_stop(company):
+    ContactFactory(company=company, phone="+31612345678", email="a@example.nl")
+    record_optout(company=company, address="+31612345678", source="sms_keyword")
+    record_optout(company=company, address="a@example.nl", source="email_link")
+    record_optin(company=company, address="+31612345678", source="sms_keyword")
+    assert list(Suppression.objects.values_list("address", flat=True)) == ["a@example.nl"]
+
+
+def test_optout_needs_an_address(company):
+    with pytest.raises(ValueError):
+        record_optout(company=company, address="", source="api")
+    assert not Suppression.objects.exists() and not ConsentEvent.objects.exists()
