@@ -16,6 +16,11 @@ class Company(models.Model):
         blank=True,
         help_text="Alphanumeric sender ID (up to 11 characters) or a number.",
     )
+    help_contact = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Where recipients get help, named in HELP replies (phone, email or site).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -5,6 +5,11 @@ from django.db.models import Q
 from addressbook.models import Company, Contact
 
 
+class Channel(models.TextChoices):
+    SMS = "sms", "SMS"
+    EMAIL = "email", "Email"
+
+
 class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -13,10 +18,13 @@ class Campaign(models.Model):
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="campaigns")
     name = models.CharField(max_length=120)
-    sender = models.CharField(max_length=16, blank=True)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.SMS)
+    sender = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=255, blank=True, help_text="Email only")
     body = models.TextField(
         help_text="Placeholders such as {{ first_name }} are filled per contact."
     )
+    html_body = models.TextField(blank=True, help_text="Email only; optional HTML version")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -55,9 +63,11 @@ class Message(models.Model):
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.MARKETING)
-    to = models.CharField(max_length=16, help_text="E.164 at the time of sending")
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.SMS)
+    to = models.CharField(max_length=254, help_text="E.164 number or email, when it was sent")
     country = models.CharField(max_length=2, blank=True)
-    sender = models.CharField(max_length=16, blank=True)
+    sender = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
     body = models.TextField(blank=True)
     # The recipient's opt-out link: /<short_code> on the short host.
     short_code = models.CharField(max_length=8, null=True, blank=True, unique=True)

@@ -1,18 +1,21 @@
-"""Filling a campaign body for one contact, and the opt-out text its country gets."""
+"""Filling a campaign for one contact, with the opt-out text or link it must carry."""
 
 import re
 import secrets
 
 from django.conf import settings
+from django.core.signing import BadSignature, Signer
 from django.template import Context, Engine, Template, TemplateSyntaxError
 from django.template.base import TextNode, VariableNode
+from django.utils.html import escape
 
 PLACEHOLDERS = ("first_name", "last_name", "full_name", "phone", "email", "company")
 FILTERS = ("default", "upper", "lower", "title", "capfirst")
 _VARIABLE = re.compile(r"{{\s*([A-Za-z_][A-Za-z0-9_]*)")
 
-# Plain text: no HTML escaping, and no template folders to include from.
-_engine = Engine(autoescape=False)
+# No template folders to include from; HTML bodies escape what contacts typed.
+_text_engine = Engine(autoescape=False)
+_html_engine = Engine(autoescape=True)
 
 # No look-alikes (0/O/o, 1/l/I): people type these codes from a phone screen.
 CODE_ALPHABET = "23456789abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -23,7 +26,7 @@ class BodyError(ValueError):
     pass
 
 
-def compile_body(body: str) -> Template:
+def compile_body(body: str, *, html: bool = False) -> Template:
     unknown = sorted({name for name in _VARIABLE.findall(body) if name not in PLACEHOLDERS})
     if unknown:
         raise BodyError(
@@ -32,7 +35,7 @@ def compile_body(body: str) -> Template:
             + "."
         )
     try:
-        template = _engine.from_string(body)
+        template = (_html_engine if html else _text_engine).from_string(body)
     except TemplateSyntaxError as exc:
         raise BodyError(f"The message cannot be read: {exc}") from exc
     # Placeholders and a few filters only: a tag ({% ... %}) could read files, show
@@ -66,9 +69,25 @@ def placeholder_values(contact: dict, company_name: str) -> dict[str, str]:
     }
 
 
+def render(template: Template, values: dict[str, str]) -> str:
+    return template.render(Context(values, autoescape=template.engine.autoescape)).strip()
+
+
 def compose_sms(template: Template, values: dict[str, str], footer: str) -> str:
     """The body as the recipient reads it: personalised text, then the opt-out text."""
-    return f"{template.render(Context(values, autoescape=False)).strip()}\n{footer}"
+    return f"{render(template, values)}\n{footer}"
+
+
+def compose_email_text(template: Template, values: dict[str, str], link: str) -> str:
+    """A visible personal unsubscribe link in every marketing email, as mailbox rules ask."""
+    return f"{render(template, values)}\n\n--\nUnsubscribe: {link}"
+
+
+def compose_email_html(template: Template, values: dict[str, str], link: str) -> str:
+    return (
+        f"{render(template, values)}\n"
+        f'<p style="font-size:12px;color:#666"><a href="{escape(link)}">Unsubscribe</a></p>'
+    )
 
 
 def new_short_code() -> str:
@@ -77,3 +96,19 @@ def new_short_code() -> str:
 
 def short_link(code: str) -> str:
     return f"{settings.SHORT_URL_BASE}/{code}"
+
+
+_unsubscribe_signer = Signer(salt="campaigns.unsubscribe")
+
+
+def unsubscribe_link(code: str) -> str:
+    """An email's personal unsubscribe URL: its message's code, signed, so it can be
+    neither guessed nor forged, and is tied to one company, contact and campaign."""
+    return f"{settings.SHORT_URL_BASE}/u/{_unsubscribe_signer.sign(code)}"
+
+
+def code_from_unsubscribe_token(token: str) -> str | None:
+    try:
+        return _unsubscribe_signer.unsign(token)
+    except BadSignature:
+        return None

@@ -14,14 +14,18 @@ from optout.selectors import (
     rule_for_country,
 )
 
-from .models import Campaign, Message
+from .models import Campaign, Channel, Message
 from .personalize import (
     CODE_LENGTH,
     CONTACT_FIELDS,
+    code_from_unsubscribe_token,
     compile_body,
+    compose_email_text,
     compose_sms,
     placeholder_values,
+    render,
     short_link,
+    unsubscribe_link,
 )
 
 
@@ -40,8 +44,11 @@ class CampaignStats:
 
 
 def campaign_audience(*, campaign: Campaign) -> QuerySet[Contact]:
-    """Who an SMS campaign goes to: every contact of its company with a phone number."""
-    return Contact.objects.filter(company_id=campaign.company_id).exclude(phone="")
+    """Who a campaign goes to: every contact of its company with an address on its channel."""
+    contacts = Contact.objects.filter(company_id=campaign.company_id)
+    if campaign.channel == Channel.EMAIL:
+        return contacts.exclude(email="")
+    return contacts.exclude(phone="")
 
 
 @dataclass(frozen=True)
@@ -56,12 +63,28 @@ class AudiencePreview:
 
 
 def audience_preview(*, campaign: Campaign) -> AudiencePreview:
-    """What sending would do, before anything is sent: sizes and one sample per country."""
+    """What sending would do, before anything is sent: sizes and sample messages."""
     audience = campaign_audience(campaign=campaign)
-    reachable = reachable_for_marketing(company=campaign.company, contacts=audience)
     total = audience.count()
-    firsts = audience.order_by().values("country").annotate(first=Min("id")).order_by("country")
+    reachable = reachable_for_marketing(company=campaign.company, contacts=audience).count()
+    return AudiencePreview(
+        total=total, opted_out=total - reachable, samples=_samples(campaign, audience)
+    )
+
+
+def _samples(campaign: Campaign, audience: QuerySet[Contact]) -> list[tuple[str, str]]:
+    """An email as the first contact gets it, or an SMS per destination country."""
     template = compile_body(campaign.body)
+    company = campaign.company.name
+    if campaign.channel == Channel.EMAIL:
+        first = audience.order_by("id").values(*CONTACT_FIELDS).first()
+        if first is None:
+            return []
+        values = placeholder_values(first, company)
+        subject = render(compile_body(campaign.subject), values)
+        body = compose_email_text(template, values, unsubscribe_link("x" * CODE_LENGTH))
+        return [("Email", f"Subject: {subject}\n\n{body}")]
+    firsts = audience.order_by().values("country").annotate(first=Min("id"))
     rules = country_rules()
     samples = []
     for contact in (
@@ -69,11 +92,10 @@ def audience_preview(*, campaign: Campaign) -> AudiencePreview:
         .order_by("country")
         .values(*CONTACT_FIELDS)
     ):
-        rule = rule_for_country(rules, contact["country"])
-        footer = rule.footer(short_link("x" * CODE_LENGTH))
-        values = placeholder_values(contact, campaign.company.name)
+        footer = rule_for_country(rules, contact["country"]).footer(short_link("x" * CODE_LENGTH))
+        values = placeholder_values(contact, company)
         samples.append((contact["country"], compose_sms(template, values, footer)))
-    return AudiencePreview(total=total, opted_out=total - reachable.count(), samples=samples)
+    return samples
 
 
 def campaigns_of(*, company: Company) -> QuerySet[Campaign]:
@@ -108,6 +130,17 @@ def message_for_short_code(code: str) -> Message | None:
     oldest = timezone.now() - timedelta(days=settings.SHORT_LINK_TTL_DAYS)
     return (
         Message.objects.filter(short_code=code, created_at__gte=oldest)
+        .select_related("company", "campaign")
+        .first()
+    )
+
+
+def message_for_unsubscribe_token(token: str) -> Message | None:
+    code = code_from_unsubscribe_token(token)
+    if code is None:
+        return None
+    return (
+        Message.objects.filter(short_code=code, channel=Channel.EMAIL, kind=Message.Kind.MARKETING)
         .select_related("company", "campaign")
         .first()
     )

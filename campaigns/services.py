@@ -1,14 +1,16 @@
 import logging
+import smtplib
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from addressbook.addresses import parse_phone
-from addressbook.models import Company
+from addressbook.addresses import normalize_email, parse_phone
+from addressbook.models import Company, Contact
 from optout.models import CountryRule
 from optout.selectors import (
     country_rules,
@@ -19,15 +21,19 @@ from optout.selectors import (
 )
 from optout.services import note_marketing_sent
 
-from .backends import OutboundSms, TransientGatewayError, get_backend
-from .models import Campaign, CampaignChunk, Message
+from .backends import OutboundSms, SendResult, TransientGatewayError, get_backend
+from .models import Campaign, CampaignChunk, Channel, Message
 from .personalize import (
     CONTACT_FIELDS,
     compile_body,
+    compose_email_html,
+    compose_email_text,
     compose_sms,
     new_short_code,
     placeholder_values,
+    render,
     short_link,
+    unsubscribe_link,
 )
 from .selectors import campaign_audience
 
@@ -39,14 +45,32 @@ UNKNOWN_OUTCOME = "Unknown: the worker stopped while handing this message to the
 
 
 def create_campaign(
-    *, company: Company, name: str, body: str, sender: str = "", created_by=None
+    *,
+    company: Company,
+    name: str,
+    body: str,
+    channel: str = Channel.SMS,
+    sender: str = "",
+    subject: str = "",
+    html_body: str = "",
+    created_by=None,
 ) -> Campaign:
-    compile_body(body)  # refuses unknown placeholders before anything is stored
+    # Refuse unknown placeholders and tags before anything is stored.
+    compile_body(body)
+    compile_body(subject)
+    compile_body(html_body, html=True)
+    if channel == Channel.EMAIL:
+        default_sender = f'"{company.name}" <{settings.DEFAULT_FROM_EMAIL}>'
+    else:
+        default_sender = company.default_sender
     return Campaign.objects.create(
         company=company,
         name=name.strip(),
+        channel=channel,
+        subject=subject.strip(),
         body=body,
-        sender=sender.strip() or company.default_sender,
+        html_body=html_body,
+        sender=sender.strip() or default_sender,
         created_by=created_by,
     )
 
@@ -102,17 +126,14 @@ def _create_messages(campaign: Campaign, chunk: CampaignChunk) -> None:
             "id", flat=True
         )
     )
-    template = compile_body(campaign.body)
-    rules = country_rules()
+    composer = _Composer(campaign)
     todo = [row for row in contacts.values(*CONTACT_FIELDS) if row["id"] not in existing]
     # A short code may collide with one already issued; those rows are dropped by
     # ignore_conflicts and made again with a fresh code on the next pass.
     for _attempt in range(5):
         if not todo:
             return
-        rows = [
-            _message_for(campaign, row, row["id"] in reachable, template, rules) for row in todo
-        ]
+        rows = [composer.message(row, row["id"] in reachable) for row in todo]
         Message.objects.bulk_create(rows, ignore_conflicts=True)
         made = set(
             Message.objects.filter(
@@ -123,28 +144,46 @@ def _create_messages(campaign: Campaign, chunk: CampaignChunk) -> None:
     raise RuntimeError(f"Could not create messages for {len(todo)} contacts of {chunk}")
 
 
-def _message_for(campaign, row, reachable, template, rules) -> Message:
-    message = Message(
-        company_id=campaign.company_id,
-        campaign=campaign,
-        contact_id=row["id"],
-        to=row["phone"],
-        country=row["country"],
-        sender=campaign.sender,
-    )
-    if not reachable:
-        message.status = Message.Status.SKIPPED
+class _Composer:
+    """Makes one campaign's Message rows: the body each contact reads, with its opt-out."""
+
+    def __init__(self, campaign: Campaign):
+        self.campaign = campaign
+        self.email = campaign.channel == Channel.EMAIL
+        self.body = compile_body(campaign.body)
+        self.subject = compile_body(campaign.subject) if self.email else None
+        self.rules = {} if self.email else country_rules()
+
+    def message(self, row: dict, reachable: bool) -> Message:
+        campaign = self.campaign
+        message = Message(
+            company_id=campaign.company_id,
+            campaign=campaign,
+            contact_id=row["id"],
+            channel=campaign.channel,
+            to=row["email"] if self.email else row["phone"],
+            country=row["country"],
+            sender=campaign.sender,
+        )
+        if not reachable:
+            message.status = Message.Status.SKIPPED
+            return message
+        values = placeholder_values(row, campaign.company.name)
+        if self.email:
+            message.short_code = new_short_code()
+            message.subject = render(self.subject, values)
+            link = unsubscribe_link(message.short_code)
+            message.body = compose_email_text(self.body, values, link)
+            return message
+        rule = rule_for_country(self.rules, row["country"])
+        link = ""
+        if rule.method == CountryRule.Method.LINK:
+            message.short_code = new_short_code()
+            link = short_link(message.short_code)
+        else:
+            message.optout_shortcode = rule.shortcode
+        message.body = compose_sms(self.body, values, rule.footer(link))
         return message
-    rule = rule_for_country(rules, row["country"])
-    link = ""
-    if rule.method == CountryRule.Method.LINK:
-        message.short_code = new_short_code()
-        link = short_link(message.short_code)
-    else:
-        message.optout_shortcode = rule.shortcode
-    values = placeholder_values(row, campaign.company.name)
-    message.body = compose_sms(template, values, rule.footer(link))
-    return message
 
 
 class ChunkBusy(Exception):
@@ -252,13 +291,17 @@ def _note_reply_routes(campaign: Campaign, messages: list[Message]) -> None:
 def _hand_off(messages: list[Message]) -> None:
     if not messages:
         return
-    batch = [
-        OutboundSms(reference=str(m.pk), to=m.to, sender=m.sender, body=m.body) for m in messages
-    ]
-    results = {r.reference: r for r in get_backend().send_messages(batch)}
+    if messages[0].channel == Channel.EMAIL:
+        accepted = _send_emails(messages)
+    else:
+        batch = [
+            OutboundSms(reference=str(m.pk), to=m.to, sender=m.sender, body=m.body)
+            for m in messages
+        ]
+        accepted = {r.reference: r for r in get_backend().send_messages(batch)}
     now = timezone.now()
     for message in messages:
-        result = results.get(str(message.pk))
+        result = accepted.get(str(message.pk))
         if result and result.accepted:
             message.status = Message.Status.SENT
             message.gateway_reference = result.gateway_reference
@@ -267,6 +310,64 @@ def _hand_off(messages: list[Message]) -> None:
             message.error = (result.error if result else "no answer from the gateway")[:255]
         message.sent_at = now
     Message.objects.bulk_update(messages, ["status", "gateway_reference", "error", "sent_at"])
+
+
+def _send_emails(messages: list[Message]) -> dict[str, SendResult]:
+    """Through Django's email backend; marketing email carries RFC 8058 one-click headers."""
+    html = _html_bodies(messages)
+    emails = []
+    for message in messages:
+        email = EmailMultiAlternatives(
+            subject=message.subject,
+            body=message.body,
+            from_email=message.sender or None,
+            to=[message.to],
+            headers=_unsubscribe_headers(message),
+        )
+        if message.pk in html:
+            email.attach_alternative(html[message.pk], "text/html")
+        emails.append(email)
+    try:
+        get_connection().send_messages(emails)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise TransientGatewayError(f"Email server: {exc}") from exc
+    return {str(m.pk): SendResult(reference=str(m.pk), accepted=True) for m in messages}
+
+
+def _unsubscribe_headers(message: Message) -> dict[str, str]:
+    if message.kind != Message.Kind.MARKETING:
+        return {}
+    token_url = unsubscribe_link(message.short_code)
+    targets = [f"<{token_url}>"]
+    if settings.UNSUBSCRIBE_MAILTO:
+        targets.append(f"<mailto:{settings.UNSUBSCRIBE_MAILTO}?subject=unsubscribe>")
+    return {
+        "List-Unsubscribe": ", ".join(targets),
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def _html_bodies(messages: list[Message]) -> dict[int, str]:
+    """HTML versions, rendered at hand-off from the campaign's HTML body (not stored)."""
+    campaign = messages[0].campaign
+    if campaign is None or not campaign.html_body:
+        return {}
+    template = compile_body(campaign.html_body, html=True)
+    contacts = {
+        row["id"]: row
+        for row in Contact.objects.filter(pk__in=[m.contact_id for m in messages]).values(
+            *CONTACT_FIELDS
+        )
+    }
+    return {
+        m.pk: compose_email_html(
+            template,
+            placeholder_values(contacts[m.contact_id], campaign.company.name),
+            unsubscribe_link(m.short_code),
+        )
+        for m in messages
+        if m.contact_id in contacts
+    }
 
 
 def _mark_failed(messages: list[Message], error: str) -> None:
@@ -280,6 +381,25 @@ def _finish_if_done(campaign: Campaign) -> None:
         Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(
             status=Campaign.Status.SENT, finished_at=timezone.now()
         )
+
+
+def send_transactional_email(*, company: Company, to: str, subject: str, body: str) -> Message:
+    """Receipts and notices by email: never suppressed, no unsubscribe headers or link."""
+    message = Message.objects.create(
+        company=company,
+        kind=Message.Kind.TRANSACTIONAL,
+        channel=Channel.EMAIL,
+        to=normalize_email(to),
+        subject=subject,
+        body=body,
+        status=Message.Status.SENDING,
+    )
+    try:
+        _hand_off([message])
+    except TransientGatewayError as exc:
+        _mark_failed([message], str(exc))
+        message.refresh_from_db()
+    return message
 
 
 def send_transactional(*, company: Company, to: str, body: str, sender: str = "") -> Message:

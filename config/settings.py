@@ -105,7 +105,16 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "addressbook:contact-list"
 LOGOUT_REDIRECT_URL = "login"
 
+# The dashboard speaks English; recipients' pages speak these (see optout.languages).
 LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("fr", "Français"),
+    ("nl", "Nederlands"),
+    ("de", "Deutsch"),
+    ("es", "Español"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -127,6 +136,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Rate limits of the public pages count here: shared by every process when on Redis.
+CACHES = {"default": env.cache("CACHE_URL", default=env.str("REDIS_URL", "") or "locmemcache://")}
 
 # --- Celery -------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -161,6 +173,9 @@ SMS_FILE_PATH = env.path("SMS_FILE_PATH", default=VAR_DIR / "sms")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 SEND_CHUNK_SIZE = env.int("SEND_CHUNK_SIZE", default=1000)
 SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=200)
+# How optout sends its STOP/START/HELP confirmations: a transactional SMS. A dotted path,
+# so optout needs no import of campaigns, which depends on it.
+OPTOUT_CONFIRMATION_SENDER = "campaigns.services.send_transactional"
 
 # Where recipients' opt-out links point. In the trial the landing pages are served under
 # /s/ on the main host; in production a short host of its own (https://no-s.ms).
@@ -168,6 +183,12 @@ SHORT_URL_BASE = env.str("SHORT_URL_BASE", default="http://127.0.0.1:8000/s").rs
 _short = urlsplit(SHORT_URL_BASE)
 SHORT_HOST = _short.hostname if _short.path in ("", "/") else ""
 SHORT_LINK_TTL_DAYS = env.int("SHORT_LINK_TTL_DAYS", default=180)
+# Public pages: POSTs per IP per 10 minutes, wrong numbers per link per hour.
+LANDING_POSTS_PER_IP = env.int("LANDING_POSTS_PER_IP", default=30)
+LANDING_WRONG_NUMBERS_PER_CODE = env.int("LANDING_WRONG_NUMBERS_PER_CODE", default=5)
+# Optional mailto: address added to List-Unsubscribe of marketing email.
+UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="marketing@localhost")
 if SHORT_HOST and SHORT_HOST not in ALLOWED_HOSTS:
     ALLOWED_HOSTS.append(SHORT_HOST)
 

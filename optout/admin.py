@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from .models import ConsentEvent, CountryRule, InboundMessage, Keyword, ReplyRoute, Suppression
+from .models import (
+    ConsentEvent,
+    CountryRule,
+    DedicatedNumber,
+    InboundMessage,
+    Keyword,
+    LeaveReason,
+    ReplyRoute,
+    Suppression,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -35,16 +44,37 @@ class SuppressionAdmin(ReadOnlyAdmin):
 
 @admin.register(CountryRule)
 class CountryRuleAdmin(admin.ModelAdmin):
-    list_display = ["country", "method", "shortcode", "template", "updated_at"]
-    list_filter = ["method"]
+    list_display = ["country", "method", "shortcode", "template", "one_tap", "updated_at"]
+    list_filter = ["method", "one_tap"]
     search_fields = ["country", "shortcode", "template"]
 
 
 @admin.register(Keyword)
 class KeywordAdmin(admin.ModelAdmin):
-    list_display = ["word", "action", "language"]
+    list_display = ["word", "action", "language", "countries"]
     list_filter = ["action", "language"]
     search_fields = ["word"]
+
+    # STOP, START and HELP always work: their rows can be neither removed nor changed.
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not (obj and obj.word in Keyword.PROTECTED)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["word", "action"] if obj and obj.word in Keyword.PROTECTED else []
+
+
+@admin.register(DedicatedNumber)
+class DedicatedNumberAdmin(admin.ModelAdmin):
+    list_display = ["number", "company"]
+    search_fields = ["number", "company__name"]
+    autocomplete_fields = ["company"]
+
+
+@admin.register(LeaveReason)
+class LeaveReasonAdmin(admin.ModelAdmin):
+    list_display = ["label", "company", "position"]
+    list_filter = ["company"]
+    search_fields = ["label"]
 
 
 @admin.register(ReplyRoute)
@@ -56,7 +86,7 @@ class ReplyRouteAdmin(ReadOnlyAdmin):
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(ReadOnlyAdmin):
-    list_display = ["received_at", "sender", "recipient", "text", "status", "company"]
+    list_display = ["received_at", "sender", "recipient", "text", "status", "company", "reference"]
     list_filter = ["status", "recipient", "company"]
     search_fields = ["sender", "sender_e164", "text"]
     list_select_related = ["company"]

@@ -2,12 +2,14 @@ import string
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from addressbook.models import Company
 
 
 class Source(models.TextChoices):
     SMS_KEYWORD = "sms_keyword", "SMS keyword reply"
+    SMS_REPLY = "sms_reply", "SMS reply, read by a marketer"
     LANDING_PAGE = "landing_page", "Landing page"
     EMAIL_LINK = "email_link", "Email link"
     ONE_CLICK = "one_click", "Email one-click"
@@ -18,10 +20,31 @@ class Source(models.TextChoices):
 
 
 class Reason(models.TextChoices):
-    TOO_MANY = "too_many", "Too many messages"
-    NOT_RELEVANT = "not_relevant", "Not relevant to me"
-    NEVER_SIGNED_UP = "never_signed_up", "I never signed up"
-    OTHER = "other", "Other"
+    """The reasons offered when a company has set none of its own."""
+
+    TOO_MANY = "too_many", _("Too many messages")
+    NOT_RELEVANT = "not_relevant", _("Not relevant to me")
+    NEVER_SIGNED_UP = "never_signed_up", _("I never signed up")
+    OTHER = "other", _("Other")
+
+
+class LeaveReason(models.Model):
+    """A reason a company offers on its landing page instead of the defaults."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="leave_reasons")
+    label = models.CharField(max_length=100)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["company", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "label"], name="leavereason_company_label_uq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.label
 
 
 class ConsentEvent(models.Model):
@@ -38,7 +61,8 @@ class ConsentEvent(models.Model):
     # A plain id, not a foreign key: campaigns depend on optout, not the reverse, and the
     # record must stay whole even if the campaign is deleted.
     campaign_id = models.BigIntegerField(null=True, blank=True)
-    reason = models.CharField(max_length=16, choices=Reason.choices, blank=True)
+    # A default reason's code (see Reason) or the company's own reason, as offered.
+    reason = models.CharField(max_length=100, blank=True)
     reason_text = models.TextField(blank=True)
     raw_text = models.TextField(blank=True, help_text="The reply as received, for keywords")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -52,6 +76,10 @@ class ConsentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.address} ({self.get_source_display()})"
+
+    @property
+    def reason_label(self) -> str:
+        return str(Reason(self.reason).label) if self.reason in Reason.values else self.reason
 
 
 class Suppression(models.Model):
@@ -92,6 +120,11 @@ class CountryRule(models.Model):
     country = models.CharField(max_length=2, unique=True, help_text="ISO 3166 code; ZZ = default")
     method = models.CharField(max_length=8, choices=Method.choices)
     shortcode = models.CharField(max_length=16, blank=True)
+    one_tap = models.BooleanField(
+        default=False,
+        help_text="Opt out with one tap, without typing the number: for countries whose "
+        "rules forbid asking for personal data to unsubscribe (AU, CA).",
+    )
     template = models.CharField(
         max_length=160,
         help_text="Text appended to marketing SMS; {shortcode} and {link} are filled in.",
@@ -133,9 +166,19 @@ class Keyword(models.Model):
         START = "start", "Opt in"
         HELP = "help", "Help"
 
-    word = models.CharField(max_length=32, unique=True)
+    # Always understood, whatever staff do to the table.
+    PROTECTED = {"stop": Action.STOP, "start": Action.START, "help": Action.HELP}
+
+    word = models.CharField(max_length=32, unique=True, help_text="Lower case, no accents")
     action = models.CharField(max_length=8, choices=Action.choices)
-    language = models.CharField(max_length=8, blank=True)
+    language = models.CharField(
+        max_length=8, blank=True, help_text="Language the confirmation is sent in"
+    )
+    countries = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Comma-separated ISO codes of the senders it counts for; empty: everywhere.",
+    )
 
     class Meta:
         ordering = ["action", "word"]
@@ -165,6 +208,16 @@ class ReplyRoute(models.Model):
         return f"{self.address} via {self.shortcode} → {self.company}"
 
 
+class DedicatedNumber(models.Model):
+    """A number or shortcode only one company sends from: replies to it are that company's."""
+
+    number = models.CharField(max_length=16, unique=True)
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="dedicated_numbers")
+
+    def __str__(self) -> str:
+        return f"{self.number} → {self.company}"
+
+
 class InboundMessage(models.Model):
     """Every accepted reply, stored before it is acted on."""
 
@@ -175,6 +228,7 @@ class InboundMessage(models.Model):
         HELP = "help", "Help answered"
         UNMATCHED = "unmatched", "No keyword: for review"
         UNATTRIBUTED = "unattributed", "No company: for staff"
+        DISMISSED = "dismissed", "Reviewed: no action"
 
     company = models.ForeignKey(
         Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_messages"
@@ -183,12 +237,23 @@ class InboundMessage(models.Model):
     sender_e164 = models.CharField(max_length=16, blank=True)
     recipient = models.CharField(max_length=32, help_text="The shortcode or number replied to")
     text = models.TextField(blank=True)
-    reference = models.CharField(max_length=64, blank=True)
+    reference = models.CharField(max_length=64, blank=True, help_text="The gateway's id")
+    gateway_received_at = models.CharField(max_length=40, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    campaign_id = models.BigIntegerField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        constraints = [
+            # A gateway that delivers the same reply twice gets the first one back.
+            models.UniqueConstraint(
+                fields=["reference"],
+                condition=~models.Q(reference=""),
+                name="inbound_reference_uq",
+            )
+        ]
+        indexes = [models.Index(fields=["company", "status"], name="inbound_company_status_idx")]
 
     def __str__(self) -> str:
         return f"{self.sender} → {self.recipient}: {self.text[:40]}"

@@ -1,8 +1,17 @@
+from django.db import models
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from addressbook.models import Company, Contact
 
-from .models import ConsentEvent, CountryRule, Reason, ReplyRoute, Suppression
+from .models import (
+    ConsentEvent,
+    CountryRule,
+    InboundMessage,
+    LeaveReason,
+    Reason,
+    ReplyRoute,
+    Suppression,
+)
 
 
 def reachable_for_marketing(*, company: Company, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
@@ -64,6 +73,20 @@ def rule_for_country(rules: dict[str, CountryRule], country: str) -> CountryRule
         ) from None
 
 
+def is_one_tap(country: str) -> bool:
+    rule = CountryRule.objects.filter(country__in=[country, CountryRule.DEFAULT_COUNTRY]).order_by(
+        # the country's own rule first, the default after it
+        models.Case(models.When(country=country, then=0), default=1)
+    )
+    return bool(rule and rule[0].one_tap)
+
+
+def leave_reasons(*, company: Company) -> list[tuple[str, str]]:
+    """The reasons a company's landing page offers: its own, or the defaults."""
+    own = [(r.label, r.label) for r in LeaveReason.objects.filter(company=company)]
+    return own or list(Reason.choices)
+
+
 def optouts_for_campaign(*, company: Company, campaign_id: int) -> QuerySet[ConsentEvent]:
     return ConsentEvent.objects.filter(
         company=company, campaign_id=campaign_id, kind=ConsentEvent.Kind.OPT_OUT
@@ -85,6 +108,11 @@ def route_for_reply(*, shortcode: str, address: str) -> ReplyRoute | None:
         .select_related("company")
         .first()
     )
+
+
+def replies_to_review(*, company: Company) -> QuerySet[InboundMessage]:
+    """Replies of this company's recipients that matched no keyword."""
+    return InboundMessage.objects.filter(company=company, status=InboundMessage.Status.UNMATCHED)
 
 
 def suppression_list(*, company: Company) -> QuerySet[Suppression]:

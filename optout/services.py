@@ -1,17 +1,30 @@
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from addressbook.addresses import InvalidAddress, parse_inbound_phone
 from addressbook.models import Company, Contact
 
 from .keywords import normalize_reply
-from .models import ConsentEvent, InboundMessage, Keyword, ReplyRoute, Source, Suppression
-from .selectors import route_for_reply
+from .languages import language_for, supported
+from .models import (
+    ConsentEvent,
+    DedicatedNumber,
+    InboundMessage,
+    Keyword,
+    ReplyRoute,
+    Source,
+    Suppression,
+)
+from .selectors import is_suppressed, route_for_reply
 
 logger = logging.getLogger(__name__)
 
@@ -121,61 +134,171 @@ def note_marketing_sent(
     )
 
 
-def match_keyword(text: str) -> str | None:
+@dataclass(frozen=True)
+class KeywordMatch:
+    action: str
+    language: str
+
+
+def match_keyword(text: str, *, country: str = "") -> KeywordMatch | None:
+    """The action a whole-message reply asks for, if any, for a sender in ``country``."""
     word = normalize_reply(text)
     if not word:
         return None
-    return Keyword.objects.filter(word=word).values_list("action", flat=True).first()
+    keyword = Keyword.objects.filter(word=word).first()
+    if keyword and (not keyword.countries or country in keyword.countries.upper().split(",")):
+        return KeywordMatch(keyword.action, keyword.language)
+    if word in Keyword.PROTECTED:
+        return KeywordMatch(Keyword.PROTECTED[word], "en")
+    return None
+
+
+def _digits(number: str) -> str:
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return digits[2:] if digits.startswith("00") else digits
+
+
+def _attribute(*, recipient: str, sender: str) -> tuple[Company | None, int | None]:
+    """The company a reply belongs to, and the campaign it answers if known."""
+    route = route_for_reply(shortcode=recipient, address=sender)
+    dedicated = DedicatedNumber.objects.filter(number=recipient).select_related("company").first()
+    if dedicated:
+        same = route is not None and route.company_id == dedicated.company_id
+        return dedicated.company, route.campaign_id if same else None
+    if route:
+        return route.company, route.campaign_id
+    return None, None
 
 
 def receive_inbound_sms(
-    *, sender: str, recipient: str, text: str, reference: str = ""
+    *, sender: str, recipient: str, text: str, reference: str = "", received_at: str = ""
 ) -> InboundMessage:
-    """Store the reply first (a crash after this loses nothing), then act on it."""
-    inbound = InboundMessage.objects.create(
-        sender=sender[:32], recipient=recipient[:32], text=text, reference=reference[:64]
-    )
-    process_inbound_sms(inbound=inbound)
+    """Store the reply first (a crash after this loses nothing), then act on it.
+
+    The same ``reference`` delivered again returns the stored reply; if acting on it did
+    not finish the first time, it is acted on now.
+    """
+    reference = reference[:64]
+    inbound = InboundMessage.objects.filter(reference=reference).first() if reference else None
+    if inbound is None:
+        try:
+            with transaction.atomic():
+                inbound = InboundMessage.objects.create(
+                    sender=sender[:32],
+                    recipient=_digits(recipient)[:32] or recipient[:32],
+                    text=text,
+                    reference=reference,
+                    gateway_received_at=received_at[:40],
+                )
+        except IntegrityError:  # the same reply, delivered twice at once
+            return InboundMessage.objects.get(reference=reference)
+    if inbound.status == InboundMessage.Status.RECEIVED:
+        process_inbound_sms(inbound=inbound)
     return inbound
 
 
-@transaction.atomic
 def process_inbound_sms(*, inbound: InboundMessage) -> InboundMessage:
     Status = InboundMessage.Status
     try:
-        inbound.sender_e164 = parse_inbound_phone(inbound.sender).e164
+        phone = parse_inbound_phone(inbound.sender)
     except InvalidAddress:
         inbound.status = Status.UNATTRIBUTED
-        inbound.save(update_fields=["sender_e164", "status"])
+        inbound.save(update_fields=["status"])
         return inbound
-
-    route = route_for_reply(shortcode=inbound.recipient.strip(), address=inbound.sender_e164)
-    action = match_keyword(inbound.text)
-    if route is None:
-        inbound.status = Status.UNATTRIBUTED
-    else:
-        inbound.company = route.company
-        if action == Keyword.Action.STOP:
+    inbound.sender_e164 = phone.e164
+    match = match_keyword(inbound.text, country=phone.region)
+    with transaction.atomic():
+        company, campaign_id = _attribute(recipient=inbound.recipient, sender=phone.e164)
+        inbound.company, inbound.campaign_id = company, campaign_id
+        changed = False
+        if company is None:
+            inbound.status = Status.UNATTRIBUTED
+        elif match is None:
+            inbound.status = Status.UNMATCHED
+        elif match.action == Keyword.Action.STOP:
+            changed = not is_suppressed(company=company, address=phone.e164)
             record_optout(
-                company=route.company,
-                address=inbound.sender_e164,
+                company=company,
+                address=phone.e164,
                 source=Source.SMS_KEYWORD,
-                campaign_id=route.campaign_id,
+                campaign_id=campaign_id,
                 raw_text=inbound.text,
             )
             inbound.status = Status.OPTED_OUT
-        elif action == Keyword.Action.START:
+        elif match.action == Keyword.Action.START:
+            changed = is_suppressed(company=company, address=phone.e164)
             record_optin(
-                company=route.company,
-                address=inbound.sender_e164,
+                company=company,
+                address=phone.e164,
                 source=Source.SMS_KEYWORD,
                 raw_text=inbound.text,
             )
             inbound.status = Status.OPTED_IN
-        elif action == Keyword.Action.HELP:
-            inbound.status = Status.HELP
         else:
-            inbound.status = Status.UNMATCHED
-    inbound.save(update_fields=["sender_e164", "company", "status"])
+            changed = True
+            inbound.status = Status.HELP
+        inbound.save(update_fields=["sender_e164", "company", "campaign_id", "status"])
     logger.info("Inbound SMS %s from %s: %s", inbound.pk, inbound.sender_e164, inbound.status)
+    if changed:
+        language = supported(match.language) or language_for(country=phone.region)
+        _confirm(inbound=inbound, language=language)
     return inbound
+
+
+def optout_from_reply(*, inbound: InboundMessage) -> ConsentEvent:
+    """A marketer reads a free-text reply ("please stop texting me") as the opt-out it is."""
+    with transaction.atomic():
+        event = record_optout(
+            company=inbound.company,
+            address=inbound.sender_e164,
+            source=Source.SMS_REPLY,
+            campaign_id=inbound.campaign_id,
+            raw_text=inbound.text,
+        )
+        InboundMessage.objects.filter(pk=inbound.pk).update(status=InboundMessage.Status.OPTED_OUT)
+    inbound.status = InboundMessage.Status.OPTED_OUT
+    _confirm(inbound=inbound, language=language_for(country=_region(inbound.sender_e164)))
+    return event
+
+
+def dismiss_reply(*, inbound: InboundMessage) -> None:
+    InboundMessage.objects.filter(pk=inbound.pk, status=InboundMessage.Status.UNMATCHED).update(
+        status=InboundMessage.Status.DISMISSED
+    )
+
+
+def _region(e164: str) -> str:
+    try:
+        return parse_inbound_phone(e164).region
+    except InvalidAddress:
+        return ""
+
+
+def _confirm(*, inbound: InboundMessage, language: str) -> None:
+    """One transactional reply, in the recipient's language, naming the company.
+
+    Sent through the configured transactional sender (campaigns owns the gateways); a
+    failure is logged, never undoes the opt-out.
+    """
+    company = inbound.company
+    with translation.override(language):
+        if inbound.status == InboundMessage.Status.OPTED_OUT:
+            body = _(
+                "%(company)s: you are unsubscribed and will get no more marketing messages. "
+                "Reply START to subscribe again."
+            ) % {"company": company.name}
+        elif inbound.status == InboundMessage.Status.OPTED_IN:
+            body = _("%(company)s: you are subscribed again. Reply STOP to unsubscribe.") % {
+                "company": company.name
+            }
+        else:
+            body = _(
+                "%(company)s marketing messages. Help: %(contact)s. Reply STOP to unsubscribe. "
+                "Msg & data rates may apply."
+            ) % {"company": company.name, "contact": company.help_contact or company.name}
+    try:
+        import_string(settings.OPTOUT_CONFIRMATION_SENDER)(
+            company=company, to=inbound.sender_e164, body=body, sender=inbound.recipient
+        )
+    except Exception:
+        logger.exception("Could not send the confirmation for inbound SMS %s", inbound.pk)

@@ -6,6 +6,8 @@ app_name = "optout"
 
 urlpatterns = [
     path("opt-outs/", views.suppressions, name="suppression-list"),
+    path("replies/", views.replies, name="replies"),
+    path("replies/<int:pk>/", views.reply_action, name="reply-action"),
 ]
 
 hook_patterns = [

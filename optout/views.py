@@ -1,14 +1,16 @@
 from django.conf import settings
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from addressbook.tenancy import company_required
+from addressbook.tenancy import company_required, get_for_company
 
-from .selectors import suppression_list
-from .services import receive_inbound_sms
+from .models import InboundMessage
+from .selectors import replies_to_review, suppression_list
+from .services import dismiss_reply, optout_from_reply, receive_inbound_sms
 from .webhooks import BadRequest, verified_fields
 
 
@@ -24,6 +26,7 @@ def inbound_sms(request: HttpRequest) -> HttpResponse:
         recipient=fields["to"],
         text=fields["text"],
         reference=str(fields.get("reference") or ""),
+        received_at=str(fields.get("received_at") or ""),
     )
     return JsonResponse({"id": inbound.pk, "status": inbound.status})
 
@@ -35,3 +38,29 @@ def suppressions(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     return render(request, "optout/suppression_list.html", {"page": page})
+
+
+@require_GET
+@company_required
+def replies(request: HttpRequest) -> HttpResponse:
+    page = Paginator(replies_to_review(company=request.company), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "optout/replies.html", {"page": page})
+
+
+@require_POST
+@company_required
+def reply_action(request: HttpRequest, pk: int) -> HttpResponse:
+    inbound = get_for_company(
+        InboundMessage.objects.filter(status=InboundMessage.Status.UNMATCHED),
+        request.company,
+        pk=pk,
+    )
+    if request.POST.get("action") == "optout":
+        optout_from_reply(inbound=inbound)
+        messages.success(request, f"{inbound.sender_e164} is opted out.")
+    else:
+        dismiss_reply(inbound=inbound)
+        messages.info(request, "Reply dismissed.")
+    return redirect("optout:replies")

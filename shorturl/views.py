@@ -1,17 +1,77 @@
+"""The public pages behind recipients' links: no login, no cookies needed, no JavaScript."""
+
+from django.conf import settings
+from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from addressbook.addresses import mask_phone
-from campaigns.selectors import message_for_short_code
+from campaigns.models import Message
+from campaigns.selectors import message_for_short_code, message_for_unsubscribe_token
+from optout.languages import language_for, supported
+from optout.models import ConsentEvent
+from optout.selectors import is_one_tap, leave_reasons
 
-from .forms import ConfirmOptOutForm
-from .services import WrongNumber, confirm_optout
+from .forms import LeaveForm
+from .ratelimit import client_ip, is_blocked, over_limit
+from .services import (
+    NotANumber,
+    WrongNumber,
+    confirm_optout,
+    undo_optout,
+    undo_token,
+    unsubscribe_email,
+)
+
+HOUR = 60 * 60
+WRONG_NUMBER = gettext_noop(
+    "That is not the number this message was sent to. Check it and try again."
+)
+
+
+def _render(request, template, context, *, language: str, status: int = 200) -> HttpResponse:
+    with translation.override(language):
+        context = {
+            **context,
+            "language": language,
+            "languages": settings.LANGUAGES,
+            "path": request.path,
+        }
+        response = render(request, template, context, status=status)
+    response["Content-Language"] = language
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _chosen(request: HttpRequest) -> str:
+    return supported(request.GET.get("lang", "") or request.POST.get("lang", ""))
+
+
+def _with_lang(url: str, chosen: str) -> str:
+    return f"{url}?lang={chosen}" if chosen else url
 
 
 def _unknown(request: HttpRequest) -> HttpResponse:
-    return render(request, "shorturl/unknown.html", status=404)
+    language = language_for(request=request, chosen=_chosen(request))
+    return _render(request, "shorturl/unknown.html", {}, language=language, status=404)
+
+
+def _too_many(request: HttpRequest, language: str, reason: str) -> HttpResponse:
+    return _render(
+        request, "shorturl/too_many.html", {"reason": reason}, language=language, status=429
+    )
+
+
+def _ip_over_limit(request: HttpRequest) -> bool:
+    key = f"ip:{client_ip(request)}"
+    return over_limit(key, limit=settings.LANDING_POSTS_PER_IP, window=10 * 60)
 
 
 # No CSRF token: in-app browsers of messaging apps often drop cookies, and a person must
@@ -22,24 +82,54 @@ def landing(request: HttpRequest, code: str) -> HttpResponse:
     message = message_for_short_code(code)
     if message is None:
         return _unknown(request)
-    form = ConfirmOptOutForm(request.POST or None)
+    chosen = _chosen(request)
+    language = language_for(country=message.country, request=request, chosen=chosen)
+    one_tap = is_one_tap(message.country)
+    wrong_key = f"wrong:{code}"
+    wrong_limit = settings.LANDING_WRONG_NUMBERS_PER_CODE
+    with translation.override(language):
+        form = LeaveForm(
+            request.POST if request.method == "POST" else None,
+            reasons=leave_reasons(company=message.company),
+            one_tap=one_tap,
+        )
     status = 200
     if request.method == "POST":
+        if _ip_over_limit(request):
+            return _too_many(request, language, "ip")
+        if is_blocked(wrong_key, limit=wrong_limit):
+            return _too_many(request, language, "wrong")
         if form.is_valid():
+            data = form.cleaned_data
             try:
-                confirm_optout(
+                event = confirm_optout(
                     message=message,
-                    typed_phone=form.cleaned_data["phone"],
-                    reason=form.cleaned_data["reason"],
-                    reason_text=form.cleaned_data["reason_text"],
+                    typed_phone=None if one_tap else data["phone"],
+                    reason=data["reason"],
+                    reason_text=data["reason_text"],
                 )
-            except WrongNumber as exc:
-                form.add_error("phone", str(exc))
+            except NotANumber:
+                with translation.override(language):
+                    form.add_error("phone", _("That doesn't look like a phone number."))
+            except WrongNumber:
+                if over_limit(wrong_key, limit=wrong_limit, window=HOUR):
+                    return _too_many(request, language, "wrong")
+                with translation.override(language):
+                    form.add_error("phone", _(WRONG_NUMBER))
             else:
-                return redirect("shorturl:done", code=code)
+                done = reverse("shorturl:done", args=[code])
+                query = f"?t={undo_token(event)}" + (f"&lang={chosen}" if chosen else "")
+                return redirect(done + query)
         status = 400
-    context = {"message": message, "masked": mask_phone(message.to), "form": form}
-    return render(request, "shorturl/landing.html", context, status=status)
+    context = {
+        "message": message,
+        "masked": mask_phone(message.to),
+        "last_digits": message.to[-4:],
+        "form": form,
+        "one_tap": one_tap,
+        "chosen": chosen,
+    }
+    return _render(request, "shorturl/landing.html", context, language=language, status=status)
 
 
 @require_GET
@@ -47,4 +137,58 @@ def done(request: HttpRequest, code: str) -> HttpResponse:
     message = message_for_short_code(code)
     if message is None:
         return _unknown(request)
-    return render(request, "shorturl/done.html", {"message": message})
+    chosen = _chosen(request)
+    language = language_for(country=message.country, request=request, chosen=chosen)
+    context = {"message": message, "undo_token": request.GET.get("t", ""), "chosen": chosen}
+    return _render(request, "shorturl/done.html", context, language=language)
+
+
+@csrf_exempt
+@require_POST
+def undo(request: HttpRequest, code: str) -> HttpResponse:
+    message = message_for_short_code(code)
+    if message is None:
+        return _unknown(request)
+    chosen = _chosen(request)
+    language = language_for(country=message.country, request=request, chosen=chosen)
+    if _ip_over_limit(request):
+        return _too_many(request, language, "ip")
+    try:
+        undo_optout(message=message, token=request.POST.get("t", ""))
+    except (signing.BadSignature, ConsentEvent.DoesNotExist):
+        context = {"message": message, "chosen": chosen}
+        return _render(
+            request, "shorturl/undo_expired.html", context, language=language, status=400
+        )
+    return redirect(_with_lang(reverse("shorturl:resubscribed", args=[code]), chosen))
+
+
+@require_GET
+def resubscribed(request: HttpRequest, code: str) -> HttpResponse:
+    message = message_for_short_code(code)
+    if message is None:
+        return _unknown(request)
+    chosen = _chosen(request)
+    language = language_for(country=message.country, request=request, chosen=chosen)
+    return _render(request, "shorturl/resubscribed.html", {"message": message}, language=language)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def email_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """RFC 8058: a POST (no cookies, no login, no CSRF token) unsubscribes and answers 200,
+    never a redirect; a GET only shows the page, because link scanners prefetch."""
+    message: Message | None = message_for_unsubscribe_token(token)
+    if message is None:
+        return _unknown(request)
+    language = language_for(request=request, chosen=_chosen(request))
+    context = {"message": message}
+    if request.method == "GET":
+        return _render(request, "shorturl/email_confirm.html", context, language=language)
+    if _ip_over_limit(request):
+        return _too_many(request, language, "ip")
+    one_click = request.POST.get("List-Unsubscribe") == "One-Click"
+    unsubscribe_email(message=message, one_click=one_click)
+    if one_click:
+        return HttpResponse("Unsubscribed.", content_type="text/plain; charset=utf-8")
+    return _render(request, "shorturl/email_done.html", context, language=language)

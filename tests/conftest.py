@@ -10,6 +10,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 import pytest  # noqa: E402
 from celery.contrib.testing.worker import start_worker  # noqa: E402
 from celery.signals import task_postrun  # noqa: E402
+from django.core.cache import cache  # noqa: E402
 from django.db import connections  # noqa: E402
 
 import campaigns.tasks  # noqa: E402,F401  (registers the tasks with the worker)
@@ -20,6 +21,10 @@ from .factories import CompanyFactory, MembershipFactory  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
 WEBHOOK_SECRET = "test-webhook-secret"
+SEED_MIGRATIONS = [
+    "0002_seed_country_rules_and_keywords",
+    "0004_seed_one_tap_countries_and_more_keywords",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +33,7 @@ def _test_settings(settings):
     settings.SMS_WEBHOOK_SECRET = WEBHOOK_SECRET
     settings.SHORT_URL_BASE = "https://no-s.test"
     locmem.outbox.clear()
+    cache.clear()  # rate-limit counters (CACHE_URL: a Redis database of the tests' own in CI)
     yield
     locmem.outbox.clear()
 
@@ -85,8 +91,8 @@ def seeded_defaults(transactional_db):
     """
     from django.apps import apps
 
-    seed = importlib.import_module("optout.migrations.0002_seed_country_rules_and_keywords")
-    seed.seed(apps, None)
+    for name in SEED_MIGRATIONS:
+        importlib.import_module(f"optout.migrations.{name}").seed(apps, None)
 
 
 # --- a real Celery worker on the configured broker --------------------------------

@@ -101,7 +101,7 @@ def test_send_twice_starts_once(company, django_capture_on_commit_callbacks):
 
 def test_unknown_placeholder_is_refused(marketer_client):
     response = marketer_client.post(
-        "/campaigns/new/", {"name": "Oops", "body": "Hi {{ firstname }}!"}
+        "/campaigns/new/", {"name": "Oops", "channel": "sms", "body": "Hi {{ firstname }}!"}
     )
     assert response.status_code == 400
     assert "Unknown placeholder {{ firstname }}" in response.content.decode()
@@ -133,7 +133,9 @@ def test_draft_page_previews_each_country_and_the_skips(marketer_client, company
     ],
 )
 def test_tags_and_unknown_filters_are_refused(marketer_client, body, error):
-    response = marketer_client.post("/campaigns/new/", {"name": "Sneaky", "body": body})
+    response = marketer_client.post(
+        "/campaigns/new/", {"name": "Sneaky", "channel": "sms", "body": body}
+    )
     assert response.status_code == 400
     assert error in response.content.decode()
     assert not Campaign.objects.exists()

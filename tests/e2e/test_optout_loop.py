@@ -41,7 +41,12 @@ LINK = re.compile(r"\nOpt out: https://no-s\.test/([A-Za-z0-9]{8})$")
 def _send(client, wait_for, name: str) -> Campaign:
     response = client.post(
         "/campaigns/new/",
-        {"name": name, "sender": "AcmeCoffee", "body": "Hi {{ first_name }}, fresh beans today!"},
+        {
+            "name": name,
+            "channel": "sms",
+            "sender": "AcmeCoffee",
+            "body": "Hi {{ first_name }}, fresh beans today!",
+        },
     )
     assert response.status_code == 302, response.content
     campaign = Campaign.objects.get(name=name)
