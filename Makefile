@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CHROMIUM ?= /usr/lib/chromium/chromium
 
-.PHONY: run test lint format worker web migrate demo clean
+.PHONY: run test lint format worker migrate messages demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,11 +14,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+## Compile the recipients' pages' translations (pure Python, no GNU gettext needed).
+messages: $(VENV)/.installed
+	@bin/compile-messages
+
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-migrate: $(VENV)/.installed
+migrate: messages
 	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate
@@ -33,7 +37,7 @@ worker: $(VENV)/.installed
 
 ## Install what the tests need (Chromium included) and run the whole suite.
 test: export CELERY_FILESYSTEM_DIR ?= $(CURDIR)/var/celery-test
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test messages
 	@test -x $(CHROMIUM) || bin/install-chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -240,7 +240,10 @@ def process_inbound_sms(*, inbound: InboundMessage) -> InboundMessage:
         inbound.save(update_fields=["sender_e164", "company", "campaign_id", "status"])
     logger.info("Inbound SMS %s from %s: %s", inbound.pk, inbound.sender_e164, inbound.status)
     if changed:
-        language = supported(match.language) or language_for(country=phone.region)
+        # A reply in a language of its own (ARRET) is answered in it; STOP, which every
+        # country uses, in the language of the sender's country.
+        own = match.language if match.language not in ("", "en") else ""
+        language = supported(own) or language_for(country=phone.region)
         _confirm(inbound=inbound, language=language)
     return inbound
 

@@ -21,6 +21,7 @@ from .factories import CompanyFactory, MembershipFactory  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
 WEBHOOK_SECRET = "test-webhook-secret"
+SHORT_HOST = "no-s.test"
 SEED_MIGRATIONS = [
     "0002_seed_country_rules_and_keywords",
     "0004_seed_one_tap_countries_and_more_keywords",
@@ -31,7 +32,9 @@ SEED_MIGRATIONS = [
 def _test_settings(settings):
     settings.SMS_BACKEND = "campaigns.backends.locmem.InMemoryBackend"
     settings.SMS_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.SHORT_URL_BASE = "https://no-s.test"
+    settings.SHORT_URL_BASE = f"https://{SHORT_HOST}"
+    settings.SHORT_HOST = SHORT_HOST
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, SHORT_HOST]
     locmem.outbox.clear()
     cache.clear()  # rate-limit counters (CACHE_URL: a Redis database of the tests' own in CI)
     yield

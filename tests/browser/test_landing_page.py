@@ -61,3 +61,22 @@ def test_recipient_opts_out_on_a_phone(live_server, page: Page, message):
         "Once a week would be fine",
     )
     assert Suppression.objects.filter(company=message.company, address="+27711234567").exists()
+
+    # Changed their mind at once: undo, from the same page.
+    page.get_by_role("button", name="Undo: keep receiving messages").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("You're subscribed again")
+    assert not Suppression.objects.exists()
+
+
+@pytest.mark.browser
+def test_recipient_reads_the_page_in_their_language(live_server, page: Page, message):
+    Message.objects.filter(pk=message.pk).update(country="FR", to="+33612345678")
+    page.goto(f"{live_server.url}/s/Xk7pQ2ab")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    heading_fr = page.get_by_role("heading", level=1).inner_text()
+
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Stop marketing messages from")
+    assert heading_fr != page.get_by_role("heading", level=1).inner_text()
+    page.screenshot(path=SHOTS / "landing-en.png", full_page=True)

@@ -124,3 +124,91 @@ def test_malformed_content_length_is_refused(client, route):
     )
     assert response.status_code == 400
     assert not InboundMessage.objects.exists()
+
+
+def test_duplicate_delivery_is_acted_on_once(post_inbound_sms, route, outbox):
+    first = post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP", reference="gw-1")
+    again = post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP", reference="gw-1")
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json()
+    assert InboundMessage.objects.count() == 1
+    assert ConsentEvent.objects.count() == 1
+    assert len(outbox) == 1  # one confirmation
+
+
+def test_stored_but_unprocessed_reply_is_acted_on_when_delivered_again(
+    post_inbound_sms, route, company
+):
+    # The first delivery was stored, then the process died before acting on it.
+    InboundMessage.objects.create(sender=NUMBER, recipient="36111", text="STOP", reference="gw-2")
+    response = post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP", reference="gw-2")
+    assert response.json()["status"] == "opted_out"
+    assert Suppression.objects.filter(company=company, address=NUMBER).exists()
+
+
+def test_stop_is_confirmed_once_in_the_senders_language(post_inbound_sms, route, company, outbox):
+    post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP")
+    post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP")  # already out: no second
+    assert len(outbox) == 1
+    reply = outbox[0]
+    assert (reply.to, reply.sender) == (NUMBER, "36111")
+    assert company.name in reply.body and "START" in reply.body
+    assert "unsubscribed" not in reply.body  # French, not English
+    from campaigns.models import Message
+
+    assert Message.objects.get(to=NUMBER).kind == Message.Kind.TRANSACTIONAL
+
+
+def test_english_confirmation_for_a_british_number(post_inbound_sms, company, outbox):
+    gb = "+447400123456"
+    note_marketing_sent(company=company, campaign_id=3, shortcode="82228", addresses=[gb])
+    post_inbound_sms(sender=gb, recipient="82228", text="stop")
+    post_inbound_sms(sender=gb, recipient="82228", text="start")
+    assert [sms.body for sms in outbox] == [
+        "Acme Coffee: you are unsubscribed and will get no more marketing messages. "
+        "Reply START to subscribe again.",
+        "Acme Coffee: you are subscribed again. Reply STOP to unsubscribe.",
+    ]
+
+
+def test_help_names_the_company_and_contact_even_for_a_stranger(post_inbound_sms, company, outbox):
+    from optout.models import DedicatedNumber
+
+    company.help_contact = "help@acme.example"
+    company.save()
+    DedicatedNumber.objects.create(number="3197010000000", company=company)
+    response = post_inbound_sms(sender="+447400999999", recipient="+3197010000000", text="HELP")
+    assert response.json()["status"] == "help"
+    [reply] = outbox
+    assert reply.to == "+447400999999"
+    assert "Acme Coffee" in reply.body and "help@acme.example" in reply.body
+    assert "STOP" in reply.body
+
+
+def test_reply_to_a_dedicated_number_goes_to_its_company(post_inbound_sms, other_company):
+    from optout.models import DedicatedNumber
+
+    DedicatedNumber.objects.create(number="3197010000001", company=other_company)
+    post_inbound_sms(sender=NUMBER, recipient="0031 970 1000 0001", text="stop")
+    assert list(Suppression.objects.values_list("company", flat=True)) == [other_company.pk]
+
+
+def test_missing_text_is_refused(client, route):
+    from optout.webhooks import sign
+    from tests.conftest import WEBHOOK_SECRET
+
+    body = json.dumps({"from": NUMBER, "to": "36111", "text": 5}).encode()
+    response = client.post(
+        "/hooks/sms/inbound/",
+        body,
+        content_type="application/json",
+        headers={"X-Signature": sign(body, WEBHOOK_SECRET)},
+    )
+    assert response.status_code == 400
+    assert not InboundMessage.objects.exists()
+
+
+def test_one_megabyte_body_is_refused(post_inbound_sms, route):
+    response = post_inbound_sms(sender=NUMBER, recipient="36111", text="x" * 1_048_576)
+    assert response.status_code == 413
+    assert not InboundMessage.objects.exists()

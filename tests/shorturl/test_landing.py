@@ -1,4 +1,6 @@
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -98,3 +100,140 @@ def test_short_host_serves_only_landing_pages(client, message, settings):
     assert client.get("/Xk7pQ2ab", headers={"host": "no-s.test"}).status_code == 200
     assert client.get("/admin/", headers={"host": "no-s.test"}).status_code == 404
     assert client.get("/contacts/", headers={"host": "no-s.test"}).status_code == 404
+
+
+def _message(company, number: str, country: str, code: str) -> Message:
+    contact = ContactFactory(company=company, phone=number, country=country)
+    campaign = CampaignFactory(company=company, status=Campaign.Status.SENT)
+    return Message.objects.create(
+        company=company,
+        campaign=campaign,
+        contact=contact,
+        to=number,
+        country=country,
+        short_code=code,
+        status=Message.Status.SENT,
+    )
+
+
+@pytest.mark.parametrize(
+    "number, country, language",
+    [
+        ("+33612345678", "FR", "fr"),
+        ("+31612345678", "NL", "nl"),
+        ("+4915123456789", "DE", "de"),
+        ("+34612345678", "ES", "es"),
+        ("+447400123456", "GB", "en"),
+    ],
+)
+def test_page_speaks_the_language_of_the_numbers_country(
+    client, company, number, country, language
+):
+    _message(company, number, country, "Lang2345")
+    response = client.get("/s/Lang2345", headers={"accept-language": "en"})
+    assert response["Content-Language"] == language
+    assert f'<html lang="{language}">' in response.content.decode()
+
+
+def test_browser_language_decides_where_the_country_has_several(client, company):
+    _message(company, "+32470123456", "BE", "Belg2345")
+    for accept, language in [("nl-BE,nl;q=0.9", "nl"), ("fr-BE,fr;q=0.9", "fr"), ("de", "de")]:
+        response = client.get("/s/Belg2345", headers={"accept-language": accept})
+        assert response["Content-Language"] == language
+
+
+def test_recipient_can_switch_language(client, message):
+    response = client.get("/s/Xk7pQ2ab?lang=es")
+    assert response["Content-Language"] == "es"
+    assert '<html lang="es">' in response.content.decode()
+    # The choice is kept through the form.
+    posted = client.post("/s/Xk7pQ2ab", {"phone": "+27 71 000 0000", "lang": "es"})
+    assert posted["Content-Language"] == "es"
+
+
+def test_unknown_code_page_in_the_browsers_language(client, db):
+    response = client.get("/s/nope2345", headers={"accept-language": "de"})
+    assert response.status_code == 404
+    assert response["Content-Language"] == "de"
+
+
+def test_five_wrong_numbers_then_the_link_rests_for_an_hour(client, message, settings):
+    settings.LANDING_WRONG_NUMBERS_PER_CODE = 5
+    for _ in range(5):
+        assert client.post("/s/Xk7pQ2ab", {"phone": "+27 71 000 0000"}).status_code == 400
+    blocked = client.post("/s/Xk7pQ2ab", {"phone": NUMBER})
+    assert blocked.status_code == 429
+    assert "entered incorrectly too many times" in blocked.content.decode()
+    assert not Suppression.objects.exists()
+
+
+def test_posts_per_ip_are_limited(client, message, settings):
+    settings.LANDING_POSTS_PER_IP = 3
+    for _ in range(3):
+        client.post("/s/Xk7pQ2ab", {"phone": "bad"})
+    response = client.post("/s/Xk7pQ2ab", {"phone": NUMBER})
+    assert response.status_code == 429
+    assert not Suppression.objects.exists()
+
+
+def test_undo_right_after_leaving(client, message):
+    done = client.post("/s/Xk7pQ2ab", {"phone": NUMBER}, follow=True)
+    page = done.content.decode()
+    token = re.search(r'name="t" value="([^"]+)"', page).group(1)
+
+    response = client.post("/s/Xk7pQ2ab/undo", {"t": token}, follow=True)
+
+    assert "You're subscribed again" in response.content.decode()
+    assert not Suppression.objects.exists()
+    assert list(ConsentEvent.objects.order_by("id").values_list("kind", "source")) == [
+        ("opt_out", "landing_page"),
+        ("opt_in", "landing_page"),
+    ]
+
+
+def test_forged_or_late_undo_changes_nothing(client, message):
+    done = client.post("/s/Xk7pQ2ab", {"phone": NUMBER}, follow=True)
+    token = re.search(r'name="t" value="([^"]+)"', done.content.decode()).group(1)
+    forged = client.post("/s/Xk7pQ2ab/undo", {"t": token[:-2] + "xx"})
+    assert forged.status_code == 400
+    with time_machine.travel(timezone.now() + timedelta(minutes=31)):
+        late = client.post("/s/Xk7pQ2ab/undo", {"t": token})
+    assert late.status_code == 400
+    assert "still unsubscribed" in late.content.decode()
+    assert Suppression.objects.filter(address=NUMBER).exists()
+
+
+def test_one_tap_where_asking_for_the_number_is_not_allowed(client, company):
+    _message(company, "+61412345678", "AU", "Aus23456")
+    page = client.get("/s/Aus23456").content.decode()
+    assert 'name="phone"' not in page
+    response = client.post("/s/Aus23456", {"reason": "too_many"})
+    assert response.status_code == 302
+    assert Suppression.objects.filter(address="+61412345678").exists()
+    assert ConsentEvent.objects.get().reason == "too_many"
+
+
+def test_company_reasons_replace_the_defaults(client, message):
+    from optout.models import LeaveReason
+
+    LeaveReason.objects.create(company=message.company, label="I moved abroad")
+    page = client.get("/s/Xk7pQ2ab").content.decode()
+    assert "I moved abroad" in page and "Too many messages" not in page
+    client.post("/s/Xk7pQ2ab", {"phone": NUMBER, "reason": "I moved abroad"})
+    assert ConsentEvent.objects.get().reason == "I moved abroad"
+
+
+def test_post_needs_no_cookie(client, message):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post("/s/Xk7pQ2ab", {"phone": NUMBER}).status_code == 302
+
+
+def test_page_with_its_css_is_small(client, message):
+    from django.contrib.staticfiles import finders
+
+    page = client.get("/s/Xk7pQ2ab").content
+    css = Path(finders.find("css/landing.css")).read_bytes()
+    assert b"<script" not in page
+    assert len(page) + len(css) < 30 * 1024

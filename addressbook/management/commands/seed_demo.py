@@ -102,7 +102,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         acme, _ = Company.objects.get_or_create(
             slug="acme",
-            defaults={"name": "Acme Coffee", "default_country": "NL", "sms_sender": "AcmeCoffee"},
+            defaults={
+                "name": "Acme Coffee",
+                "default_country": "NL",
+                "sms_sender": "AcmeCoffee",
+                "help_contact": "help@acme.example",
+            },
         )
         globex, _ = Company.objects.get_or_create(
             slug="globex",
