@@ -162,3 +162,20 @@ def test_email_campaign_form_needs_a_subject(marketer_client):
     )
     assert response.status_code == 400
     assert "An email needs a subject" in response.content.decode()
+
+
+def test_marketer_writes_and_previews_an_email_campaign(marketer_client, company, contact):
+    response = marketer_client.post(
+        "/campaigns/new/",
+        {
+            "name": "Newsletter",
+            "channel": "email",
+            "subject": "News for {{ first_name }}",
+            "body": "Hello {{ first_name }}",
+        },
+    )
+    assert response.status_code == 302
+    page = marketer_client.get(response["Location"]).content.decode()
+    assert "will get this email" in page
+    assert "Subject: News for Sanne" in page
+    assert "Unsubscribe: https://no-s.test/u/" in page
