@@ -56,6 +56,58 @@ class Membership(models.Model):
         return f"{self.user} @ {self.company}"
 
 
+class Group(models.Model):
+    """A list of contacts; a contact belongs to any number of them."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="groups")
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "name"], name="group_company_name_uq")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomField(models.Model):
+    """A company's own contact field; values live in ``Contact.custom`` under ``key``."""
+
+    class Type(models.TextChoices):
+        TEXT = "text", "Text"
+        NUMBER = "number", "Number"
+        DATE = "date", "Date"
+        CHOICE = "choice", "Choice"
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="custom_fields")
+    name = models.CharField(max_length=60)
+    key = models.SlugField(
+        max_length=40, help_text="Used as the placeholder, e.g. {{ city }}; letters, digits and _"
+    )
+    type = models.CharField(max_length=8, choices=Type.choices, default=Type.TEXT)
+    choices = models.CharField(
+        max_length=500, blank=True, help_text="For a choice field: the options, comma-separated"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["company", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "key"], name="customfield_company_key_uq"),
+            models.UniqueConstraint(fields=["company", "name"], name="customfield_company_name_uq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def options(self) -> list[str]:
+        return [c.strip() for c in self.choices.split(",") if c.strip()]
+
+
 class Contact(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="contacts")
     phone = models.CharField(max_length=16, blank=True, help_text="E.164, e.g. +31612345678")
@@ -63,6 +115,13 @@ class Contact(models.Model):
     email = models.EmailField(blank=True)
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
+    custom = models.JSONField(default=dict, blank=True, help_text="Custom field values by key")
+    groups = models.ManyToManyField(Group, blank=True, related_name="contacts")
+    # The import that last wrote this row: a second row of the same file for the same
+    # contact is a duplicate, found without holding the file's keys in memory.
+    last_import = models.ForeignKey(
+        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -96,3 +155,68 @@ class Contact(models.Model):
     @property
     def addresses(self) -> list[str]:
         return [a for a in (self.phone, self.email) if a]
+
+
+class ImportJob(models.Model):
+    """One uploaded file on its way into the address book, and what became of its rows."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Mode(models.TextChoices):
+        UPDATE = "update", "Update existing contacts"
+        SKIP = "skip", "Skip existing contacts"
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="imports")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    path = models.CharField(max_length=500, help_text="Where the uploaded file is kept")
+    size = models.BigIntegerField(default=0)
+    encoding = models.CharField(max_length=20, blank=True)
+    delimiter = models.CharField(max_length=1, blank=True)
+    # {"0": "phone", "1": "first_name", "3": "custom:city"}: column index → field
+    mapping = models.JSONField(default=dict, blank=True)
+    default_country = models.CharField(max_length=2, blank=True)
+    group = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.UPDATE)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    rows_done = models.PositiveIntegerField(default=0, help_text="Data rows read and written")
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Moves with every batch; a running job whose heartbeat stopped was interrupted.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"
+
+
+class ImportRejection(models.Model):
+    """A row an import could not take, with the reason, for the marketer to fix."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejections")
+    row = models.PositiveIntegerField(help_text="Data row number in the file (1 = first row)")
+    reason = models.CharField(max_length=255)
+    values = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["job", "row"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "row"], name="importrejection_job_row_uq")
+        ]
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.reason}"

@@ -176,6 +176,12 @@ SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=200)
 # How optout sends its STOP/START/HELP confirmations: a transactional SMS. A dotted path,
 # so optout needs no import of campaigns, which depends on it.
 OPTOUT_CONFIRMATION_SENDER = "campaigns.services.send_transactional"
+# How imports count opted-out rows, for the same reason: addressbook knows nothing of optout.
+ADDRESSBOOK_SUPPRESSED_OF = "optout.selectors.suppressed_among"
+# Uploaded import files.
+IMPORT_DIR = env.path("IMPORT_DIR", default=VAR_DIR / "imports")
+# Uploads are streamed to disk past this size instead of held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Where recipients' opt-out links point. In the trial the landing pages are served under
 # /s/ on the main host; in production a short host of its own (https://no-s.ms).

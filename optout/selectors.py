@@ -48,6 +48,15 @@ def suppressed_contacts(*, company: Company, contacts: QuerySet[Contact]) -> Que
     return contacts.exclude(pk__in=reachable_for_marketing(company=company, contacts=contacts))
 
 
+def suppressed_among(company: Company, addresses: set[str]) -> set[str]:
+    """Which of these addresses the company may not market to (one query)."""
+    return set(
+        Suppression.objects.filter(company=company, address__in=addresses).values_list(
+            "address", flat=True
+        )
+    )
+
+
 def is_suppressed(*, company: Company, address: str) -> bool:
     return Suppression.objects.filter(company=company, address=address).exists()
 

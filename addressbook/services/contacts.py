@@ -1,7 +1,7 @@
 from django.db import IntegrityError, transaction
 
-from .addresses import InvalidAddress, normalize_email, parse_phone
-from .models import Company, Contact
+from ..addresses import InvalidAddress, normalize_email, parse_phone
+from ..models import Company, Contact
 
 
 class ContactError(ValueError):

@@ -1,0 +1,205 @@
+"""Imports of messy files: every row accounted for, nobody resubscribed, nothing twice."""
+
+import codecs
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from addressbook.csvfiles import FileProblem, sniff
+from addressbook.models import Contact, CustomField, Group, ImportJob
+from addressbook.services.imports import (
+    ImportProblem,
+    configure_import,
+    create_import,
+    preview_import,
+    run_import,
+)
+from optout.selectors import suppressed_among
+from optout.services import record_optout
+from tests.factories import ContactFactory
+
+FILES = Path(__file__).parent / "files"
+
+
+def upload(name: str, content: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="text/csv")
+
+
+@pytest.fixture(autouse=True)
+def _import_dir(settings, tmp_path):
+    settings.IMPORT_DIR = tmp_path
+
+
+@pytest.fixture
+def messy(company):
+    CustomField.objects.create(company=company, name="Ville", key="city")
+    ContactFactory(company=company, phone="+27711234567", first_name="Old", country="ZA")
+    record_optout(company=company, address="+12015550123", source="api")
+    job = create_import(
+        company=company, upload=upload("messy.csv", (FILES / "messy.csv").read_bytes())
+    )
+    return job
+
+
+def test_messy_file_is_read_and_mapped(messy):
+    assert (messy.encoding, messy.delimiter) == ("utf-8-sig", ";")
+    assert messy.mapping == {
+        "0": "first_name",
+        "1": "last_name",
+        "2": "phone",
+        "3": "email",
+        "4": "country",
+        "5": "custom:city",
+    }
+
+
+def test_every_row_of_a_messy_file_has_its_outcome(messy, company):
+    job = run_import(job_id=messy.pk, suppressed_of=suppressed_among)
+
+    assert job.status == ImportJob.Status.DONE
+    assert job.counts == {
+        "created": 6,
+        "updated": 1,
+        "duplicate": 1,
+        "invalid": 3,
+        "opted_out": 1,
+    }
+    contacts = {c.phone or c.email: c for c in company.contacts.all()}
+    assert contacts["+31612345678"].custom == {"city": "Utrecht"}
+    assert contacts["+33612345678"].country == "FR"  # national format read with its column
+    assert contacts["+4915123456789"].email == "LEON@example.de"
+    assert contacts["+4915123456789"].last_name == "Müller 🎉"
+    assert contacts["+32470123456"].first_name == "Multi\nLine"
+    assert contacts["+27711234567"].first_name == "Existing"
+    rejected = {r.row: r.reason for r in job.rejections.all()}
+    assert set(rejected) == {6, 7, 9}
+    assert "not a valid NL phone number" in rejected[6]
+    assert rejected[7] == "No phone number or email address"
+    assert "not a valid email address" in rejected[9]
+
+
+def test_opted_out_rows_stay_opted_out(messy, company):
+    run_import(job_id=messy.pk, suppressed_of=suppressed_among)
+    assert suppressed_among(company, {"+12015550123"}) == {"+12015550123"}
+
+
+def test_preview_tells_what_each_row_will_become(messy):
+    outcomes = preview_import(job=messy, suppressed_of=suppressed_among)
+    assert [(o.row, o.outcome, o.opted_out) for o in outcomes] == [
+        (1, "created", False),
+        (2, "created", False),
+        (3, "created", False),
+        (4, "created", False),
+        (5, "duplicate", False),
+        (6, "invalid", False),
+        (7, "invalid", False),
+        (8, "created", False),
+        (9, "invalid", False),
+        (10, "updated", False),
+        (11, "created", True),
+    ]
+    assert not Contact.objects.filter(last_import=messy).exists()
+
+
+def test_importing_again_changes_nothing_twice(messy, company):
+    run_import(job_id=messy.pk, suppressed_of=suppressed_among)
+    before = company.contacts.count()
+    again = create_import(
+        company=company, upload=upload("again.csv", (FILES / "messy.csv").read_bytes())
+    )
+    job = run_import(job_id=again.pk, suppressed_of=suppressed_among)
+    assert company.contacts.count() == before
+    assert job.counts["updated"] == 7 and "created" not in job.counts
+
+
+def test_skip_mode_leaves_existing_contacts_alone(messy, company):
+    configure_import(
+        job=messy,
+        encoding=messy.encoding,
+        delimiter=messy.delimiter,
+        mapping=messy.mapping,
+        default_country="NL",
+        group=None,
+        mode="skip",
+    )
+    job = run_import(job_id=messy.pk)
+    assert job.counts["skipped"] == 1
+    assert company.contacts.get(phone="+27711234567").first_name == "Old"
+
+
+def test_import_into_a_group(messy, company):
+    group = Group.objects.create(company=company, name="Fair 2026")
+    configure_import(
+        job=messy,
+        encoding=messy.encoding,
+        delimiter=messy.delimiter,
+        mapping=messy.mapping,
+        default_country="NL",
+        group=group,
+        mode="update",
+    )
+    run_import(job_id=messy.pk)
+    assert group.contacts.count() == 7
+
+
+@pytest.mark.parametrize(
+    "content, encoding, delimiter",
+    [
+        ("phone,name\n+31612345678,Zoë\n".encode(), "utf-8-sig", ","),
+        (codecs.BOM_UTF8 + "phone;name\n+31612345678;Zoë\n".encode(), "utf-8-sig", ";"),
+        ("phone\tname\n+31612345678\tZoë\n".encode("utf-16"), "utf-16", "\t"),
+        ("phone;name\n+31612345678;Zoë\n".encode("cp1252"), "cp1252", ";"),
+    ],
+)
+def test_encodings_and_delimiters_are_detected(tmp_path, content, encoding, delimiter):
+    path = tmp_path / "f.csv"
+    path.write_bytes(content)
+    fmt = sniff(path)
+    assert (fmt.encoding, fmt.delimiter) == (encoding, delimiter)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "The file is empty."),
+        (b"   \n\n", "The file is empty."),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a text file"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "is a spreadsheet"),
+    ],
+)
+def test_unreadable_files_are_refused_with_the_reason(company, content, message):
+    with pytest.raises(FileProblem, match=message):
+        create_import(company=company, upload=upload("x.csv", content))
+    assert not ImportJob.objects.exists()
+
+
+def test_a_file_without_phone_or_email_column_cannot_start(company):
+    job = create_import(company=company, upload=upload("x.csv", b"name,city\nAda,Delft\n"))
+    with pytest.raises(ImportProblem, match="Map a column to Phone or to Email"):
+        configure_import(
+            job=job,
+            encoding=job.encoding,
+            delimiter=job.delimiter,
+            mapping={"0": "first_name"},
+            default_country="NL",
+            group=None,
+            mode="update",
+        )
+
+
+def test_a_50_mb_line_is_rejected_and_the_rest_imported(company, tmp_path):
+    content = (
+        b"phone,name\n+31612345678,Ada\n+31612345679,"
+        + b"x" * (50 * 1024 * 1024)
+        + b"\n+31612345670,Bo\n"
+    )
+    job = create_import(company=company, upload=upload("big.csv", content))
+    job = run_import(job_id=job.pk)
+    assert job.counts == {"created": 2, "invalid": 1}
+    assert job.rejections.get().reason == "The line is longer than 1 MB"
+
+
+def test_imports_are_isolated_per_company(messy, company, other_company):
+    run_import(job_id=messy.pk)
+    assert not other_company.contacts.exists()
