@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from .models import Company, Contact, Membership
+from .models import (
+    Company,
+    Contact,
+    CustomField,
+    Group,
+    ImportJob,
+    ImportRejection,
+    Membership,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -30,7 +38,49 @@ class MembershipAdmin(admin.ModelAdmin):
 class ContactAdmin(admin.ModelAdmin):
     list_display = ["__str__", "phone", "email", "country", "company", "created_at"]
     list_filter = ["company", "country"]
+    filter_horizontal = ["groups"]
+    raw_id_fields = ["last_import"]
     search_fields = ["phone", "email", "first_name", "last_name"]
     list_select_related = ["company"]
     autocomplete_fields = ["company"]
     readonly_fields = ["created_at", "updated_at"]
+
+
+@admin.register(Group)
+class GroupAdmin(admin.ModelAdmin):
+    list_display = ["name", "company", "created_at"]
+    list_filter = ["company"]
+    search_fields = ["name"]
+
+
+@admin.register(CustomField)
+class CustomFieldAdmin(admin.ModelAdmin):
+    list_display = ["name", "key", "type", "company", "position"]
+    list_filter = ["type", "company"]
+    search_fields = ["name", "key"]
+
+
+class ImportRejectionInline(admin.TabularInline):
+    model = ImportRejection
+    extra = 0
+    can_delete = False
+    readonly_fields = ["row", "reason", "values"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ["filename", "company", "status", "rows_done", "created_at", "finished_at"]
+    list_filter = ["status", "company"]
+    search_fields = ["filename"]
+    readonly_fields = ["rows_done", "counts", "heartbeat_at", "started_at", "finished_at"]
+    inlines = [ImportRejectionInline]
+
+
+@admin.register(ImportRejection)
+class ImportRejectionAdmin(admin.ModelAdmin):
+    list_display = ["job", "row", "reason"]
+    search_fields = ["reason"]
+    raw_id_fields = ["job"]
