@@ -95,7 +95,8 @@ def read_rows(path: str | Path, fmt: Format) -> Iterator[list[str]]:
                 return
             except csv.Error as exc:
                 raise FileProblem(f"Line {reader.line_num} cannot be read: {exc}.") from exc
-            yield row
+            # PostgreSQL text cannot hold NUL characters; a file with some is damaged there.
+            yield row if row == [TOO_LONG] else [cell.replace("\x00", "") for cell in row]
 
 
 # Header names in en/fr/nl/de (and the usual CRM exports), folded as _fold() does.

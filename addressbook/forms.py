@@ -1,5 +1,7 @@
 from django import forms
 
+from .models import CustomField, Group
+
 
 class ContactForm(forms.Form):
     first_name = forms.CharField(max_length=100, required=False)
@@ -11,3 +13,50 @@ class ContactForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
     )
     email = forms.CharField(max_length=254, required=False, label="Email")
+    groups = forms.ModelMultipleChoiceField(
+        queryset=Group.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, company, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["groups"].queryset = company.groups.all()
+        self.custom_fields = list(company.custom_fields.all())
+        for field in self.custom_fields:
+            self.fields[f"custom_{field.key}"] = _form_field(field)
+
+    @property
+    def custom_values(self) -> dict[str, str]:
+        return {f.key: self.cleaned_data.get(f"custom_{f.key}") or "" for f in self.custom_fields}
+
+    @property
+    def custom_bound_fields(self):
+        return [self[f"custom_{f.key}"] for f in self.custom_fields]
+
+
+def _form_field(field: CustomField) -> forms.Field:
+    label = field.name
+    if field.type == CustomField.Type.CHOICE:
+        return forms.ChoiceField(
+            label=label, required=False, choices=[("", "—")] + [(o, o) for o in field.options]
+        )
+    if field.type == CustomField.Type.DATE:
+        return forms.CharField(
+            label=label, required=False, widget=forms.DateInput(attrs={"type": "date"})
+        )
+    if field.type == CustomField.Type.NUMBER:
+        return forms.CharField(
+            label=label, required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"})
+        )
+    return forms.CharField(label=label, required=False, max_length=500)
+
+
+class GroupForm(forms.Form):
+    name = forms.CharField(max_length=100)
+
+
+class CustomFieldForm(forms.Form):
+    name = forms.CharField(max_length=60)
+    type = forms.ChoiceField(choices=CustomField.Type.choices)
+    choices = forms.CharField(
+        max_length=500, required=False, help_text="For a choice field: the options, comma-separated"
+    )

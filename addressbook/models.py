@@ -188,6 +188,7 @@ class ImportJob(models.Model):
     )
     mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.UPDATE)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    rows_total = models.PositiveIntegerField(null=True, blank=True, help_text="Counted at start")
     rows_done = models.PositiveIntegerField(default=0, help_text="Data rows read and written")
     counts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
@@ -202,6 +203,12 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return min(99, 100 * self.rows_done // self.rows_total) if self.rows_total else 0
 
 
 class ImportRejection(models.Model):

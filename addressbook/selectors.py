@@ -1,16 +1,62 @@
 from contextlib import suppress
+from dataclasses import asdict, dataclass
+from urllib.parse import urlencode
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.http import QueryDict
 
 from .addresses import InvalidAddress, parse_phone
-from .models import Company, Contact
+from .models import Company, Contact, CustomField, Group, ImportJob
 
 
-def search_contacts(*, company: Company, query: str = "") -> QuerySet[Contact]:
+@dataclass(frozen=True)
+class ContactFilter:
+    """What the contact list is narrowed to; it travels in the URL so it can be shared."""
+
+    q: str = ""
+    group: str = ""
+    country: str = ""
+    status: str = ""  # "reachable" or "opted_out": applied by the caller, see optout
+    field: str = ""
+    value: str = ""
+
+    @classmethod
+    def from_query(cls, data: QueryDict) -> "ContactFilter":
+        return cls(**{name: data.get(name, "").strip() for name in cls.__dataclass_fields__})
+
+    @property
+    def params(self) -> dict[str, str]:
+        return {k: v for k, v in asdict(self).items() if v}
+
+    @property
+    def querystring(self) -> str:
+        return urlencode(self.params)
+
+    @property
+    def active(self) -> bool:
+        return any(asdict(self).values())
+
+
+def filter_contacts(*, company: Company, filters: ContactFilter) -> QuerySet[Contact]:
     contacts = Contact.objects.filter(company=company)
-    query = query.strip()
-    if not query:
-        return contacts
+    if filters.q:
+        contacts = contacts.filter(_search(company, filters.q))
+    if filters.group.isdigit():
+        contacts = contacts.filter(groups__id=int(filters.group), groups__company=company)
+    if filters.country:
+        contacts = contacts.filter(country=filters.country.upper())
+    if filters.field and filters.value:
+        key = (
+            CustomField.objects.filter(company=company, key=filters.field)
+            .values_list("key", flat=True)
+            .first()
+        )
+        if key:
+            contacts = contacts.filter(**{f"custom__{key}__icontains": filters.value})
+    return contacts
+
+
+def _search(company: Company, query: str) -> Q:
     match = (
         Q(first_name__icontains=query)
         | Q(last_name__icontains=query)
@@ -19,4 +65,30 @@ def search_contacts(*, company: Company, query: str = "") -> QuerySet[Contact]:
     )
     with suppress(InvalidAddress):
         match |= Q(phone=parse_phone(query, company.default_country).e164)
-    return contacts.filter(match)
+    return match
+
+
+def search_contacts(*, company: Company, query: str = "") -> QuerySet[Contact]:
+    return filter_contacts(company=company, filters=ContactFilter(q=query))
+
+
+def groups_of(*, company: Company) -> QuerySet[Group]:
+    return Group.objects.filter(company=company).annotate(size=Count("contacts"))
+
+
+def countries_of(*, company: Company) -> list[str]:
+    return list(
+        Contact.objects.filter(company=company)
+        .exclude(country="")
+        .order_by("country")
+        .values_list("country", flat=True)
+        .distinct()
+    )
+
+
+def custom_fields_of(*, company: Company) -> QuerySet[CustomField]:
+    return CustomField.objects.filter(company=company)
+
+
+def imports_of(*, company: Company) -> QuerySet[ImportJob]:
+    return ImportJob.objects.filter(company=company)

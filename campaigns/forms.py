@@ -5,14 +5,18 @@ from django import forms
 from .models import Channel
 from .personalize import PLACEHOLDERS, BodyError, compile_body
 
-_PLACEHOLDER_HELP = "Placeholders: " + ", ".join(f"{{{{ {p} }}}}" for p in PLACEHOLDERS) + "."
+_PLACEHOLDER_HELP = (
+    "Placeholders: "
+    + ", ".join(f"{{{{ {p} }}}}" for p in PLACEHOLDERS)
+    + ', with a fallback if empty: {{ first_name|default:"there" }}.'
+)
 _ALPHANUMERIC_SENDER = re.compile(r"^[A-Za-z0-9 ]{1,11}$")
 _NUMERIC_SENDER = re.compile(r"^\+?[0-9]{1,16}$")
 
 
-def _template(value: str, *, html: bool = False) -> str:
+def _template(value: str, custom_keys: list[str], *, html: bool = False) -> str:
     try:
-        compile_body(value, html=html)
+        compile_body(value, html=html, custom_keys=custom_keys)
     except BodyError as exc:
         raise forms.ValidationError(str(exc)) from exc
     return value
@@ -43,14 +47,21 @@ class CampaignForm(forms.Form):
         help_text="Email only, optional.",
     )
 
+    def __init__(self, *args, company, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.custom_keys = list(company.custom_fields.values_list("key", flat=True))
+        if self.custom_keys:
+            custom = ", ".join(f"{{{{ {k} }}}}" for k in self.custom_keys)
+            self.fields["body"].help_text += f" Your fields: {custom}."
+
     def clean_body(self) -> str:
-        return _template(self.cleaned_data["body"])
+        return _template(self.cleaned_data["body"], self.custom_keys)
 
     def clean_subject(self) -> str:
-        return _template(self.cleaned_data["subject"])
+        return _template(self.cleaned_data["subject"], self.custom_keys)
 
     def clean_html_body(self) -> str:
-        return _template(self.cleaned_data["html_body"], html=True)
+        return _template(self.cleaned_data["html_body"], self.custom_keys, html=True)
 
     def clean(self) -> dict:
         data = super().clean()

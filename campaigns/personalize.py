@@ -2,6 +2,7 @@
 
 import re
 import secrets
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.signing import BadSignature, Signer
@@ -26,14 +27,18 @@ class BodyError(ValueError):
     pass
 
 
-def compile_body(body: str, *, html: bool = False) -> Template:
-    unknown = sorted({name for name in _VARIABLE.findall(body) if name not in PLACEHOLDERS})
-    if unknown:
-        raise BodyError(
-            f"Unknown placeholder {{{{ {unknown[0]} }}}}; use one of: "
-            + ", ".join(PLACEHOLDERS)
-            + "."
-        )
+def compile_body(
+    body: str, *, html: bool = False, custom_keys: Iterable[str] | None = None
+) -> Template:
+    """The body as a template; placeholders are checked when ``custom_keys`` is given
+    (on saving), not at send time, when a since-deleted field just renders empty."""
+    if custom_keys is not None:
+        known = (*PLACEHOLDERS, *custom_keys)
+        unknown = sorted({name for name in _VARIABLE.findall(body) if name not in known})
+        if unknown:
+            raise BodyError(
+                f"Unknown placeholder {{{{ {unknown[0]} }}}}; use one of: " + ", ".join(known) + "."
+            )
     try:
         template = (_html_engine if html else _text_engine).from_string(body)
     except TemplateSyntaxError as exc:
@@ -55,11 +60,12 @@ def compile_body(body: str, *, html: bool = False) -> Template:
 
 
 # The contact columns a message is made from, read with .values() in bulk.
-CONTACT_FIELDS = ("id", "phone", "country", "email", "first_name", "last_name")
+CONTACT_FIELDS = ("id", "phone", "country", "email", "first_name", "last_name", "custom")
 
 
 def placeholder_values(contact: dict, company_name: str) -> dict[str, str]:
     return {
+        **(contact.get("custom") or {}),
         "first_name": contact["first_name"],
         "last_name": contact["last_name"],
         "full_name": f"{contact['first_name']} {contact['last_name']}".strip(),

@@ -56,9 +56,10 @@ def create_campaign(
     created_by=None,
 ) -> Campaign:
     # Refuse unknown placeholders and tags before anything is stored.
-    compile_body(body)
-    compile_body(subject)
-    compile_body(html_body, html=True)
+    keys = list(company.custom_fields.values_list("key", flat=True))
+    compile_body(body, custom_keys=keys)
+    compile_body(subject, custom_keys=keys)
+    compile_body(html_body, html=True, custom_keys=keys)
     if channel == Channel.EMAIL:
         default_sender = f'"{company.name}" <{settings.DEFAULT_FROM_EMAIL}>'
     else:

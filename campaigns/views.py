@@ -22,7 +22,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @company_required
 def campaign_create(request: HttpRequest) -> HttpResponse:
-    form = CampaignForm(request.POST or None)
+    form = CampaignForm(request.POST or None, company=request.company)
     if request.method == "POST" and form.is_valid():
         campaign = create_campaign(
             company=request.company, created_by=request.user, **form.cleaned_data

@@ -1,5 +1,5 @@
 from django.db import models
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 
 from addressbook.models import Company, Contact
 
@@ -14,17 +14,40 @@ from .models import (
 )
 
 
+def _suppressed_contact(company: Company, field: str) -> Exists:
+    return Exists(Suppression.objects.filter(company=company, address=OuterRef(field)))
+
+
 def reachable_for_marketing(*, company: Company, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
     """``contacts`` minus everyone whose phone or email this company may not market to.
 
     One set-based anti-join on the (company, address) unique index, never a lookup per
     contact.
     """
-    suppressed = Suppression.objects.filter(company=company)
     return contacts.filter(
-        ~Exists(suppressed.filter(address=OuterRef("phone"))),
-        ~Exists(suppressed.filter(address=OuterRef("email"))),
+        ~_suppressed_contact(company, "phone"), ~_suppressed_contact(company, "email")
     )
+
+
+def suppressed_contacts(*, company: Company, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
+    return contacts.filter(
+        Q(_suppressed_contact(company, "phone")) | Q(_suppressed_contact(company, "email"))
+    )
+
+
+def with_optout_status(*, company: Company, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
+    """Each contact with ``opted_out``: True when its phone or email is suppressed."""
+    return contacts.annotate(
+        opted_out=ExpressionWrapper(
+            Q(_suppressed_contact(company, "phone")) | Q(_suppressed_contact(company, "email")),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def consent_timeline(*, company: Company, addresses: list[str]) -> QuerySet[ConsentEvent]:
+    """Every opt-out and opt-in of these addresses, newest first."""
+    return ConsentEvent.objects.filter(company=company, address__in=[a for a in addresses if a])
 
 
 def _suppressed(address_field: str) -> Exists:
@@ -42,10 +65,6 @@ def without_suppressed(queryset: QuerySet, *, address_field: str) -> QuerySet:
 
 def only_suppressed(queryset: QuerySet, *, address_field: str) -> QuerySet:
     return queryset.filter(_suppressed(address_field))
-
-
-def suppressed_contacts(*, company: Company, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
-    return contacts.exclude(pk__in=reachable_for_marketing(company=company, contacts=contacts))
 
 
 def suppressed_among(company: Company, addresses: set[str]) -> set[str]:

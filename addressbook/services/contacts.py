@@ -44,6 +44,20 @@ def _save(contact: Contact) -> Contact:
     return contact
 
 
+def _clean_custom(company: Company, custom: dict[str, str] | None) -> dict:
+    from .imports import clean_custom_value
+
+    cleaned = {}
+    fields = {f.key: f for f in company.custom_fields.all()}
+    for key, value in (custom or {}).items():
+        if key in fields and str(value).strip():
+            try:
+                cleaned[key] = clean_custom_value(fields[key], str(value))
+            except ValueError as exc:
+                raise ContactError(f"{fields[key].name}: {exc}.", field=f"custom_{key}") from exc
+    return cleaned
+
+
 def create_contact(
     *,
     company: Company,
@@ -51,12 +65,14 @@ def create_contact(
     email: str = "",
     first_name: str = "",
     last_name: str = "",
+    custom: dict[str, str] | None = None,
 ) -> Contact:
     addresses = _clean_addresses(company=company, phone=phone, email=email)
     contact = Contact(
         company=company,
         first_name=first_name.strip(),
         last_name=last_name.strip(),
+        custom=_clean_custom(company, custom),
         **addresses,
     )
     return _save(contact)
@@ -69,13 +85,20 @@ def update_contact(
     email: str = "",
     first_name: str = "",
     last_name: str = "",
+    custom: dict[str, str] | None = None,
 ) -> Contact:
     addresses = _clean_addresses(company=contact.company, phone=phone, email=email)
     for field, value in addresses.items():
         setattr(contact, field, value)
     contact.first_name = first_name.strip()
     contact.last_name = last_name.strip()
+    if custom is not None:
+        contact.custom = _clean_custom(contact.company, custom)
     return _save(contact)
+
+
+def set_contact_groups(*, contact: Contact, group_ids: list[int]) -> None:
+    contact.groups.set(contact.company.groups.filter(pk__in=group_ids))
 
 
 def delete_contact(*, contact: Contact) -> None:

@@ -157,6 +157,9 @@ def run_import(
     )
     context = _Context.for_job(job)
     try:
+        if job.rows_total is None:
+            job.rows_total = sum(1 for _ in _data_rows(job))
+            job.save(update_fields=["rows_total"])
         for batch in _batches(islice(_data_rows(job), job.rows_done, None), BATCH_SIZE):
             _import_batch(job, batch, context, suppressed_of)
             if progress:
@@ -293,8 +296,10 @@ def _read_row(job: ImportJob, number: int, values: list[str], context: _Context)
     def invalid(reason: str) -> RowOutcome:
         return RowOutcome(row=number, values=values, outcome="invalid", reason=reason)
 
-    if values and values[0] == TOO_LONG:
-        return invalid("The line is longer than 1 MB")
+    if values == [TOO_LONG]:
+        return RowOutcome(
+            row=number, values=[], outcome="invalid", reason="The line is longer than 1 MB"
+        )
     raw = {name: values[i].strip() for i, name in context.mapping.items() if i < len(values)}
     fields = {name: raw.get(name, "") for name in ("first_name", "last_name")}
     fields["first_name"], fields["last_name"] = (
