@@ -160,7 +160,9 @@ def run_import(
         if job.rows_total is None:
             job.rows_total = sum(1 for _ in _data_rows(job))
             job.save(update_fields=["rows_total"])
-        for batch in _batches(islice(_data_rows(job), job.rows_done, None), BATCH_SIZE):
+        done = job.rows_done  # a file row number: blank rows count too
+        remaining = (row for row in _data_rows(job) if row[0] > done)
+        for batch in _batches(remaining, BATCH_SIZE):
             _import_batch(job, batch, context, suppressed_of)
             if progress:
                 progress(job)

@@ -203,3 +203,29 @@ def test_a_50_mb_line_is_rejected_and_the_rest_imported(company, tmp_path):
 def test_imports_are_isolated_per_company(messy, company, other_company):
     run_import(job_id=messy.pk)
     assert not other_company.contacts.exists()
+
+
+def test_resume_goes_on_after_the_last_committed_row_blank_lines_included(company, monkeypatch):
+    from addressbook.services import imports
+
+    lines = ["phone"] + [
+        "" if i % 10 == 0 else f"+3161{i:07d}" for i in range(1, 401)
+    ]  # every tenth line blank
+    job = create_import(company=company, upload=upload("gaps.csv", "\n".join(lines).encode()))
+    monkeypatch.setattr(imports, "BATCH_SIZE", 100)
+    calls = []
+
+    def stop_after_first_batch(job):
+        calls.append(job.rows_done)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # the worker dies right after a committed batch
+
+    with pytest.raises(KeyboardInterrupt):
+        run_import(job_id=job.pk, progress=stop_after_first_batch)
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.RUNNING and company.contacts.count() == 100
+
+    job = run_import(job_id=job.pk)
+
+    assert job.status == ImportJob.Status.DONE
+    assert company.contacts.count() == 360 == job.counts["created"]

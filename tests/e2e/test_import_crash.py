@@ -1,0 +1,144 @@
+"""A worker killed in the middle of an import: nothing half-written, and a re-run adds no
+duplicates. With a real worker process on the real broker, killed with SIGKILL."""
+
+import os
+import signal
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import phonenumbers
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+
+from addressbook.models import Contact, ImportJob
+from addressbook.services.imports import (
+    BATCH_SIZE,
+    configure_import,
+    create_import,
+    resume_import,
+    start_import,
+)
+from config.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parents[2]
+ROWS = 30_000
+WORKER = [".venv/bin/celery", "-A", "config", "worker", "-P", "solo", "-c", "1"]
+
+
+def _phone(i: int) -> str:
+    return f"+316{10_000_000 + i}"  # Dutch mobiles: +31 6 1000 0000 and up
+
+
+def _database_url() -> str:
+    """The test database, as the worker process must be told where it is."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    assert db["ENGINE"] == "django.db.backends.postgresql", db["ENGINE"]
+    auth = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    host = db["HOST"] or "localhost"
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def start_worker_process(tmp_path) -> Iterator[Callable[[], subprocess.Popen]]:
+    """Start real worker processes on the test database; none outlives the test."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "IMPORT_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    started: list[subprocess.Popen] = []
+
+    def start() -> subprocess.Popen:
+        log = open(tmp_path / f"worker-{len(started)}.log", "wb")  # noqa: SIM115
+        process = subprocess.Popen(
+            [*WORKER, "--loglevel=warning"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        started.append(process)
+        return process
+
+    celery_app.control.purge()
+    try:
+        yield start
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=30)
+        celery_app.control.purge()
+
+
+def _job(pk: int) -> ImportJob:
+    return ImportJob.objects.get(pk=pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_killed_import_resumes_without_duplicates(
+    settings, tmp_path, company, start_worker_process, wait_for
+):
+    settings.IMPORT_DIR = tmp_path
+    assert all(phonenumbers.is_valid_number(phonenumbers.parse(_phone(i))) for i in (0, ROWS))
+    lines = ["phone,first_name", *(f"{_phone(i)},Person {i}" for i in range(ROWS))]
+    upload = SimpleUploadedFile("big.csv", ("\n".join(lines) + "\n").encode(), "text/csv")
+    job = create_import(company=company, upload=upload)
+    configure_import(
+        job=job,
+        encoding=job.encoding,
+        delimiter=job.delimiter,
+        mapping={"0": "phone", "1": "first_name"},
+        default_country="NL",
+        group=None,
+        mode=ImportJob.Mode.UPDATE,
+    )
+
+    # a. A worker takes the job; once a batch or more is in, it is killed outright.
+    assert start_import(job=job)  # on_commit: queued right away outside a transaction
+    worker = start_worker_process()
+    wait_for(
+        lambda: _job(job.pk).rows_done > 0 or worker.poll() is not None,
+        timeout=45,
+        what="the worker to commit a first batch",
+    )
+    assert worker.poll() is None, (tmp_path / "worker-0.log").read_text()
+    os.kill(worker.pid, signal.SIGKILL)
+    assert worker.wait(timeout=10) == -signal.SIGKILL
+
+    # b. The job is left resumable, counting exactly the rows whose batches committed.
+    job = _job(job.pk)
+    assert job.status == ImportJob.Status.RUNNING
+    assert job.rows_done % BATCH_SIZE == 0
+    assert 0 < job.rows_done < ROWS, "the import ended before the worker could be killed"
+    assert Contact.objects.count() == job.rows_done == job.counts["created"]
+
+    # c. Resumed on a new worker, it goes on from there: every row once, none twice.
+    assert resume_import(job=job)
+    start_worker_process()
+    wait_for(
+        lambda: _job(job.pk).status == ImportJob.Status.DONE,
+        timeout=45,
+        what="the resumed import to finish",
+    )
+    job = _job(job.pk)
+    assert job.rows_done == ROWS
+    assert job.counts == {"created": ROWS}
+    assert Contact.objects.count() == ROWS
+    assert Contact.objects.values("phone").distinct().count() == ROWS
+    assert set(Contact.objects.values_list("phone", flat=True)) == {
+        phonenumbers.format_number(
+            phonenumbers.parse(_phone(i)), phonenumbers.PhoneNumberFormat.E164
+        )
+        for i in range(ROWS)
+    }
