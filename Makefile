@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CHROMIUM ?= /usr/lib/chromium/chromium
 
-.PHONY: run test lint format worker migrate messages demo clean
+.PHONY: run test lint format worker migrate messages demo clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ lint: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## Import benchmark: a 200k-row file through the real Celery path (BENCH_IMPORT_ROWS,
+## BENCH_IMPORT_ROWS_LARGE); prints `BENCH <name> <value> <unit>` lines.
+bench: $(VENV)/.installed messages migrate
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 test-results

@@ -1,0 +1,92 @@
+"""``make bench``: a contact file imported through the real path, against phonenumbers alone.
+
+Environment: BENCH_IMPORT_ROWS (default 200000), BENCH_IMPORT_ROWS_LARGE (unset: no second
+size), BENCH_IMPORT_TIMEOUT (seconds per import, default 3600), and the project's own
+DATABASE_URL / REDIS_URL. Prints ``BENCH <name> <value> <unit>`` lines; context after '#'.
+"""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "var" / "bench"
+
+
+def bench(name: str, value: float, unit: str) -> None:
+    print(f"BENCH {name} {value:.1f} {unit}", flush=True)
+
+
+def note(text: str) -> None:
+    print(f"# {text}", flush=True)
+
+
+def one_size(rows: int, *, large: bool, timeout: float) -> None:
+    from django.db import connection
+
+    from . import import_bench as ib
+    from .data import generate
+
+    started = time.perf_counter()
+    generated = generate(OUT / f"contacts-{rows}.csv", rows)
+    size_mb = generated.path.stat().st_size / 1e6
+    note(
+        f"{rows} rows, {size_mb:.1f} MB in {generated.path.relative_to(ROOT)} "
+        f"({time.perf_counter() - started:.1f} s to generate); planted: {generated.expected}"
+    )
+    stamp = ib.stamp()
+    company = ib.create_company(stamp)
+    try:
+        ib.opt_out(company, generated.suppressed)
+        job = ib.upload(company, generated.path)
+        note(f"company {company.slug}, job {job.pk}, mapping {job.mapping}")
+        result = ib.run_through_worker(job, log=OUT / f"worker-{stamp}.log", timeout=timeout)
+    finally:
+        ib.delete_company(company)
+    note(f"counts {result.counts}")
+    note(
+        f"{result.seconds:.1f} s from enqueue to done ({result.worker_seconds:.1f} s in the "
+        f"task); worker RSS {result.idle_rss_mb:.0f} MB idle, {result.peak_rss_mb:.0f} MB peak"
+    )
+    seconds, valid = ib.floor(generated)
+    taken = sum(result.counts.get(k, 0) for k in ("created", "updated", "skipped", "duplicate"))
+    note(f"floor: {seconds:.1f} s for the same {rows} phone cells, {valid} valid ({taken} taken)")
+    import_rate, floor_rate = result.rows / result.seconds, rows / seconds
+    vendor = connection.vendor
+    if large:
+        bench(f"import_rows_per_s_{rows}", import_rate, "rows/s")
+        bench(f"import_peak_rss_mb_{rows}", result.peak_rss_mb, "MB")
+        return
+    bench("import_rows_per_s", import_rate, "rows/s")
+    bench("import_peak_rss_mb", result.peak_rss_mb, "MB")
+    bench("import_floor_rows_per_s", floor_rate, "rows/s")
+    bench("import_vs_floor_ratio", floor_rate / import_rate, "x")
+    note(f"database {vendor}; broker {_broker()}")
+
+
+def _broker() -> str:
+    from django.conf import settings
+
+    return settings.CELERY_BROKER_URL.split("://")[0]
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # With the filesystem broker, a queue folder of the bench's own (worker inherits it).
+    os.environ.setdefault("CELERY_FILESYSTEM_DIR", str(OUT / "celery"))
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    rows = int(os.environ.get("BENCH_IMPORT_ROWS", "200000"))
+    large = int(os.environ.get("BENCH_IMPORT_ROWS_LARGE", "0") or 0)
+    timeout = float(os.environ.get("BENCH_IMPORT_TIMEOUT", "3600"))
+    one_size(rows, large=False, timeout=timeout)
+    if large:
+        one_size(large, large=True, timeout=timeout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
