@@ -70,7 +70,7 @@ def only_suppressed(queryset: QuerySet, *, address_field: str) -> QuerySet:
 def suppressed_among(company: Company, addresses: set[str]) -> set[str]:
     """Which of these addresses the company may not market to (one query)."""
     return set(
-        Suppression.objects.filter(company=company, address__in=addresses).values_list(
+        Suppression.objects.filter(company=company, address__any=addresses).values_list(
             "address", flat=True
         )
     )

@@ -7,6 +7,7 @@ last committed batch ended.
 """
 
 import datetime as dt
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import phonenumbers
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 
 from ..addresses import InvalidAddress, normalize_email, parse_phone
@@ -164,15 +165,24 @@ def run_import(
         remaining = (row for row in _data_rows(job) if row[0] > done)
         for batch in _batches(remaining, BATCH_SIZE):
             _import_batch(job, batch, context, suppressed_of)
+            reset_queries()  # with DEBUG on, Django would keep every statement in memory
             if progress:
                 progress(job)
     except FileProblem as exc:
-        job.status, job.error = ImportJob.Status.FAILED, str(exc)
-        job.save(update_fields=["status", "error"])
+        _fail(job, str(exc))
         return job
+    except Exception as exc:
+        # Marked failed with the rows done counted; "Resume" goes on from there.
+        _fail(job, f"Stopped by an unexpected error after row {job.rows_done}: {exc}")
+        raise
     job.status, job.finished_at = ImportJob.Status.DONE, timezone.now()
     job.save(update_fields=["status", "finished_at"])
     return job
+
+
+def _fail(job: ImportJob, error: str) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, error=error[:2000])
+    job.status, job.error = ImportJob.Status.FAILED, error
 
 
 def _data_rows(job: ImportJob) -> Iterator[tuple[int, list[str]]]:
@@ -207,9 +217,9 @@ class _Context:
 @transaction.atomic
 def _import_batch(job: ImportJob, batch, context: _Context, suppressed_of) -> None:
     outcomes = _decide(job, batch, context)
-    created = [o.contact for o in outcomes if o.outcome == "created"]
+    created = [o.fields for o in outcomes if o.outcome == "created"]
     updated = [o.contact for o in outcomes if o.outcome == "updated"]
-    Contact.objects.bulk_create(created, batch_size=1000)
+    _insert_contacts(job, created)
     Contact.objects.bulk_update(
         updated,
         [
@@ -225,13 +235,18 @@ def _import_batch(job: ImportJob, batch, context: _Context, suppressed_of) -> No
         batch_size=1000,
     )
     if job.group_id:
-        if any(c.pk is None for c in created):  # backends without RETURNING ids
-            created = list(job.company.contacts.filter(last_import=job, pk__isnull=False))
+        mine = Contact.objects.filter(company_id=job.company_id).order_by()
+        phones = [f["phone"] for f in created if f["phone"]]
+        emails = [f["email"] for f in created if not f["phone"]]
+        members = {c.pk for c in updated}
+        members |= set(
+            mine.exclude(phone="").filter(phone__any=phones).values_list("pk", flat=True)
+        )
+        members |= set(
+            mine.exclude(email="").filter(email__any=emails).values_list("pk", flat=True)
+        )
         Contact.groups.through.objects.bulk_create(
-            [
-                Contact.groups.through(contact_id=c.pk, group_id=job.group_id)
-                for c in created + updated
-            ],
+            [Contact.groups.through(contact_id=pk, group_id=job.group_id) for pk in members],
             ignore_conflicts=True,
         )
     ImportRejection.objects.bulk_create(
@@ -250,6 +265,56 @@ def _import_batch(job: ImportJob, batch, context: _Context, suppressed_of) -> No
     job.rows_done = batch[-1][0]
     job.heartbeat_at = timezone.now()
     job.save(update_fields=["counts", "rows_done", "heartbeat_at"])
+
+
+_INSERT_COLUMNS = (
+    "company_id",
+    "phone",
+    "country",
+    "email",
+    "first_name",
+    "last_name",
+    "custom",
+    "last_import_id",
+    "created_at",
+    "updated_at",
+)
+
+
+def _insert_contacts(job: ImportJob, contacts: list[dict]) -> None:
+    """New contacts in one statement stream: COPY on PostgreSQL, executemany elsewhere.
+
+    Measured: building model instances through bulk_create cost more than reading and
+    parsing the rows; the import only needs the rows written.
+    """
+    if not contacts:
+        return
+    now = timezone.now()
+    rows = [
+        (
+            job.company_id,
+            c["phone"],
+            c["country"],
+            c["email"],
+            c["first_name"],
+            c["last_name"],
+            json.dumps(c["custom"]),
+            job.pk,
+            now,
+            now,
+        )
+        for c in contacts
+    ]
+    table = Contact._meta.db_table
+    columns = ", ".join(_INSERT_COLUMNS)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
 
 
 def _mark_opted_out(company: Company, outcomes: list[RowOutcome], suppressed_of) -> None:
@@ -275,16 +340,16 @@ def _decide(job: ImportJob, batch, context: _Context) -> list[RowOutcome]:
         outcomes.append(outcome)
     valid = [o for o in outcomes if o.outcome == "pending"]
     contacts = job.company.contacts
-    by_phone = {
-        c.phone: c for c in contacts.filter(phone__in={o.fields["phone"] for o in valid} - {""})
-    }
-    by_email = {
-        c.email: c for c in contacts.filter(email__in={o.fields["email"] for o in valid} - {""})
-    }
+    # No ordering and the partial unique indexes' condition: index lookups, not a scan
+    # of the whole company.
+    phones = {o.fields["phone"] for o in valid} - {""}
+    emails = {o.fields["email"] for o in valid} - {""}
+    by_phone = {c.phone: c for c in contacts.exclude(phone="").filter(phone__any=phones).order_by()}
+    by_email = {c.email: c for c in contacts.exclude(email="").filter(email__any=emails).order_by()}
     for o in valid:
         contact = by_phone.get(o.fields["phone"]) or by_email.get(o.fields["email"])
         if contact is None:
-            o.outcome, o.contact = "created", _new_contact(job, o.fields)
+            o.outcome = "created"
         elif contact.last_import_id == job.pk:
             o.outcome, o.reason = "duplicate", "Same contact as an earlier row"
         elif job.mode == ImportJob.Mode.SKIP:
@@ -363,19 +428,6 @@ def clean_custom_value(custom_field: CustomField, value: str):
             raise ValueError(f"“{value}” is not one of: {', '.join(custom_field.options)}")
         return options[value.casefold()]
     return value[:500]
-
-
-def _new_contact(job: ImportJob, fields: dict) -> Contact:
-    return Contact(
-        company_id=job.company_id,
-        phone=fields["phone"],
-        country=fields["country"],
-        email=fields["email"],
-        first_name=fields["first_name"],
-        last_name=fields["last_name"],
-        custom=fields["custom"],
-        last_import=job,
-    )
 
 
 def _merge(job, contact: Contact, fields: dict, by_phone: dict, by_email: dict) -> Contact:
