@@ -1,6 +1,5 @@
 """The import wizard: upload → how to read it → preview → import with progress → summary."""
 
-import csv
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,7 +11,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .csvfiles import DELIMITERS, ENCODINGS, FileProblem
-from .exports import _Echo
+from .exports import line_writer
 from .models import ImportJob
 from .selectors import custom_fields_of, groups_of, imports_of
 from .services.groups import GroupError, create_group
@@ -160,7 +159,7 @@ def import_rejected(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     job = get_for_company(ImportJob.objects, request.company, pk=pk)
 
     def rows():
-        writer = csv.writer(_Echo())
+        writer = line_writer()
         yield "\ufeff"
         yield writer.writerow(["Row", "Reason", *headers_of(job)])
         for rejection in job.rejections.order_by("row").iterator(chunk_size=2000):
