@@ -1,7 +1,5 @@
 """The import wizard: upload → how to read it → preview → import with progress → summary."""
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -17,6 +15,7 @@ from .selectors import custom_fields_of, groups_of, imports_of
 from .services.groups import GroupError, create_group
 from .services.imports import (
     BASE_FIELDS,
+    STALLED_AFTER,
     ImportProblem,
     configure_import,
     create_import,
@@ -28,7 +27,6 @@ from .services.imports import (
 from .tenancy import company_required, get_for_company
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024 * 1024
-STALLED_AFTER = timedelta(minutes=2)
 FIELD_LABELS = {
     "phone": "Phone",
     "email": "Email",
@@ -148,8 +146,10 @@ def _progress(request: HttpRequest, job: ImportJob) -> HttpResponse:
 @company_required
 def import_resume(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_for_company(ImportJob.objects, request.company, pk=pk)
-    if resume_import(job=job) or start_import(job=job):
+    if resume_import(job=job):
         messages.info(request, f"Going on from row {job.rows_done + 1}.")
+    else:
+        messages.warning(request, "This import is still running; it can be resumed once it stops.")
     return redirect("addressbook:import-detail", pk=job.pk)
 
 

@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 # The dashboard shows each contact's opt-out status: these screens compose the address
@@ -90,7 +91,10 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
     else:
         n = add_to_group(group=group, contact_ids=ids)
         messages.success(request, f"Added {n} contact{'s' * (n != 1)} to {group}.")
-    return redirect(request.POST.get("next") or "addressbook:contact-list")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
+        back = "addressbook:contact-list"
+    return redirect(back)
 
 
 @require_GET

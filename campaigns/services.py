@@ -172,7 +172,8 @@ class _Composer:
         values = placeholder_values(row, campaign.company.name)
         if self.email:
             message.short_code = new_short_code()
-            message.subject = render(self.subject, values)
+            # A name imported with a line break must not break the Subject header.
+            message.subject = " ".join(render(self.subject, values).split())
             link = unsubscribe_link(message.short_code)
             message.body = compose_email_text(self.body, values, link)
             return message
@@ -328,11 +329,25 @@ def _send_emails(messages: list[Message]) -> dict[str, SendResult]:
         if message.pk in html:
             email.attach_alternative(html[message.pk], "text/html")
         emails.append(email)
+    # One at a time, each with its own outcome: a batch that failed half-way and was put
+    # back would send its first half twice.
+    results = {}
     try:
-        get_connection().send_messages(emails)
+        connection = get_connection()
+        connection.open()
     except (OSError, smtplib.SMTPException) as exc:
         raise TransientGatewayError(f"Email server: {exc}") from exc
-    return {str(m.pk): SendResult(reference=str(m.pk), accepted=True) for m in messages}
+    try:
+        for message, email in zip(messages, emails, strict=True):
+            try:
+                connection.send_messages([email])
+            except (OSError, smtplib.SMTPException, ValueError) as exc:
+                results[str(message.pk)] = SendResult(str(message.pk), False, error=str(exc))
+            else:
+                results[str(message.pk)] = SendResult(str(message.pk), True)
+    finally:
+        connection.close()
+    return results
 
 
 def _unsubscribe_headers(message: Message) -> dict[str, str]:

@@ -50,6 +50,11 @@ def undo_optout(*, message: Message, token: str) -> ConsentEvent:
     event = ConsentEvent.objects.get(
         pk=event_id, company=message.company, address=message.to, kind=ConsentEvent.Kind.OPT_OUT
     )
+    newer = ConsentEvent.objects.filter(
+        company=event.company, address=event.address, pk__gt=event.pk
+    )
+    if newer.exists():  # e.g. a STOP sent since: that decision stands
+        raise ConsentEvent.DoesNotExist("A newer decision stands")
     return record_optin(company=event.company, address=event.address, source=Source.LANDING_PAGE)
 
 

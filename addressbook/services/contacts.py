@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.module_loading import import_string
 
 from ..addresses import InvalidAddress, normalize_email, parse_phone
 from ..models import Company, Contact
@@ -58,6 +60,21 @@ def _clean_custom(company: Company, custom: dict[str, str] | None) -> dict:
     return cleaned
 
 
+def _keep_suppressed_addresses(contact: Contact, new: dict[str, str]) -> None:
+    """An opted-out address cannot be edited away: that would make the person reachable."""
+    changed = {a for a in (contact.phone, contact.email) if a and a not in new.values()}
+    if not changed:
+        return
+    suppressed = import_string(settings.ADDRESSBOOK_SUPPRESSED_OF)(contact.company, changed)
+    for field in ("phone", "email"):
+        if getattr(contact, field) in suppressed:
+            raise ContactError(
+                f"This {field} opted out; it stays on the contact so the opt-out holds. "
+                "Add a new contact for another address.",
+                field=field,
+            )
+
+
 def create_contact(
     *,
     company: Company,
@@ -88,6 +105,7 @@ def update_contact(
     custom: dict[str, str] | None = None,
 ) -> Contact:
     addresses = _clean_addresses(company=contact.company, phone=phone, email=email)
+    _keep_suppressed_addresses(contact, addresses)
     for field, value in addresses.items():
         setattr(contact, field, value)
     contact.first_name = first_name.strip()

@@ -12,13 +12,15 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from datetime import timedelta
+from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 
 import phonenumbers
 from django.conf import settings
 from django.db import connection, reset_queries, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..addresses import InvalidAddress, normalize_email, parse_phone
@@ -26,6 +28,8 @@ from ..csvfiles import TOO_LONG, FileProblem, Format, read_rows, sniff, suggest_
 from ..models import Company, Contact, CustomField, Group, ImportJob, ImportRejection
 
 BATCH_SIZE = 2000
+# A running import whose heartbeat is older than this has lost its worker.
+STALLED_AFTER = timedelta(minutes=2)
 PREVIEW_ROWS = 20
 BASE_FIELDS = ("phone", "email", "first_name", "last_name", "country")
 
@@ -99,13 +103,19 @@ def configure_import(
     group: Group | None,
     mode: str,
 ) -> ImportJob:
+    columns = len(headers_of(job))
+    if any(not index.isdigit() or int(index) >= columns for index in mapping):
+        raise ImportProblem("The mapping names a column the file does not have.")
+    default_country = default_country.upper()
+    if default_country not in phonenumbers.SUPPORTED_REGIONS:
+        raise ImportProblem(f"“{default_country}” is not a country code such as NL or FR.")
     fields = set(mapping.values())
     if not fields & {"phone", "email"}:
         raise ImportProblem("Map a column to Phone or to Email: contacts are found by those.")
     if len(fields) != len(mapping):
         raise ImportProblem("Two columns are mapped to the same field.")
     job.encoding, job.delimiter, job.mapping = encoding, delimiter, mapping
-    job.default_country, job.group, job.mode = default_country.upper(), group, mode
+    job.default_country, job.group, job.mode = default_country, group, mode
     job.save()
     return job
 
@@ -135,8 +145,14 @@ def resume_import(*, job: ImportJob) -> bool:
     """Go on with an import whose worker stopped: from the last committed batch."""
     from ..tasks import run_import_task
 
-    resumed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
-        status=ImportJob.Status.QUEUED
+    stale = timezone.now() - STALLED_AFTER
+    resumed = (
+        ImportJob.objects.filter(pk=job.pk)
+        .filter(
+            Q(status=ImportJob.Status.FAILED)
+            | Q(status=ImportJob.Status.RUNNING, heartbeat_at__lt=stale)
+        )
+        .update(status=ImportJob.Status.QUEUED, error="")
     )
     if resumed:
         transaction.on_commit(lambda: run_import_task.delay(job.pk))
@@ -158,8 +174,8 @@ def run_import(
     )
     context = _Context.for_job(job)
     try:
-        if job.rows_total is None:
-            job.rows_total = sum(1 for _ in _data_rows(job))
+        if job.rows_total is None:  # a long count: the heartbeat above says we are alive
+            job.rows_total = sum(1 for _ in read_rows(job.path, _format(job))) - 1
             job.save(update_fields=["rows_total"])
         done = job.rows_done  # a file row number: blank rows count too
         remaining = (row for row in _data_rows(job) if row[0] > done)
@@ -238,7 +254,9 @@ def _import_batch(job: ImportJob, batch, context: _Context, suppressed_of) -> No
         mine = Contact.objects.filter(company_id=job.company_id).order_by()
         phones = [f["phone"] for f in created if f["phone"]]
         emails = [f["email"] for f in created if not f["phone"]]
-        members = {c.pk for c in updated}
+        members = {c.pk for c in updated} | {
+            o.contact.pk for o in outcomes if o.outcome == "skipped"
+        }
         members |= set(
             mine.exclude(phone="").filter(phone__any=phones).values_list("pk", flat=True)
         )
@@ -346,16 +364,19 @@ def _decide(job: ImportJob, batch, context: _Context) -> list[RowOutcome]:
     emails = {o.fields["email"] for o in valid} - {""}
     by_phone = {c.phone: c for c in contacts.exclude(phone="").filter(phone__any=phones).order_by()}
     by_email = {c.email: c for c in contacts.exclude(email="").filter(email__any=emails).order_by()}
+    matched = set()
     for o in valid:
         contact = by_phone.get(o.fields["phone"]) or by_email.get(o.fields["email"])
         if contact is None:
             o.outcome = "created"
-        elif contact.last_import_id == job.pk:
+        elif contact.last_import_id == job.pk or contact.pk in matched:
             o.outcome, o.reason = "duplicate", "Same contact as an earlier row"
         elif job.mode == ImportJob.Mode.SKIP:
             o.outcome, o.contact = "skipped", contact
+            matched.add(contact.pk)
         else:
             o.outcome, o.contact = "updated", _merge(job, contact, o.fields, by_phone, by_email)
+            matched.add(contact.pk)
     return outcomes
 
 
@@ -402,6 +423,7 @@ def _read_row(job: ImportJob, number: int, values: list[str], context: _Context)
     return RowOutcome(row=number, values=values, outcome="pending", fields=fields)
 
 
+MAX_NUMBER = Decimal(10) ** 15
 _DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y")
 
 
@@ -412,8 +434,11 @@ def clean_custom_value(custom_field: CustomField, value: str):
     if kind == CustomField.Type.NUMBER:
         try:
             number = Decimal(re.sub(r"\s", "", value).replace(",", "."))
-        except InvalidOperation as exc:
+            reasonable = number.is_finite() and abs(number) < MAX_NUMBER
+        except ArithmeticError as exc:  # InvalidOperation, Overflow
             raise ValueError(f"“{value}” is not a number") from exc
+        if not reasonable:
+            raise ValueError(f"“{value}” is not a number between -10¹⁵ and 10¹⁵")
         return int(number) if number == number.to_integral_value() else float(number)
     if kind == CustomField.Type.DATE:
         for pattern in _DATE_FORMATS:
@@ -431,10 +456,11 @@ def clean_custom_value(custom_field: CustomField, value: str):
 
 
 def _merge(job, contact: Contact, fields: dict, by_phone: dict, by_email: dict) -> Contact:
-    """Fill in what the row brings; an address that belongs to another contact stays put."""
+    """Fill in what the row brings. Addresses are only added, never replaced: replacing
+    an opted-out address would make the person reachable again."""
     if fields["phone"] and not contact.phone and fields["phone"] not in by_phone:
         contact.phone, contact.country = fields["phone"], fields["country"]
-    if fields["email"] and fields["email"] != contact.email and fields["email"] not in by_email:
+    if fields["email"] and not contact.email and fields["email"] not in by_email:
         contact.email = fields["email"]
     for name in ("first_name", "last_name"):
         if fields[name]:

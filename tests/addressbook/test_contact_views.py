@@ -55,3 +55,25 @@ def test_list_shows_opted_out_status(marketer_client, company):
     assert "Opted out" in marketer_client.get("/contacts/").content.decode()
     detail = marketer_client.get(f"/contacts/{contact.pk}/").content.decode()
     assert "Opted out since" in detail and "landing page" in detail
+
+
+def test_an_opted_out_address_cannot_be_edited_away(marketer_client, company):
+    from optout.services import record_optout
+
+    contact = ContactFactory(company=company, phone="+31612345678")
+    record_optout(company=company, address=contact.phone, source="sms_keyword")
+    response = marketer_client.post(f"/contacts/{contact.pk}/", {"phone": "+31687654321"})
+    assert response.status_code == 400
+    assert "opted out; it stays on the contact" in response.content.decode()
+    contact.refresh_from_db()
+    assert contact.phone == "+31612345678"
+
+
+def test_bulk_action_does_not_redirect_elsewhere(marketer_client, company):
+    from addressbook.models import Group
+
+    group = Group.objects.create(company=company, name="G")
+    response = marketer_client.post(
+        "/contacts/bulk/", {"target_group": group.pk, "ids": [], "next": "https://evil.example/"}
+    )
+    assert response["Location"] == "/contacts/"

@@ -229,3 +229,110 @@ def test_resume_goes_on_after_the_last_committed_row_blank_lines_included(compan
 
     assert job.status == ImportJob.Status.DONE
     assert company.contacts.count() == 360 == job.counts["created"]
+
+
+def test_an_import_never_replaces_an_opted_out_address(company):
+    contact = ContactFactory(company=company, phone="", country="", email="old@example.nl")
+    record_optout(company=company, address="old@example.nl", source="email_link")
+    job = create_import(
+        company=company,
+        upload=upload(
+            "x.csv", b"phone,email\n+31612345678,old@example.nl\n+31612345678,new@example.nl\n"
+        ),
+    )
+    run_import(job_id=job.pk)
+    again = create_import(
+        company=company, upload=upload("y.csv", b"phone,email\n+31612345678,new@example.nl\n")
+    )
+    run_import(job_id=again.pk)
+    contact.refresh_from_db()
+    assert (contact.phone, contact.email) == ("+31612345678", "old@example.nl")
+    from optout.selectors import reachable_for_marketing
+
+    assert not reachable_for_marketing(company=company, contacts=company.contacts.all()).exists()
+
+
+@pytest.mark.parametrize(
+    "value", ["Infinity", "-inf", "NaN", "sNaN", "1e5000000", "10000000000000000"]
+)
+def test_unreasonable_numbers_are_rejected_rows_not_crashes(company, value):
+    CustomField.objects.create(company=company, name="Visits", key="visits", type="number")
+    job = create_import(
+        company=company, upload=upload("n.csv", f"phone,visits\n+31612345678,{value}\n".encode())
+    )
+    job = run_import(job_id=job.pk)
+    assert job.status == ImportJob.Status.DONE
+    assert job.counts == {"invalid": 1}
+    assert "is not a number" in job.rejections.get().reason
+
+
+def test_two_rows_reaching_one_contact_by_phone_and_email_count_once(company):
+    ContactFactory(company=company, phone="+31612345678", email="ada@example.nl")
+    job = create_import(
+        company=company, upload=upload("d.csv", b"phone,email\n+31612345678,\n,ada@example.nl\n")
+    )
+    job = run_import(job_id=job.pk)
+    assert job.counts == {"updated": 1, "duplicate": 1}
+
+
+def test_skipped_contacts_still_join_the_group(company):
+    existing = ContactFactory(company=company, phone="+31612345678")
+    group = Group.objects.create(company=company, name="Fair")
+    job = create_import(
+        company=company, upload=upload("s.csv", b"phone\n+31612345678\n+31612345679\n")
+    )
+    configure_import(
+        job=job,
+        encoding=job.encoding,
+        delimiter=job.delimiter,
+        mapping=job.mapping,
+        default_country="NL",
+        group=group,
+        mode="skip",
+    )
+    run_import(job_id=job.pk)
+    assert existing in group.contacts.all() and group.contacts.count() == 2
+
+
+def test_progress_counts_blank_lines_like_the_row_counter(company):
+    job = create_import(
+        company=company, upload=upload("b.csv", b"phone\n+31612345678\n\n\n+31612345679\n")
+    )
+    job = run_import(job_id=job.pk)
+    assert job.rows_total == job.rows_done == 4 and job.percent == 100
+
+
+@pytest.mark.parametrize(
+    "mapping, country, message",
+    [
+        ({"x": "phone"}, "NL", "a column the file does not have"),
+        ({"7": "phone"}, "NL", "a column the file does not have"),
+        ({"0": "phone"}, "QQ", "is not a country code"),
+    ],
+)
+def test_bad_settings_are_refused(company, mapping, country, message):
+    job = create_import(company=company, upload=upload("m.csv", b"phone\n+31612345678\n"))
+    with pytest.raises(ImportProblem, match=message):
+        configure_import(
+            job=job,
+            encoding=job.encoding,
+            delimiter=job.delimiter,
+            mapping=mapping,
+            default_country=country,
+            group=None,
+            mode="update",
+        )
+
+
+def test_a_running_import_cannot_be_resumed_beside_its_worker(company):
+    from django.utils import timezone
+
+    from addressbook.services.imports import resume_import
+
+    job = create_import(company=company, upload=upload("r.csv", b"phone\n+31612345678\n"))
+    ImportJob.objects.filter(pk=job.pk).update(status="running", heartbeat_at=timezone.now())
+    assert resume_import(job=job) is False
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timezone.timedelta(minutes=5)
+    )
+    assert resume_import(job=job) is True

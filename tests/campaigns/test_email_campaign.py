@@ -179,3 +179,13 @@ def test_marketer_writes_and_previews_an_email_campaign(marketer_client, company
     assert "will get this email" in page
     assert "Subject: News for Sanne" in page
     assert "Unsubscribe: https://no-s.test/u/" in page
+
+
+def test_a_line_break_in_a_name_does_not_break_the_subject(company):
+    ContactFactory(company=company, first_name="Multi\nLine", email="m@example.nl")
+    campaign = CampaignFactory(
+        company=company, channel="email", subject="Hi {{ first_name }}", body="Hi"
+    )
+    _send(campaign)
+    assert [e.subject for e in mail.outbox] == ["Hi Multi Line"]
+    assert Message.objects.get(to="m@example.nl").status == Message.Status.SENT

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -12,10 +13,12 @@ import phonenumbers
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.utils import timezone
 
 from addressbook.models import Contact, ImportJob
 from addressbook.services.imports import (
     BATCH_SIZE,
+    STALLED_AFTER,
     configure_import,
     create_import,
     resume_import,
@@ -124,6 +127,12 @@ def test_killed_import_resumes_without_duplicates(
     assert Contact.objects.count() == job.rows_done == job.counts["created"]
 
     # c. Resumed on a new worker, it goes on from there: every row once, none twice.
+    # While its heartbeat is fresh the job could still be alive: no second worker yet.
+    assert not resume_import(job=job)
+    # Once the heartbeat is older than the stall limit, as the dashboard shows it:
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - STALLED_AFTER - timedelta(seconds=1)
+    )
     assert resume_import(job=job)
     start_worker_process()
     wait_for(

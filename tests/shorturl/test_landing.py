@@ -237,3 +237,13 @@ def test_page_with_its_css_is_small(client, message):
     css = Path(finders.find("css/landing.css")).read_bytes()
     assert b"<script" not in page
     assert len(page) + len(css) < 30 * 1024
+
+
+def test_undo_does_not_override_a_later_stop(client, message, post_inbound_sms):
+    done = client.post("/s/Xk7pQ2ab", {"phone": NUMBER}, follow=True)
+    token = re.search(r'name="t" value="([^"]+)"', done.content.decode()).group(1)
+    from optout.services import record_optout
+
+    record_optout(company=message.company, address=NUMBER, source="sms_keyword")
+    assert client.post("/s/Xk7pQ2ab/undo", {"t": token}).status_code == 400
+    assert Suppression.objects.filter(address=NUMBER).exists()
