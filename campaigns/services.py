@@ -399,6 +399,16 @@ def _finish_if_done(campaign: Campaign) -> None:
         )
 
 
+def _send_now(message: Message) -> Message:
+    """A transactional message goes at once; a gateway that is down fails it, with why."""
+    try:
+        _hand_off([message])
+    except TransientGatewayError as exc:
+        _mark_failed([message], str(exc))
+        message.refresh_from_db()
+    return message
+
+
 def send_transactional_email(*, company: Company, to: str, subject: str, body: str) -> Message:
     """Receipts and notices by email: never suppressed, no unsubscribe headers or link."""
     message = Message.objects.create(
@@ -410,12 +420,7 @@ def send_transactional_email(*, company: Company, to: str, subject: str, body: s
         body=body,
         status=Message.Status.SENDING,
     )
-    try:
-        _hand_off([message])
-    except TransientGatewayError as exc:
-        _mark_failed([message], str(exc))
-        message.refresh_from_db()
-    return message
+    return _send_now(message)
 
 
 def send_transactional(*, company: Company, to: str, body: str, sender: str = "") -> Message:
@@ -430,9 +435,4 @@ def send_transactional(*, company: Company, to: str, body: str, sender: str = ""
         body=body,
         status=Message.Status.SENDING,
     )
-    try:
-        _hand_off([message])
-    except TransientGatewayError as exc:
-        _mark_failed([message], str(exc))
-        message.refresh_from_db()
-    return message
+    return _send_now(message)

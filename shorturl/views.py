@@ -1,5 +1,7 @@
 """The public pages behind recipients' links: no login, no cookies needed, no JavaScript."""
 
+from functools import wraps
+
 from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
@@ -69,6 +71,22 @@ def _too_many(request: HttpRequest, language: str, reason: str) -> HttpResponse:
     )
 
 
+def _for_message(view):
+    """Resolve the link's code to its message, and the language to speak, or say the link
+    does not work (in the browser's language)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, code: str) -> HttpResponse:
+        message = message_for_short_code(code)
+        if message is None:
+            return _unknown(request)
+        chosen = _chosen(request)
+        language = language_for(country=message.country, request=request, chosen=chosen)
+        return view(request, message, chosen=chosen, language=language)
+
+    return wrapper
+
+
 def _ip_over_limit(request: HttpRequest) -> bool:
     key = f"ip:{client_ip(request)}"
     return over_limit(key, limit=settings.LANDING_POSTS_PER_IP, window=10 * 60)
@@ -78,12 +96,9 @@ def _ip_over_limit(request: HttpRequest) -> bool:
 # always be able to leave. Typing the number the message went to is the check.
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-def landing(request: HttpRequest, code: str) -> HttpResponse:
-    message = message_for_short_code(code)
-    if message is None:
-        return _unknown(request)
-    chosen = _chosen(request)
-    language = language_for(country=message.country, request=request, chosen=chosen)
+@_for_message
+def landing(request: HttpRequest, message: Message, *, chosen: str, language: str) -> HttpResponse:
+    code = message.short_code
     one_tap = is_one_tap(message.country)
     wrong_key = f"wrong:{code}"
     wrong_limit = settings.LANDING_WRONG_NUMBERS_PER_CODE
@@ -133,24 +148,16 @@ def landing(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_GET
-def done(request: HttpRequest, code: str) -> HttpResponse:
-    message = message_for_short_code(code)
-    if message is None:
-        return _unknown(request)
-    chosen = _chosen(request)
-    language = language_for(country=message.country, request=request, chosen=chosen)
+@_for_message
+def done(request: HttpRequest, message: Message, *, chosen: str, language: str) -> HttpResponse:
     context = {"message": message, "undo_token": request.GET.get("t", ""), "chosen": chosen}
     return _render(request, "shorturl/done.html", context, language=language)
 
 
 @csrf_exempt
 @require_POST
-def undo(request: HttpRequest, code: str) -> HttpResponse:
-    message = message_for_short_code(code)
-    if message is None:
-        return _unknown(request)
-    chosen = _chosen(request)
-    language = language_for(country=message.country, request=request, chosen=chosen)
+@_for_message
+def undo(request: HttpRequest, message: Message, *, chosen: str, language: str) -> HttpResponse:
     if _ip_over_limit(request):
         return _too_many(request, language, "ip")
     try:
@@ -160,16 +167,14 @@ def undo(request: HttpRequest, code: str) -> HttpResponse:
         return _render(
             request, "shorturl/undo_expired.html", context, language=language, status=400
         )
-    return redirect(_with_lang(reverse("shorturl:resubscribed", args=[code]), chosen))
+    return redirect(_with_lang(reverse("shorturl:resubscribed", args=[message.short_code]), chosen))
 
 
 @require_GET
-def resubscribed(request: HttpRequest, code: str) -> HttpResponse:
-    message = message_for_short_code(code)
-    if message is None:
-        return _unknown(request)
-    chosen = _chosen(request)
-    language = language_for(country=message.country, request=request, chosen=chosen)
+@_for_message
+def resubscribed(
+    request: HttpRequest, message: Message, *, chosen: str, language: str
+) -> HttpResponse:
     return _render(request, "shorturl/resubscribed.html", {"message": message}, language=language)
 
 

@@ -238,16 +238,7 @@ def _import_batch(job: ImportJob, batch, context: _Context, suppressed_of) -> No
     _insert_contacts(job, created)
     Contact.objects.bulk_update(
         updated,
-        [
-            "phone",
-            "country",
-            "email",
-            "first_name",
-            "last_name",
-            "custom",
-            "last_import",
-            "updated_at",
-        ],
+        [c.removesuffix("_id") for c in _INSERT_COLUMNS if c not in ("company_id", "created_at")],
         batch_size=1000,
     )
     if job.group_id:
