@@ -68,10 +68,6 @@ def _search(company: Company, query: str) -> Q:
     return match
 
 
-def search_contacts(*, company: Company, query: str = "") -> QuerySet[Contact]:
-    return filter_contacts(company=company, filters=ContactFilter(q=query))
-
-
 def groups_of(*, company: Company) -> QuerySet[Group]:
     return Group.objects.filter(company=company).annotate(size=Count("contacts"))
 

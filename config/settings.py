@@ -191,8 +191,9 @@ SHORT_URL_BASE = env.str("SHORT_URL_BASE", default="http://127.0.0.1:8000/s").rs
 _short = urlsplit(SHORT_URL_BASE)
 SHORT_HOST = _short.hostname if _short.path in ("", "/") else ""
 SHORT_LINK_TTL_DAYS = env.int("SHORT_LINK_TTL_DAYS", default=180)
-# Public pages: POSTs per IP per 10 minutes, wrong numbers per link per hour.
-LANDING_POSTS_PER_IP = env.int("LANDING_POSTS_PER_IP", default=30)
+# Public pages: POSTs per IP per 10 minutes (generous: mobile carriers put many phones
+# behind one address), wrong numbers per link per hour.
+LANDING_POSTS_PER_IP = env.int("LANDING_POSTS_PER_IP", default=200)
 LANDING_WRONG_NUMBERS_PER_CODE = env.int("LANDING_WRONG_NUMBERS_PER_CODE", default=5)
 # Optional mailto: address added to List-Unsubscribe of marketing email.
 UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")

@@ -1,4 +1,3 @@
-from django.db import models
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 
 from addressbook.models import Company, Contact
@@ -14,8 +13,10 @@ from .models import (
 )
 
 
-def _suppressed_contact(company: Company, field: str) -> Exists:
-    return Exists(Suppression.objects.filter(company=company, address=OuterRef(field)))
+def _suppressed(address_field: str, company: Company | None = None) -> Exists:
+    """Whether the row's address is suppressed for ``company`` (default: the row's own)."""
+    owner = {"company": company} if company else {"company_id": OuterRef("company_id")}
+    return Exists(Suppression.objects.filter(address=OuterRef(address_field), **owner))
 
 
 def reachable_for_marketing(*, company: Company, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
@@ -24,22 +25,18 @@ def reachable_for_marketing(*, company: Company, contacts: QuerySet[Contact]) ->
     One set-based anti-join on the (company, address) unique index, never a lookup per
     contact.
     """
-    return contacts.filter(
-        ~_suppressed_contact(company, "phone"), ~_suppressed_contact(company, "email")
-    )
+    return contacts.filter(~_suppressed("phone", company), ~_suppressed("email", company))
 
 
 def suppressed_contacts(*, company: Company, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
-    return contacts.filter(
-        Q(_suppressed_contact(company, "phone")) | Q(_suppressed_contact(company, "email"))
-    )
+    return contacts.filter(Q(_suppressed("phone", company)) | Q(_suppressed("email", company)))
 
 
 def with_optout_status(*, company: Company, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
     """Each contact with ``opted_out``: True when its phone or email is suppressed."""
     return contacts.annotate(
         opted_out=ExpressionWrapper(
-            Q(_suppressed_contact(company, "phone")) | Q(_suppressed_contact(company, "email")),
+            Q(_suppressed("phone", company)) | Q(_suppressed("email", company)),
             output_field=BooleanField(),
         )
     )
@@ -48,14 +45,6 @@ def with_optout_status(*, company: Company, contacts: QuerySet[Contact]) -> Quer
 def consent_timeline(*, company: Company, addresses: list[str]) -> QuerySet[ConsentEvent]:
     """Every opt-out and opt-in of these addresses, newest first."""
     return ConsentEvent.objects.filter(company=company, address__in=[a for a in addresses if a])
-
-
-def _suppressed(address_field: str) -> Exists:
-    return Exists(
-        Suppression.objects.filter(
-            company_id=OuterRef("company_id"), address=OuterRef(address_field)
-        )
-    )
 
 
 def without_suppressed(queryset: QuerySet, *, address_field: str) -> QuerySet:
@@ -102,11 +91,9 @@ def rule_for_country(rules: dict[str, CountryRule], country: str) -> CountryRule
 
 
 def is_one_tap(country: str) -> bool:
-    rule = CountryRule.objects.filter(country__in=[country, CountryRule.DEFAULT_COUNTRY]).order_by(
-        # the country's own rule first, the default after it
-        models.Case(models.When(country=country, then=0), default=1)
-    )
-    return bool(rule and rule[0].one_tap)
+    rules = country_rules()
+    rule = rules.get(country) or rules.get(CountryRule.DEFAULT_COUNTRY)
+    return bool(rule and rule.one_tap)
 
 
 def leave_reasons(*, company: Company) -> list[tuple[str, str]]:

@@ -240,11 +240,7 @@ def process_inbound_sms(*, inbound: InboundMessage) -> InboundMessage:
         inbound.save(update_fields=["sender_e164", "company", "campaign_id", "status"])
     logger.info("Inbound SMS %s from %s: %s", inbound.pk, inbound.sender_e164, inbound.status)
     if changed:
-        # A reply in a language of its own (ARRET) is answered in it; STOP, which every
-        # country uses, in the language of the sender's country.
-        own = match.language if match.language not in ("", "en") else ""
-        language = supported(own) or language_for(country=phone.region)
-        _confirm(inbound=inbound, language=language)
+        _confirm(inbound=inbound, keyword_language=match.language)
     return inbound
 
 
@@ -260,7 +256,7 @@ def optout_from_reply(*, inbound: InboundMessage) -> ConsentEvent:
         )
         InboundMessage.objects.filter(pk=inbound.pk).update(status=InboundMessage.Status.OPTED_OUT)
     inbound.status = InboundMessage.Status.OPTED_OUT
-    _confirm(inbound=inbound, language=language_for(country=_region(inbound.sender_e164)))
+    _confirm(inbound=inbound)
     return event
 
 
@@ -270,19 +266,17 @@ def dismiss_reply(*, inbound: InboundMessage) -> None:
     )
 
 
-def _region(e164: str) -> str:
-    try:
-        return parse_inbound_phone(e164).region
-    except InvalidAddress:
-        return ""
-
-
-def _confirm(*, inbound: InboundMessage, language: str) -> None:
+def _confirm(*, inbound: InboundMessage, keyword_language: str = "") -> None:
     """One transactional reply, in the recipient's language, naming the company.
 
-    Sent through the configured transactional sender (campaigns owns the gateways); a
-    failure is logged, never undoes the opt-out.
+    A reply in a language of its own (ARRET) is answered in it; STOP, which every country
+    uses, in the language of the sender's country. Sent through the configured
+    transactional sender (campaigns owns the gateways); a failure is logged, never undoes
+    the opt-out.
     """
+    own = supported(keyword_language) if keyword_language != "en" else ""
+    region = parse_inbound_phone(inbound.sender_e164).region
+    language = own or language_for(country=region)
     company = inbound.company
     with translation.override(language):
         if inbound.status == InboundMessage.Status.OPTED_OUT:

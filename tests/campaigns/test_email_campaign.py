@@ -189,3 +189,19 @@ def test_a_line_break_in_a_name_does_not_break_the_subject(company):
     _send(campaign)
     assert [e.subject for e in mail.outbox] == ["Hi Multi Line"]
     assert Message.objects.get(to="m@example.nl").status == Message.Status.SENT
+
+
+def test_one_click_from_a_mailbox_provider_is_never_rate_limited(company, settings):
+    """Providers send everyone's one-click from a few addresses."""
+    settings.LANDING_POSTS_PER_IP = 1
+    for n in range(3):
+        ContactFactory(company=company, email=f"p{n}@example.nl")
+    _send(CampaignFactory(company=company, channel="email", subject="Hi", body="Hi"))
+    provider = short_host_client()
+    for email in mail.outbox:
+        path = LINK.search(email.extra_headers["List-Unsubscribe"]).group(1)
+        response = provider.post(
+            path, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+        )
+        assert response.status_code == 200
+    assert Suppression.objects.filter(address__startswith="p").count() == 3
