@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CHROMIUM ?= /usr/lib/chromium/chromium
 
-.PHONY: run test lint format worker migrate messages demo clean bench
+.PHONY: run test lint format worker beat migrate messages demo clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,12 @@ demo: migrate
 run: demo
 	@bin/run-trial
 
+## Production runs workers and exactly one beat (the campaign scheduler) apart.
 worker: $(VENV)/.installed
 	$(BIN)/celery -A config worker --loglevel=info
+
+beat: $(VENV)/.installed
+	$(BIN)/celery -A config beat --schedule=var/celerybeat-schedule --loglevel=info
 
 ## Install what the tests need (Chromium included) and run the whole suite.
 test: export CELERY_FILESYSTEM_DIR ?= $(CURDIR)/var/celery-test

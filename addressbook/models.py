@@ -1,6 +1,14 @@
+import zoneinfo
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a time zone name such as Europe/Amsterdam.")
 
 
 class Company(models.Model):
@@ -15,6 +23,18 @@ class Company(models.Model):
         max_length=16,
         blank=True,
         help_text="Alphanumeric sender ID (up to 11 characters) or a number.",
+    )
+    timezone = models.CharField(
+        max_length=64,
+        default="Europe/Amsterdam",
+        validators=[validate_timezone],
+        help_text="IANA time zone in which the company schedules its campaigns.",
+    )
+    sms_per_second = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Most SMS per second handed to the gateway for this company, across all "
+        "workers. Empty: the platform default (SEND_RATE_PER_SECOND).",
     )
     help_contact = models.CharField(
         max_length=100,

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from addressbook.models import Company, Contact
+from addressbook.models import Company, Contact, Group
 
 
 class Channel(models.TextChoices):
@@ -13,8 +13,11 @@ class Channel(models.TextChoices):
 class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
         SENDING = "sending", "Sending"
+        PAUSED = "paused", "Paused"
         SENT = "sent", "Sent"
+        CANCELLED = "cancelled", "Cancelled"
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="campaigns")
     name = models.CharField(max_length=120)
@@ -26,6 +29,14 @@ class Campaign(models.Model):
     )
     html_body = models.TextField(blank=True, help_text="Email only; optional HTML version")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    # The audience: contacts in any of these groups (all contacts when none), narrowed to
+    # these countries (all when empty) and to every custom-field condition.
+    groups = models.ManyToManyField(Group, blank=True, related_name="+")
+    countries = models.JSONField(default=list, blank=True, help_text="ISO 3166 regions")
+    field_conditions = models.JSONField(
+        default=list, blank=True, help_text='[{"key": …, "op": "is"|"contains", "value": …}]'
+    )
+    scheduled_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -54,6 +65,7 @@ class Message(models.Model):
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped: opted out"
+        CANCELLED = "cancelled", "Not sent: campaign cancelled"
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="messages")
     campaign = models.ForeignKey(
@@ -100,7 +112,8 @@ class CampaignChunk(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="chunks")
     after_id = models.BigIntegerField()
     upto_id = models.BigIntegerField()
-    # Which worker may send this chunk, until when (see campaigns.services.send_chunk).
+    # Who may send this chunk, until when: the queued task it was given to, then the
+    # worker running it (see campaigns.services.sending).
     lease = models.CharField(max_length=32, blank=True)
     leased_until = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
@@ -113,3 +126,14 @@ class CampaignChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}: contacts ({self.after_id}, {self.upto_id}]"
+
+
+class RateWindow(models.Model):
+    """Where sending rates are kept when there is no Redis (see campaigns.throttle)."""
+
+    key = models.CharField(max_length=64, unique=True)
+    # The theoretical arrival time of the next message, in seconds since the epoch.
+    next_at = models.FloatField(default=0)
+
+    def __str__(self) -> str:
+        return self.key

@@ -2,7 +2,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, QuerySet
 from django.utils import timezone
 
 from addressbook.models import Company, Contact
@@ -43,12 +43,31 @@ class CampaignStats:
         return 100 * self.optouts / self.sent if self.sent else 0.0
 
 
+CONDITION_LOOKUPS = {"is": "iexact", "contains": "icontains"}
+
+
 def campaign_audience(*, campaign: Campaign) -> QuerySet[Contact]:
-    """Who a campaign goes to: every contact of its company with an address on its channel."""
+    """Who a campaign goes to: its company's contacts with an address on its channel, in
+    any of its groups (all when none), in its countries (all when none), and matching
+    every custom-field condition."""
     contacts = Contact.objects.filter(company_id=campaign.company_id)
     if campaign.channel == Channel.EMAIL:
-        return contacts.exclude(email="")
-    return contacts.exclude(phone="")
+        contacts = contacts.exclude(email="")
+    else:
+        contacts = contacts.exclude(phone="")
+    group_ids = list(campaign.groups.values_list("id", flat=True))
+    if group_ids:
+        # EXISTS rather than a join: a contact in two of the groups is still one recipient.
+        membership = Contact.groups.through.objects.filter(
+            contact_id=OuterRef("pk"), group_id__in=group_ids
+        )
+        contacts = contacts.filter(Exists(membership))
+    if campaign.countries:
+        contacts = contacts.filter(country__in=campaign.countries)
+    for condition in campaign.field_conditions:
+        lookup = CONDITION_LOOKUPS[condition["op"]]
+        contacts = contacts.filter(**{f"custom__{condition['key']}__{lookup}": condition["value"]})
+    return contacts
 
 
 @dataclass(frozen=True)

@@ -5,20 +5,30 @@ from celery import shared_task
 def plan_campaign_task(campaign_id: int) -> None:
     from .services import plan_campaign
 
-    for chunk_id in plan_campaign(campaign_id=campaign_id):
-        send_chunk_task.delay(chunk_id)
+    plan_campaign(campaign_id=campaign_id)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=8)
-def send_chunk_task(self, chunk_id: int) -> None:
-    from .backends import TransientGatewayError
-    from .services import CHUNK_LEASE, ChunkBusy, send_chunk
+@shared_task(acks_late=True)
+def dispatch_campaign_task(campaign_id: int) -> None:
+    from .services import dispatch
+
+    dispatch(campaign_id=campaign_id)
+
+
+@shared_task(acks_late=True)
+def send_chunk_task(chunk_id: int, token: str = "", attempt: int = 0) -> None:
+    from .services import RetryLater, send_chunk
 
     try:
-        send_chunk(chunk_id=chunk_id, last_attempt=self.request.retries >= self.max_retries)
-    except ChunkBusy as exc:
-        # A redelivered copy while another worker has the chunk: come back later, when
-        # that worker is done or its lease has run out.
-        raise self.retry(exc=exc, countdown=CHUNK_LEASE.total_seconds() / 4) from exc
-    except TransientGatewayError as exc:
-        raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, 300)) from exc
+        send_chunk(chunk_id=chunk_id, task_token=token, attempt=attempt)
+    except RetryLater as later:
+        # The chunk stays reserved for this token until the countdown is over.
+        send_chunk_task.apply_async((chunk_id, token, later.attempt), countdown=later.countdown)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def tick_task() -> None:
+    """Every few seconds (beat): scheduled campaigns that are due, and lost chunks."""
+    from .services import tick
+
+    tick()

@@ -175,6 +175,23 @@ SMS_FILE_PATH = env.path("SMS_FILE_PATH", default=VAR_DIR / "sms")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 SEND_CHUNK_SIZE = env.int("SEND_CHUNK_SIZE", default=1000)
 SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=200)
+# Chunks of one campaign queued or running at once: a big campaign never fills the queue,
+# so other companies' campaigns get their turn between its chunks.
+SEND_CHUNKS_IN_FLIGHT = env.int("SEND_CHUNKS_IN_FLIGHT", default=2)
+# A worker owns its chunk this long without news (renewed before every batch); after
+# that the periodic tick hands the chunk to another worker.
+SEND_CHUNK_LEASE_SECONDS = env.int("SEND_CHUNK_LEASE_SECONDS", default=300)
+# SMS per second per company across all workers (a company's own setting wins); 0: none.
+SEND_RATE_PER_SECOND = env.int("SEND_RATE_PER_SECOND", default=0)
+# A batch the gateway could not take is tried this many times in all, the waits between
+# growing from SEND_RETRY_BACKOFF_SECONDS, then its messages are marked failed.
+SEND_MAX_ATTEMPTS = env.int("SEND_MAX_ATTEMPTS", default=8)
+SEND_RETRY_BACKOFF_SECONDS = env.float("SEND_RETRY_BACKOFF_SECONDS", default=5.0)
+# How often the tick starts scheduled campaigns and hands out chunks whose worker was lost.
+SEND_TICK_SECONDS = env.float("SEND_TICK_SECONDS", default=10.0)
+CELERY_BEAT_SCHEDULE = {
+    "campaigns-tick": {"task": "campaigns.tasks.tick_task", "schedule": SEND_TICK_SECONDS}
+}
 # How optout sends its STOP/START/HELP confirmations: a transactional SMS. A dotted path,
 # so optout needs no import of campaigns, which depends on it.
 OPTOUT_CONFIRMATION_SENDER = "campaigns.services.send_transactional"

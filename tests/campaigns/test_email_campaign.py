@@ -7,9 +7,11 @@ from django.core import mail
 from django.test import Client
 
 from campaigns.models import Campaign, Message
-from campaigns.services import create_campaign, plan_campaign, send_chunk, send_transactional_email
+from campaigns.services import create_campaign, send_transactional_email
 from optout.models import ConsentEvent, Suppression
 from tests.factories import CampaignFactory, ContactFactory
+
+from .running import run_campaign
 
 LINK = re.compile(r"https://no-s\.test(/u/[^\s>]+)")
 
@@ -21,8 +23,7 @@ def short_host_client(**kwargs) -> Client:
 
 def _send(campaign: Campaign) -> None:
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
-    for chunk_id in plan_campaign(campaign_id=campaign.pk):
-        send_chunk(chunk_id=chunk_id)
+    run_campaign(campaign)
 
 
 @pytest.fixture

@@ -2,24 +2,18 @@ import pytest
 
 from campaigns.backends import BaseSmsBackend, TransientGatewayError
 from campaigns.backends.locmem import InMemoryBackend
-from campaigns.models import Campaign, Message
-from campaigns.services import (
-    ChunkBusy,
-    _create_messages,
-    _take_lease,
-    plan_campaign,
-    send_campaign,
-    send_chunk,
-)
+from campaigns.models import Campaign, CampaignChunk, Message
+from campaigns.services import RetryLater, plan_campaign, send_campaign, send_chunk
+from campaigns.services.sending import _create_messages, _take_lease
 from optout.services import record_optout
 from tests.factories import CampaignFactory, ContactFactory
 
+from .running import run_campaign as _run
 
-def _run(campaign: Campaign) -> None:
-    """The worker's job, called directly: plan, then every chunk."""
-    for chunk_id in plan_campaign(campaign_id=campaign.pk):
-        send_chunk(chunk_id=chunk_id)
-    campaign.refresh_from_db()
+
+def _first_chunk(campaign: Campaign) -> CampaignChunk:
+    plan_campaign(campaign_id=campaign.pk)
+    return campaign.chunks.order_by("after_id").first()
 
 
 @pytest.fixture
@@ -53,15 +47,17 @@ def test_email_optout_also_suppresses_the_phone(company, draft, outbox):
 
 def test_rerunning_a_chunk_sends_nothing_twice(company, draft, outbox, settings):
     settings.SEND_CHUNK_SIZE = 2
+    settings.SEND_CHUNKS_IN_FLIGHT = 3
     ContactFactory.create_batch(5, company=company)
-    chunks = plan_campaign(campaign_id=draft.pk)
+    plan_campaign(campaign_id=draft.pk)
+    chunks = list(draft.chunks.values_list("pk", "lease"))
     assert len(chunks) == 3
-    for chunk_id in chunks + chunks:
-        send_chunk(chunk_id=chunk_id)
+    for chunk_id, token in chunks + chunks:
+        send_chunk(chunk_id=chunk_id, task_token=token)
     # A redelivered task finds its chunk done; so does a task for a reset chunk.
-    draft.chunks.update(done_at=None)
-    for chunk_id in chunks:
-        send_chunk(chunk_id=chunk_id)
+    draft.chunks.update(done_at=None, leased_until=None)
+    for chunk_id, token in chunks:
+        send_chunk(chunk_id=chunk_id, task_token=token)
 
     assert len(outbox) == 5
     assert len({sms.to for sms in outbox}) == 5
@@ -73,13 +69,13 @@ def test_rerunning_a_chunk_sends_nothing_twice(company, draft, outbox, settings)
 def test_optout_after_messages_are_made_still_wins(company, draft, outbox, settings):
     """The suppression list is checked again at hand-off, not only when rows are made."""
     contact = ContactFactory(company=company)
-    chunk_id = plan_campaign(campaign_id=draft.pk)[0]
+    chunk = _first_chunk(draft)
     # Rows exist (as after a crash between creating and handing off) ...
-    _create_messages(draft, draft.chunks.get(pk=chunk_id))
+    _create_messages(draft, chunk)
     assert Message.objects.get(campaign=draft).status == Message.Status.QUEUED
     # ... then the person opts out before the hand-off.
     record_optout(company=company, address=contact.phone, source="landing_page")
-    send_chunk(chunk_id=chunk_id)
+    send_chunk(chunk_id=chunk.pk, task_token=chunk.lease)
 
     assert outbox == []
     assert Message.objects.get(campaign=draft).status == Message.Status.SKIPPED
@@ -151,22 +147,22 @@ def test_placeholder_fallback(company, draft, outbox):
 
 def test_chunk_held_by_another_worker_is_left_alone(company, draft, outbox):
     ContactFactory(company=company)
-    chunk_id = plan_campaign(campaign_id=draft.pk)[0]
-    assert _take_lease(chunk_id)  # another worker is on it
-    with pytest.raises(ChunkBusy):
-        send_chunk(chunk_id=chunk_id)
+    chunk = _first_chunk(draft)
+    assert _take_lease(chunk.pk, chunk.lease)  # a worker is on it
+    send_chunk(chunk_id=chunk.pk, task_token=chunk.lease)  # a redelivered copy of its task
+    send_chunk(chunk_id=chunk.pk)  # a task from anywhere else
     assert outbox == [] and not Message.objects.exists()
 
 
 def test_messages_of_a_worker_that_died_mid_hand_off_are_not_sent_again(company, draft, outbox):
     contacts = ContactFactory.create_batch(2, company=company)
-    chunk_id = plan_campaign(campaign_id=draft.pk)[0]
-    chunk = draft.chunks.get(pk=chunk_id)
+    chunk = _first_chunk(draft)
     _create_messages(draft, chunk)
     # The first worker claimed one message, then died: its lease has run out.
     Message.objects.filter(contact=contacts[0]).update(status=Message.Status.SENDING)
+    CampaignChunk.objects.filter(pk=chunk.pk).update(lease="dead-worker", leased_until=None)
 
-    send_chunk(chunk_id=chunk_id)
+    send_chunk(chunk_id=chunk.pk)
 
     assert [sms.to for sms in outbox] == [contacts[1].phone]
     lost = Message.objects.get(contact=contacts[0])
@@ -189,13 +185,17 @@ def test_transient_gateway_error_puts_the_batch_back_for_a_retry(company, draft,
     settings.SMS_BACKEND = f"{__name__}.FlakyBackend"
     FlakyBackend.calls = 0
     ContactFactory.create_batch(3, company=company)
-    chunk_id = plan_campaign(campaign_id=draft.pk)[0]
+    chunk = _first_chunk(draft)
 
-    with pytest.raises(TransientGatewayError):
-        send_chunk(chunk_id=chunk_id)
+    with pytest.raises(RetryLater) as later:
+        send_chunk(chunk_id=chunk.pk, task_token=chunk.lease)
+    assert later.value.attempt == 1 and later.value.countdown > 0
     assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.QUEUED}
+    # Kept for the retry: no other task may take the chunk meanwhile.
+    send_chunk(chunk_id=chunk.pk, task_token="another-task")
+    assert outbox == []
 
-    send_chunk(chunk_id=chunk_id)  # the task's retry
+    send_chunk(chunk_id=chunk.pk, task_token=chunk.lease, attempt=1)  # the task's retry
     assert len(outbox) == 3
     assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.SENT}
 
@@ -203,10 +203,11 @@ def test_transient_gateway_error_puts_the_batch_back_for_a_retry(company, draft,
 def test_last_attempt_marks_the_batch_failed_with_the_reason(company, draft, outbox, settings):
     settings.SMS_BACKEND = f"{__name__}.FlakyBackend"
     FlakyBackend.calls = 0
+    settings.SEND_MAX_ATTEMPTS = 3
     ContactFactory(company=company)
-    chunk_id = plan_campaign(campaign_id=draft.pk)[0]
+    chunk = _first_chunk(draft)
 
-    send_chunk(chunk_id=chunk_id, last_attempt=True)
+    send_chunk(chunk_id=chunk.pk, task_token=chunk.lease, attempt=2)
 
     message = Message.objects.get()
     assert (message.status, message.error) == (Message.Status.FAILED, "503 from the gateway")

@@ -1,0 +1,152 @@
+"""Handing claimed messages to the SMS gateway or the email server, and recording what
+each one answered."""
+
+import smtplib
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.utils import timezone
+
+from addressbook.models import Contact
+
+from ..backends import OutboundSms, SendResult, TransientGatewayError, get_backend
+from ..models import Channel, Message
+from ..personalize import (
+    CONTACT_FIELDS,
+    compile_body,
+    compose_email_html,
+    placeholder_values,
+    unsubscribe_link,
+)
+
+NO_ANSWER = "No answer from the gateway for this message"
+
+
+@dataclass
+class HandOff:
+    """Messages the gateway did not take but may take later, and why."""
+
+    retry: list[int] = field(default_factory=list)
+    retry_reason: str = ""
+
+
+def hand_off(messages: list[Message]) -> HandOff:
+    """Give messages in state SENDING to the gateway; each ends SENT or FAILED, except
+    those it asks to be tried again, which stay SENDING for the caller to decide."""
+    if not messages:
+        return HandOff()
+    try:
+        if messages[0].channel == Channel.EMAIL:
+            results = _send_emails(messages)
+        else:
+            batch = [
+                OutboundSms(reference=str(m.pk), to=m.to, sender=m.sender, body=m.body)
+                for m in messages
+            ]
+            results = {r.reference: r for r in get_backend().send_messages(batch)}
+    except TransientGatewayError as exc:
+        return HandOff(retry=[m.pk for m in messages], retry_reason=str(exc))
+    return _record(messages, results)
+
+
+def _record(messages: list[Message], results: dict[str, SendResult]) -> HandOff:
+    now = timezone.now()
+    sent, with_reference, failed, outcome = [], [], defaultdict(list), HandOff()
+    for message in messages:
+        result = results.get(str(message.pk))
+        if result is None:
+            failed[NO_ANSWER].append(message.pk)
+        elif result.accepted and result.gateway_reference:
+            message.gateway_reference = result.gateway_reference
+            with_reference.append(message)
+        elif result.accepted:
+            sent.append(message.pk)
+        elif result.retry:
+            outcome.retry.append(message.pk)
+            outcome.retry_reason = result.error
+        else:
+            failed[result.error[:255]].append(message.pk)
+    # A few set-based updates per batch, not one per message.
+    Message.objects.filter(pk__in=sent).update(status=Message.Status.SENT, sent_at=now)
+    for message in with_reference:
+        message.status, message.sent_at = Message.Status.SENT, now
+    Message.objects.bulk_update(with_reference, ["status", "sent_at", "gateway_reference"])
+    for error, ids in failed.items():
+        Message.objects.filter(pk__in=ids).update(
+            status=Message.Status.FAILED, error=error, sent_at=now
+        )
+    return outcome
+
+
+def _send_emails(messages: list[Message]) -> dict[str, SendResult]:
+    """Through Django's email backend; marketing email carries RFC 8058 one-click headers."""
+    html = _html_bodies(messages)
+    emails = []
+    for message in messages:
+        email = EmailMultiAlternatives(
+            subject=message.subject,
+            body=message.body,
+            from_email=message.sender or None,
+            to=[message.to],
+            headers=_unsubscribe_headers(message),
+        )
+        if message.pk in html:
+            email.attach_alternative(html[message.pk], "text/html")
+        emails.append(email)
+    # One at a time, each with its own outcome: a batch that failed half-way and was put
+    # back would send its first half twice.
+    results = {}
+    try:
+        connection = get_connection()
+        connection.open()
+    except (OSError, smtplib.SMTPException) as exc:
+        raise TransientGatewayError(f"Email server: {exc}") from exc
+    try:
+        for message, email in zip(messages, emails, strict=True):
+            try:
+                connection.send_messages([email])
+            except (OSError, smtplib.SMTPException, ValueError) as exc:
+                results[str(message.pk)] = SendResult(str(message.pk), False, error=str(exc))
+            else:
+                results[str(message.pk)] = SendResult(str(message.pk), True)
+    finally:
+        connection.close()
+    return results
+
+
+def _unsubscribe_headers(message: Message) -> dict[str, str]:
+    if message.kind != Message.Kind.MARKETING:
+        return {}
+    token_url = unsubscribe_link(message.short_code)
+    targets = [f"<{token_url}>"]
+    if settings.UNSUBSCRIBE_MAILTO:
+        targets.append(f"<mailto:{settings.UNSUBSCRIBE_MAILTO}?subject=unsubscribe>")
+    return {
+        "List-Unsubscribe": ", ".join(targets),
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def _html_bodies(messages: list[Message]) -> dict[int, str]:
+    """HTML versions, rendered at hand-off from the campaign's HTML body (not stored)."""
+    campaign = messages[0].campaign
+    if campaign is None or not campaign.html_body:
+        return {}
+    template = compile_body(campaign.html_body, html=True)
+    contacts = {
+        row["id"]: row
+        for row in Contact.objects.filter(pk__in=[m.contact_id for m in messages]).values(
+            *CONTACT_FIELDS
+        )
+    }
+    return {
+        m.pk: compose_email_html(
+            template,
+            placeholder_values(contacts[m.contact_id], campaign.company.name),
+            unsubscribe_link(m.short_code),
+        )
+        for m in messages
+        if m.contact_id in contacts
+    }

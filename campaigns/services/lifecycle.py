@@ -1,0 +1,165 @@
+"""A campaign's life: drafted, scheduled, started, paused, resumed, cancelled."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from addressbook.models import Company, Group
+from optout.selectors import only_suppressed
+
+from ..models import Campaign, Channel, Message
+from ..personalize import compile_body
+
+Status = Campaign.Status
+
+
+class CampaignError(ValueError):
+    """What the marketer asked for cannot be done; the message says why."""
+
+
+def create_campaign(
+    *,
+    company: Company,
+    name: str,
+    body: str,
+    channel: str = Channel.SMS,
+    sender: str = "",
+    subject: str = "",
+    html_body: str = "",
+    groups: list[Group] | None = None,
+    countries: list[str] | None = None,
+    field_conditions: list[dict] | None = None,
+    created_by=None,
+) -> Campaign:
+    campaign = Campaign(company=company, created_by=created_by)
+    return update_campaign(
+        campaign=campaign,
+        name=name,
+        body=body,
+        channel=channel,
+        sender=sender,
+        subject=subject,
+        html_body=html_body,
+        groups=groups or [],
+        countries=countries or [],
+        field_conditions=field_conditions or [],
+    )
+
+
+@transaction.atomic
+def update_campaign(
+    *,
+    campaign: Campaign,
+    name: str,
+    body: str,
+    channel: str,
+    sender: str,
+    subject: str,
+    html_body: str,
+    groups: list[Group],
+    countries: list[str],
+    field_conditions: list[dict],
+) -> Campaign:
+    """Save a draft; once a campaign has started, what it says and to whom is fixed."""
+    if campaign.pk and campaign.status != Status.DRAFT:
+        raise CampaignError("Only a draft can be edited; unschedule it first.")
+    company = campaign.company
+    # Refuse unknown placeholders and tags before anything is stored.
+    keys = list(company.custom_fields.values_list("key", flat=True))
+    compile_body(body, custom_keys=keys)
+    compile_body(subject, custom_keys=keys)
+    compile_body(html_body, html=True, custom_keys=keys)
+    if channel == Channel.EMAIL:
+        default_sender = f'"{company.name}" <{settings.DEFAULT_FROM_EMAIL}>'
+    else:
+        default_sender = company.default_sender
+    campaign.name = name.strip()
+    campaign.channel = channel
+    campaign.subject = subject.strip()
+    campaign.body = body
+    campaign.html_body = html_body
+    campaign.sender = sender.strip() or default_sender
+    campaign.countries = sorted({c.upper() for c in countries})
+    campaign.field_conditions = field_conditions
+    campaign.save()
+    campaign.groups.set([g for g in groups if g.company_id == company.pk])
+    return campaign
+
+
+def send_campaign(*, campaign: Campaign) -> bool:
+    """Start sending now; a second click (or a second tab) starts nothing more."""
+    return _start(campaign.pk, from_statuses=[Status.DRAFT, Status.SCHEDULED])
+
+
+def schedule_campaign(*, campaign: Campaign, at: datetime) -> bool:
+    if at <= timezone.now():
+        raise CampaignError("Pick a time in the future.")
+    return bool(
+        Campaign.objects.filter(pk=campaign.pk, status__in=[Status.DRAFT, Status.SCHEDULED]).update(
+            status=Status.SCHEDULED, scheduled_at=at
+        )
+    )
+
+
+def unschedule_campaign(*, campaign: Campaign) -> bool:
+    """Back to a draft that can be edited and scheduled again."""
+    return bool(
+        Campaign.objects.filter(pk=campaign.pk, status=Status.SCHEDULED).update(
+            status=Status.DRAFT, scheduled_at=None
+        )
+    )
+
+
+def start_due_campaigns(*, now: datetime | None = None) -> list[int]:
+    """Start every scheduled campaign whose time has come; run by the periodic tick."""
+    due = Campaign.objects.filter(
+        status=Status.SCHEDULED, scheduled_at__lte=now or timezone.now()
+    ).values_list("pk", flat=True)
+    return [pk for pk in due if _start(pk, from_statuses=[Status.SCHEDULED])]
+
+
+def _start(campaign_id: int, *, from_statuses: list[str]) -> bool:
+    from ..tasks import plan_campaign_task
+
+    started = Campaign.objects.filter(pk=campaign_id, status__in=from_statuses).update(
+        status=Status.SENDING, started_at=timezone.now()
+    )
+    if started:
+        transaction.on_commit(lambda: plan_campaign_task.delay(campaign_id))
+    return bool(started)
+
+
+def pause_campaign(*, campaign: Campaign) -> bool:
+    """Workers stop before their next batch; nothing queued is lost."""
+    return bool(
+        Campaign.objects.filter(pk=campaign.pk, status=Status.SENDING).update(status=Status.PAUSED)
+    )
+
+
+def resume_campaign(*, campaign: Campaign) -> bool:
+    from ..tasks import dispatch_campaign_task
+
+    resumed = Campaign.objects.filter(pk=campaign.pk, status=Status.PAUSED).update(
+        status=Status.SENDING
+    )
+    if resumed:
+        transaction.on_commit(lambda: dispatch_campaign_task.delay(campaign.pk))
+    return bool(resumed)
+
+
+@transaction.atomic
+def cancel_campaign(*, campaign: Campaign) -> bool:
+    """Stop for good: what has not been handed to the gateway is never sent."""
+    cancelled = Campaign.objects.filter(
+        pk=campaign.pk, status__in=[Status.SENDING, Status.PAUSED]
+    ).update(status=Status.CANCELLED, finished_at=timezone.now())
+    if not cancelled:
+        return False
+    queued = Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED)
+    # An address that opted out meanwhile reads as skipped, as it would have been.
+    only_suppressed(queued, address_field="to").update(status=Message.Status.SKIPPED)
+    queued.update(status=Message.Status.CANCELLED)
+    campaign.chunks.filter(done_at__isnull=True).update(done_at=timezone.now(), leased_until=None)
+    return True

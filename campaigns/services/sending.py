@@ -1,0 +1,392 @@
+"""Sending a campaign: planned in keyset chunks, each sent by one worker at a time.
+
+The database drives the work, not the broker: a chunk row says who may send it and until
+when (its lease), so a task lost with a broker restart, or a worker killed mid-chunk, only
+delays its chunk until the lease runs out and the periodic tick hands it out again.
+"""
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import redis
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from optout.models import CountryRule
+from optout.selectors import (
+    country_rules,
+    only_suppressed,
+    reachable_for_marketing,
+    rule_for_country,
+    without_suppressed,
+)
+from optout.services import note_marketing_sent
+
+from .. import throttle
+from ..models import Campaign, CampaignChunk, Channel, Message
+from ..personalize import (
+    CONTACT_FIELDS,
+    compile_body,
+    compose_email_text,
+    compose_sms,
+    new_short_code,
+    placeholder_values,
+    render,
+    short_link,
+    unsubscribe_link,
+)
+from ..selectors import campaign_audience
+from .handoff import hand_off
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_OUTCOME = "Unknown: the worker stopped while handing this message to the gateway"
+# A throttled batch waits in the worker this long at most, then yields its place.
+MAX_THROTTLE_WAIT = 1.0
+
+
+def chunk_lease() -> timedelta:
+    """How long a worker owns a chunk without news; longer than any one batch's hand-off,
+    gateway retries and throttle wait included, so a live worker never loses it."""
+    return timedelta(seconds=settings.SEND_CHUNK_LEASE_SECONDS)
+
+
+def plan_campaign(*, campaign_id: int) -> None:
+    """Cut the audience into keyset chunks, once, and hand out the first ones."""
+    with transaction.atomic():
+        # The lock makes a redelivered plan task wait, then find the chunks made.
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if campaign.status == Campaign.Status.SENDING and not campaign.chunks.exists():
+            CampaignChunk.objects.bulk_create(_cut(campaign))
+    if campaign.status == Campaign.Status.SENDING:
+        dispatch(campaign_id=campaign_id)
+
+
+def _cut(campaign: Campaign) -> list[CampaignChunk]:
+    ids = campaign_audience(campaign=campaign).order_by("id").values_list("id", flat=True)
+    size = settings.SEND_CHUNK_SIZE
+    chunks, after = [], 0
+    while page := list(ids.filter(id__gt=after)[:size]):
+        # Keyset, never OFFSET: each step reads one index range.
+        chunks.append(CampaignChunk(campaign=campaign, after_id=after, upto_id=page[-1]))
+        after = page[-1]
+    return chunks
+
+
+def dispatch(*, campaign_id: int) -> int:
+    """Queue chunks until ``SEND_CHUNKS_IN_FLIGHT`` of this campaign are queued or running.
+
+    A few chunks per campaign at a time, never all of them: another company's campaign
+    started later gets its turn between them instead of waiting behind a million.
+    """
+    from ..tasks import send_chunk_task
+
+    if not Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).exists():
+        return 0
+    now = timezone.now()
+    chunks = CampaignChunk.objects.filter(campaign_id=campaign_id, done_at__isnull=True)
+    if not chunks.exists():
+        _finish_if_done(campaign_id)
+        return 0
+    busy = chunks.filter(leased_until__gte=now).count()
+    idle = chunks.filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now)).order_by(
+        "after_id"
+    )
+    queued = 0
+    room = max(0, settings.SEND_CHUNKS_IN_FLIGHT - busy)
+    for chunk_id in idle.values_list("id", flat=True)[:room]:
+        token = uuid.uuid4().hex
+        # Reserved for the task about to be queued; if the broker loses that task, the
+        # reservation runs out and a later dispatch queues the chunk again.
+        if idle.filter(pk=chunk_id).update(lease=token, leased_until=now + chunk_lease()):
+            transaction.on_commit(
+                lambda chunk_id=chunk_id, token=token: send_chunk_task.delay(chunk_id, token)
+            )
+            queued += 1
+    return queued
+
+
+def tick() -> None:
+    """Periodic: start campaigns whose time has come and hand out chunks whose worker
+    or queued task was lost."""
+    from ..tasks import plan_campaign_task
+    from .lifecycle import start_due_campaigns
+
+    start_due_campaigns()
+    stalled_plan = timezone.now() - chunk_lease()
+    for campaign_id, started_at, planned in (
+        Campaign.objects.filter(status=Campaign.Status.SENDING)
+        .annotate(planned=Exists(CampaignChunk.objects.filter(campaign=OuterRef("pk"))))
+        .values_list("pk", "started_at", "planned")
+    ):
+        if planned:
+            dispatch(campaign_id=campaign_id)
+        elif started_at is None or started_at < stalled_plan:
+            plan_campaign_task.delay(campaign_id)
+
+
+class RetryLater(Exception):
+    """This chunk should run again in ``countdown`` seconds, as ``attempt``; its place is
+    kept for that task."""
+
+    def __init__(self, reason: str, countdown: float, attempt: int):
+        super().__init__(reason)
+        self.countdown = countdown
+        self.attempt = attempt
+
+
+def _backoff(attempt: int) -> float:
+    """Exponential, capped, with jitter so retried chunks do not come back in step."""
+    ceiling = min(settings.SEND_RETRY_BACKOFF_SECONDS * 2**attempt, 300)
+    return random.uniform(ceiling / 2, ceiling)
+
+
+@dataclass
+class _Lease:
+    chunk: CampaignChunk
+    token: str
+
+    def renew(self) -> bool:
+        return bool(
+            CampaignChunk.objects.filter(pk=self.chunk.pk, lease=self.token).update(
+                leased_until=timezone.now() + chunk_lease()
+            )
+        )
+
+    def keep_for(self, task_token: str, seconds: float) -> None:
+        """Give the chunk back to the task that will retry it in ``seconds``."""
+        CampaignChunk.objects.filter(pk=self.chunk.pk, lease=self.token).update(
+            lease=task_token,
+            leased_until=timezone.now() + timedelta(seconds=seconds) + chunk_lease(),
+        )
+
+    def release(self) -> None:
+        CampaignChunk.objects.filter(pk=self.chunk.pk, lease=self.token).update(leased_until=None)
+
+    def finish(self) -> bool:
+        return bool(
+            CampaignChunk.objects.filter(
+                pk=self.chunk.pk, lease=self.token, done_at__isnull=True
+            ).update(done_at=timezone.now(), leased_until=None)
+        )
+
+
+def _take_lease(chunk_id: int, task_token: str) -> _Lease | None:
+    """The chunk for this worker alone: if it was reserved for this task, or its last
+    owner's lease ran out. A duplicate task finds it taken and does nothing."""
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    taken = (
+        CampaignChunk.objects.filter(pk=chunk_id, done_at__isnull=True)
+        .filter(Q(lease=task_token) | Q(leased_until__isnull=True) | Q(leased_until__lt=now))
+        .update(lease=token, leased_until=now + chunk_lease())
+    )
+    if not taken:
+        return None
+    chunk = CampaignChunk.objects.select_related("campaign__company").get(pk=chunk_id)
+    return _Lease(chunk, token)
+
+
+def send_chunk(*, chunk_id: int, task_token: str = "", attempt: int = 0) -> None:
+    """Send one chunk; safe to run again, and never by two workers at once.
+
+    Raises RetryLater when throttled or when the gateway could not take a batch; the
+    caller queues the chunk again as that says.
+    """
+    lease = _take_lease(chunk_id, task_token)
+    if lease is None:
+        return  # done, or another worker has it
+    chunk, campaign = lease.chunk, lease.chunk.campaign
+    in_chunk = Message.objects.filter(
+        campaign=campaign, contact_id__gt=chunk.after_id, contact_id__lte=chunk.upto_id
+    )
+    # Left in SENDING by a worker that died during a hand-off: the gateway may or may not
+    # have them, and sending again could deliver twice. Say so rather than guess; a
+    # delivery report, if one comes, still marks them delivered.
+    in_chunk.filter(status=Message.Status.SENDING).update(
+        status=Message.Status.FAILED, error=UNKNOWN_OUTCOME
+    )
+    _create_messages(campaign, chunk)
+    ids = list(
+        in_chunk.filter(status=Message.Status.QUEUED).order_by("id").values_list("id", flat=True)
+    )
+    rate = _rate(campaign)
+    batch_size = min(settings.SEND_BATCH_SIZE, rate) if rate else settings.SEND_BATCH_SIZE
+    for start in range(0, len(ids), batch_size):
+        if not _still_sending(campaign, lease, in_chunk):
+            return
+        batch = ids[start : start + batch_size]
+        if rate and (wait := _throttle(campaign, len(batch), rate)):
+            lease.keep_for(task_token, wait)
+            raise RetryLater("over the company's sending rate", wait, attempt)
+        last_attempt = attempt + 1 >= settings.SEND_MAX_ATTEMPTS
+        if reason := _send_batch(campaign, batch, last_attempt=last_attempt):
+            countdown = _backoff(attempt)
+            lease.keep_for(task_token, countdown)
+            raise RetryLater(reason, countdown, attempt + 1)
+    # Still queued now means the address opted out between listing and claiming.
+    only_suppressed(in_chunk.filter(status=Message.Status.QUEUED), address_field="to").update(
+        status=Message.Status.SKIPPED
+    )
+    if lease.finish():
+        dispatch(campaign_id=campaign.pk)
+
+
+def _still_sending(campaign: Campaign, lease: _Lease, in_chunk) -> bool:
+    """Checked before each batch: a pause or cancel takes effect within one batch."""
+    status = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
+    if status == Campaign.Status.SENDING and lease.renew():
+        return True
+    if status == Campaign.Status.CANCELLED:
+        in_chunk.filter(status=Message.Status.QUEUED).update(status=Message.Status.CANCELLED)
+        lease.finish()
+    else:
+        lease.release()  # paused: resume hands the chunk out again
+    return False
+
+
+def _rate(campaign: Campaign) -> int:
+    if campaign.channel != Channel.SMS:
+        return 0
+    return campaign.company.sms_per_second or settings.SEND_RATE_PER_SECOND
+
+
+def _throttle(campaign: Campaign, n: int, rate: int) -> float:
+    try:
+        return throttle.acquire(f"sms:{campaign.company_id}", n, rate, max_wait=MAX_THROTTLE_WAIT)
+    except redis.RedisError as exc:
+        logger.warning("Rate limiter unavailable (%s); chunk put back", exc)
+        return 5.0
+
+
+def _send_batch(campaign: Campaign, ids: list[int], *, last_attempt: bool) -> str:
+    """Claim, hand off and record one batch; returns why some must be tried again, if so."""
+    claimed = _claim(campaign, ids)
+    _note_reply_routes(campaign, claimed)
+    outcome = hand_off(claimed)
+    if outcome.retry and not last_attempt:
+        # Not taken by the gateway: back in the queue, for the retried task.
+        Message.objects.filter(pk__in=outcome.retry).update(status=Message.Status.QUEUED)
+        return outcome.retry_reason
+    if outcome.retry:
+        Message.objects.filter(pk__in=outcome.retry).update(
+            status=Message.Status.FAILED, error=outcome.retry_reason[:255]
+        )
+    return ""
+
+
+def _claim(campaign: Campaign, ids: list[int]) -> list[Message]:
+    """Move these queued, still-reachable messages to SENDING and return them.
+
+    The suppression re-check and the state change are one UPDATE, so an opt-out
+    committed before it always wins, whether it names the address the message goes to
+    or the contact's other address; the chunk's lease makes every SENDING row ours.
+    """
+    other = "contact__email" if campaign.channel == Channel.SMS else "contact__phone"
+    queued = Message.objects.filter(pk__in=ids, status=Message.Status.QUEUED)
+    queued = without_suppressed(queued, address_field="to")
+    without_suppressed(queued, address_field=other).update(status=Message.Status.SENDING)
+    return list(Message.objects.filter(pk__in=ids, status=Message.Status.SENDING))
+
+
+def _note_reply_routes(campaign: Campaign, messages: list[Message]) -> None:
+    """Before the hand-off, so a STOP to any message that went out finds its company."""
+    by_shortcode: dict[str, list[str]] = {}
+    for message in messages:
+        if message.optout_shortcode:
+            by_shortcode.setdefault(message.optout_shortcode, []).append(message.to)
+    for shortcode, addresses in by_shortcode.items():
+        note_marketing_sent(
+            company=campaign.company,
+            campaign_id=campaign.pk,
+            shortcode=shortcode,
+            addresses=addresses,
+        )
+
+
+def _create_messages(campaign: Campaign, chunk: CampaignChunk) -> None:
+    """One Message per contact of the chunk: queued if reachable, skipped if opted out."""
+    contacts = campaign_audience(campaign=campaign).filter(
+        id__gt=chunk.after_id, id__lte=chunk.upto_id
+    )
+    existing = set(
+        Message.objects.filter(
+            campaign=campaign, contact_id__gt=chunk.after_id, contact_id__lte=chunk.upto_id
+        ).values_list("contact_id", flat=True)
+    )
+    reachable = set(
+        reachable_for_marketing(company=campaign.company, contacts=contacts).values_list(
+            "id", flat=True
+        )
+    )
+    composer = _Composer(campaign)
+    todo = [row for row in contacts.values(*CONTACT_FIELDS) if row["id"] not in existing]
+    # A short code may collide with one already issued; those rows are dropped by
+    # ignore_conflicts and made again with a fresh code on the next pass.
+    for _attempt in range(5):
+        if not todo:
+            return
+        rows = [composer.message(row, row["id"] in reachable) for row in todo]
+        Message.objects.bulk_create(rows, ignore_conflicts=True)
+        made = set(
+            Message.objects.filter(
+                campaign=campaign, contact_id__in=[row["id"] for row in todo]
+            ).values_list("contact_id", flat=True)
+        )
+        todo = [row for row in todo if row["id"] not in made]
+    raise RuntimeError(f"Could not create messages for {len(todo)} contacts of {chunk}")
+
+
+class _Composer:
+    """Makes one campaign's Message rows: the body each contact reads, with its opt-out."""
+
+    def __init__(self, campaign: Campaign):
+        self.campaign = campaign
+        self.email = campaign.channel == Channel.EMAIL
+        self.body = compile_body(campaign.body)
+        self.subject = compile_body(campaign.subject) if self.email else None
+        self.rules = {} if self.email else country_rules()
+
+    def message(self, row: dict, reachable: bool) -> Message:
+        campaign = self.campaign
+        message = Message(
+            company_id=campaign.company_id,
+            campaign=campaign,
+            contact_id=row["id"],
+            channel=campaign.channel,
+            to=row["email"] if self.email else row["phone"],
+            country=row["country"],
+            sender=campaign.sender,
+        )
+        if not reachable:
+            message.status = Message.Status.SKIPPED
+            return message
+        values = placeholder_values(row, campaign.company.name)
+        if self.email:
+            message.short_code = new_short_code()
+            # A name imported with a line break must not break the Subject header.
+            message.subject = " ".join(render(self.subject, values).split())
+            link = unsubscribe_link(message.short_code)
+            message.body = compose_email_text(self.body, values, link)
+            return message
+        rule = rule_for_country(self.rules, row["country"])
+        link = ""
+        if rule.method == CountryRule.Method.LINK:
+            message.short_code = new_short_code()
+            link = short_link(message.short_code)
+        else:
+            message.optout_shortcode = rule.shortcode
+        message.body = compose_sms(self.body, values, rule.footer(link))
+        return message
+
+
+def _finish_if_done(campaign_id: int) -> None:
+    if not CampaignChunk.objects.filter(campaign_id=campaign_id, done_at__isnull=True).exists():
+        Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).update(
+            status=Campaign.Status.SENT, finished_at=timezone.now()
+        )

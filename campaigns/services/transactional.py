@@ -1,0 +1,48 @@
+"""Transactional messages: receipts, one-time codes, opt-out confirmations.
+
+Never suppressed, never an opt-out text or unsubscribe header, sent at once.
+"""
+
+from addressbook.addresses import normalize_email, parse_phone
+from addressbook.models import Company
+
+from ..models import Channel, Message
+from .handoff import hand_off
+
+
+def send_transactional(*, company: Company, to: str, body: str, sender: str = "") -> Message:
+    phone = parse_phone(to, company.default_country)
+    message = Message.objects.create(
+        company=company,
+        kind=Message.Kind.TRANSACTIONAL,
+        to=phone.e164,
+        country=phone.region,
+        sender=sender or company.default_sender,
+        body=body,
+        status=Message.Status.SENDING,
+    )
+    return _send_now(message)
+
+
+def send_transactional_email(*, company: Company, to: str, subject: str, body: str) -> Message:
+    message = Message.objects.create(
+        company=company,
+        kind=Message.Kind.TRANSACTIONAL,
+        channel=Channel.EMAIL,
+        to=normalize_email(to),
+        subject=subject,
+        body=body,
+        status=Message.Status.SENDING,
+    )
+    return _send_now(message)
+
+
+def _send_now(message: Message) -> Message:
+    """No queue to come back to: a gateway that is down fails it, with why."""
+    outcome = hand_off([message])
+    if outcome.retry:
+        Message.objects.filter(pk=message.pk).update(
+            status=Message.Status.FAILED, error=outcome.retry_reason[:255]
+        )
+    message.refresh_from_db()
+    return message
