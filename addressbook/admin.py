@@ -19,7 +19,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Company)
 class CompanyAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "default_country", "sms_sender", "created_at"]
+    list_display = ["name", "slug", "default_country", "timezone", "sms_per_second", "created_at"]
     search_fields = ["name", "slug"]
     list_filter = ["default_country"]
     prepopulated_fields = {"slug": ["name"]}

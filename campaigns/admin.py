@@ -1,15 +1,36 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from .models import Campaign, CampaignChunk, Message
+from .models import Campaign, CampaignChunk, Message, RateWindow
+from .services import cancel_campaign, pause_campaign, resume_campaign
+
+
+def _action(service, done: str):
+    def action(modeladmin, request, queryset):
+        changed = sum(service(campaign=campaign) for campaign in queryset)
+        skipped = queryset.count() - changed
+        modeladmin.message_user(request, f"{changed} campaign(s) {done}.", messages.SUCCESS)
+        if skipped:
+            modeladmin.message_user(
+                request, f"{skipped} left alone: not in a state that allows it.", messages.WARNING
+            )
+
+    action.__name__ = service.__name__
+    return action
 
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
-    list_display = ["name", "company", "status", "sender", "created_at", "finished_at"]
+    list_display = ["name", "company", "status", "sender", "scheduled_at", "finished_at"]
     list_filter = ["status", "company"]
     search_fields = ["name", "body"]
     list_select_related = ["company"]
+    raw_id_fields = ["groups"]
     readonly_fields = ["status", "created_at", "started_at", "finished_at"]
+    actions = [
+        admin.action(description="Pause sending")(_action(pause_campaign, "paused")),
+        admin.action(description="Resume sending")(_action(resume_campaign, "resumed")),
+        admin.action(description="Cancel sending")(_action(cancel_campaign, "cancelled")),
+    ]
 
 
 @admin.register(Message)
@@ -24,6 +45,13 @@ class MessageAdmin(admin.ModelAdmin):
 
 @admin.register(CampaignChunk)
 class CampaignChunkAdmin(admin.ModelAdmin):
-    list_display = ["campaign", "after_id", "upto_id", "done_at"]
+    list_display = ["campaign", "after_id", "upto_id", "leased_until", "done_at"]
     list_filter = ["campaign__company"]
     raw_id_fields = ["campaign"]
+    readonly_fields = ["lease", "leased_until", "done_at"]
+
+
+@admin.register(RateWindow)
+class RateWindowAdmin(admin.ModelAdmin):
+    list_display = ["key", "next_at"]
+    readonly_fields = ["key", "next_at"]

@@ -172,6 +172,15 @@ CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 # --- Sending ------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="campaigns.backends.console.ConsoleBackend")
 SMS_FILE_PATH = env.path("SMS_FILE_PATH", default=VAR_DIR / "sms")
+# CM.com (SMS_BACKEND=campaigns.backends.cm.CmBackend). A request CM does not answer
+# (5xx, timeout) is tried CM_MAX_ATTEMPTS times in all, waiting a random time up to
+# CM_RETRY_BACKOFF * 2**n seconds (at most 8) between tries.
+CM_BASE_URL = env.str("CM_BASE_URL", default="https://gw.messaging.cm.com")
+CM_PRODUCT_TOKEN = env.str("CM_PRODUCT_TOKEN", default="")
+CM_TIMEOUT = env.float("CM_TIMEOUT", default=10.0)
+CM_MAX_ATTEMPTS = env.int("CM_MAX_ATTEMPTS", default=4)
+CM_RETRY_BACKOFF = env.float("CM_RETRY_BACKOFF", default=0.5)
+CM_BATCH_SIZE = env.int("CM_BATCH_SIZE", default=100)
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 SEND_CHUNK_SIZE = env.int("SEND_CHUNK_SIZE", default=1000)
 SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=200)

@@ -19,6 +19,9 @@ from config.celery import app as celery_app  # noqa: E402
 
 from .factories import CompanyFactory, MembershipFactory  # noqa: E402
 
+# The fake SMS gateway's fixture, for any test that sends through the CM backend.
+pytest_plugins = ["tests.fakegateway"]
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
 WEBHOOK_SECRET = "test-webhook-secret"
 SHORT_HOST = "no-s.test"

@@ -19,6 +19,9 @@ class SendResult:
     accepted: bool
     gateway_reference: str = ""
     error: str = ""
+    # Not accepted, but trying again later is safe: the gateway was unreachable or
+    # overloaded.
+    retry: bool = False
 
 
 class BaseSmsBackend:

@@ -1,0 +1,130 @@
+"""Delivery reports: what the gateway later learnt of the messages it accepted.
+
+A report names a message by our reference, ``str(Message.pk)``, which the backends hand
+to the gateway with each message.
+"""
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Channel, Message
+from .services import UNKNOWN_OUTCOME
+
+logger = logging.getLogger(__name__)
+
+MAX_REPORTS = 1000
+DELIVERED = "delivered"
+FAILED = "failed"
+# Report statuses and what each means for the message. The gateway's in-between states
+# (it took the message, it is still trying) change nothing here.
+OUTCOMES = {
+    "delivered": DELIVERED,
+    "failed": FAILED,
+    "rejected": FAILED,
+    "expired": FAILED,
+    "undeliverable": FAILED,
+    "accepted": None,
+    "sent": None,
+    "buffered": None,
+    "pending": None,
+}
+DEFAULT_FAILURE = "Not delivered (reported by the gateway)"
+# A primary key of ours, and no wider than a bigint.
+REFERENCE = re.compile(r"[1-9][0-9]{0,17}")
+
+
+class InvalidReport(ValueError):
+    """The reports are not all understood; none of them is applied."""
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    reference: str
+    outcome: str | None  # DELIVERED, FAILED, or None for a report that changes nothing
+    error: str = ""
+    at: datetime | None = None
+
+
+def parse_reports(payload: dict) -> list[DeliveryReport]:
+    """``{"reference", "status", "error"?, "at"?}`` or ``{"reports": [those, ...]}``."""
+    items = payload.get("reports", [payload])
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_REPORTS:
+        raise InvalidReport(f"reports must be a list of 1 to {MAX_REPORTS} reports.")
+    return [_parse_one(item, number) for number, item in enumerate(items, start=1)]
+
+
+def _parse_one(item, number: int) -> DeliveryReport:
+    if not isinstance(item, dict):
+        raise InvalidReport(f"Report {number} is not an object.")
+    reference, status = item.get("reference"), item.get("status")
+    if not isinstance(reference, str | int) or isinstance(reference, bool):
+        raise InvalidReport(f"Report {number} has no reference.")
+    if not isinstance(status, str) or status.lower() not in OUTCOMES:
+        raise InvalidReport(f"Report {number} has an unknown status: {status!r}.")
+    error = item.get("error") or ""
+    if not isinstance(error, str):
+        raise InvalidReport(f"Report {number} has an error that is not text.")
+    return DeliveryReport(str(reference), OUTCOMES[status.lower()], error, _moment(item, number))
+
+
+def _moment(item: dict, number: int) -> datetime | None:
+    at = item.get("at")
+    if at in (None, ""):
+        return None
+    try:
+        moment = datetime.fromisoformat(at)
+    except (TypeError, ValueError) as exc:
+        raise InvalidReport(f"Report {number} has an 'at' that is not an ISO time.") from exc
+    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
+
+
+def record_delivery_reports(reports: list[DeliveryReport]) -> tuple[int, int]:
+    """Apply the reports, in order; returns (messages updated, reports naming no message).
+
+    Two queries whatever the number of reports: one to read and lock the messages, one
+    to write those that changed.
+    """
+    ids = {int(r.reference) for r in reports if REFERENCE.fullmatch(r.reference)}
+    with transaction.atomic():
+        # Locked, so that a report and a worker finishing the same message never interleave.
+        found = Message.objects.select_for_update().filter(pk__in=ids, channel=Channel.SMS)
+        messages = {str(m.pk): m for m in found.only("id", "status", "error", "sent_at")}
+        changed, unknown = {}, []
+        for report in reports:
+            message = messages.get(report.reference)
+            if message is None:
+                unknown.append(report.reference)
+            elif _apply(report, message):
+                changed[message.pk] = message
+        Message.objects.bulk_update(changed.values(), ["status", "error", "sent_at"])
+    if unknown:
+        logger.info(
+            "%d delivery report(s) name no message of ours, e.g. %r", len(unknown), unknown[:5]
+        )
+    return len(changed), len(unknown)
+
+
+def _apply(report: DeliveryReport, message: Message) -> bool:
+    """Change the message as the report says, if it may still change; True if it did."""
+    if report.outcome is None or not _awaiting_outcome(message):
+        return False
+    if report.outcome == DELIVERED:
+        message.status, message.error = Message.Status.DELIVERED, ""
+        # The report proves it went out, also when the hand-off never told us so.
+        message.sent_at = message.sent_at or report.at or timezone.now()
+    else:
+        message.status = Message.Status.FAILED
+        message.error = (report.error or DEFAULT_FAILURE)[:255]
+    return True
+
+
+def _awaiting_outcome(message: Message) -> bool:
+    """Handed to the gateway and not known to have failed or arrived. Never DELIVERED: a
+    late or repeated failure report does not undo a delivery."""
+    unknown = message.status == Message.Status.FAILED and message.error == UNKNOWN_OUTCOME
+    return unknown or message.status in (Message.Status.SENDING, Message.Status.SENT)

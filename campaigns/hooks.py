@@ -1,0 +1,25 @@
+"""Webhooks the SMS gateway calls, signed like the inbound one (see optout.webhooks)."""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from optout.webhooks import BadRequest, verified_fields
+
+from .delivery import InvalidReport, parse_reports, record_delivery_reports
+
+
+@csrf_exempt
+@require_POST
+def delivery_report_webhook(request: HttpRequest) -> HttpResponse:
+    """One delivery report, or ``{"reports": [...]}``: all applied, or none."""
+    try:
+        fields = verified_fields(request, settings.SMS_WEBHOOK_SECRET, required=())
+        reports = parse_reports(fields)
+    except BadRequest as exc:
+        return JsonResponse({"error": str(exc)}, status=exc.status)
+    except InvalidReport as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    updated, unknown = record_delivery_reports(reports)
+    return JsonResponse({"updated": updated, "unknown": unknown})
