@@ -68,15 +68,16 @@ def _record(messages: list[Message], results: dict[str, SendResult]) -> HandOff:
             outcome.retry_reason = result.error
         else:
             failed[result.error[:255]].append(message.pk)
-    # A few set-based updates per batch, not one per message.
-    Message.objects.filter(pk__in=sent).update(status=Message.Status.SENT, sent_at=now)
+    # A few set-based updates per batch, not one per message. Only from SENDING: a
+    # delivery report that overtook this answer has already said more.
+    sending = Message.objects.filter(status=Message.Status.SENDING)
+    sending.filter(pk__in=sent).update(status=Message.Status.SENT, sent_at=now)
     for message in with_reference:
-        message.status, message.sent_at = Message.Status.SENT, now
-    Message.objects.bulk_update(with_reference, ["status", "sent_at", "gateway_reference"])
-    for error, ids in failed.items():
-        Message.objects.filter(pk__in=ids).update(
-            status=Message.Status.FAILED, error=error, sent_at=now
+        sending.filter(pk=message.pk).update(
+            status=Message.Status.SENT, sent_at=now, gateway_reference=message.gateway_reference
         )
+    for error, ids in failed.items():
+        sending.filter(pk__in=ids).update(status=Message.Status.FAILED, error=error, sent_at=now)
     return outcome
 
 

@@ -269,14 +269,13 @@ def _send_batch(campaign: Campaign, ids: list[int], *, last_attempt: bool) -> st
     claimed = _claim(campaign, ids)
     _note_reply_routes(campaign, claimed)
     outcome = hand_off(claimed)
+    retry = Message.objects.filter(pk__in=outcome.retry, status=Message.Status.SENDING)
     if outcome.retry and not last_attempt:
         # Not taken by the gateway: back in the queue, for the retried task.
-        Message.objects.filter(pk__in=outcome.retry).update(status=Message.Status.QUEUED)
+        retry.update(status=Message.Status.QUEUED)
         return outcome.retry_reason
     if outcome.retry:
-        Message.objects.filter(pk__in=outcome.retry).update(
-            status=Message.Status.FAILED, error=outcome.retry_reason[:255]
-        )
+        retry.update(status=Message.Status.FAILED, error=outcome.retry_reason[:255])
     return ""
 
 

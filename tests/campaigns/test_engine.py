@@ -225,3 +225,23 @@ def test_company_rate_makes_a_chunk_come_back_later(
     assert Message.objects.filter(status=Message.Status.QUEUED).count() == 4
     chunk.refresh_from_db()
     assert chunk.leased_until > timezone.now()  # kept for the task that comes back
+
+
+def test_staff_pause_and_cancel_from_admin(admin_client, sending, company):
+    draft = CampaignFactory(company=company)
+    changelist = "/admin/campaigns/campaign/"
+
+    response = admin_client.post(
+        changelist,
+        {"action": "pause_campaign", "_selected_action": [sending.pk, draft.pk]},
+        follow=True,
+    )
+    assert "1 campaign(s) paused." in response.content.decode()
+    assert "1 left alone" in response.content.decode()
+    sending.refresh_from_db()
+    assert sending.status == Campaign.Status.PAUSED
+
+    admin_client.post(changelist, {"action": "cancel_campaign", "_selected_action": [sending.pk]})
+    sending.refresh_from_db()
+    draft.refresh_from_db()
+    assert (sending.status, draft.status) == (Campaign.Status.CANCELLED, Campaign.Status.DRAFT)

@@ -3,16 +3,11 @@ duplicates. With a real worker process on the real broker, killed with SIGKILL."
 
 import os
 import signal
-import subprocess
-from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import quote
 
 import phonenumbers
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.utils import timezone
 
 from addressbook.models import Contact, ImportJob
@@ -24,64 +19,12 @@ from addressbook.services.imports import (
     resume_import,
     start_import,
 )
-from config.celery import app as celery_app
 
-ROOT = Path(__file__).resolve().parents[2]
 ROWS = 30_000
-WORKER = [".venv/bin/celery", "-A", "config", "worker", "-P", "solo", "-c", "1"]
 
 
 def _phone(i: int) -> str:
     return f"+316{10_000_000 + i}"  # Dutch mobiles: +31 6 1000 0000 and up
-
-
-def _database_url() -> str:
-    """The test database, as the worker process must be told where it is."""
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    assert db["ENGINE"] == "django.db.backends.postgresql", db["ENGINE"]
-    auth = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "localhost"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
-
-
-@pytest.fixture
-def start_worker_process(tmp_path) -> Iterator[Callable[[], subprocess.Popen]]:
-    """Start real worker processes on the test database; none outlives the test."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "IMPORT_DIR": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
-    started: list[subprocess.Popen] = []
-
-    def start() -> subprocess.Popen:
-        log = open(tmp_path / f"worker-{len(started)}.log", "wb")  # noqa: SIM115
-        process = subprocess.Popen(
-            [*WORKER, "--loglevel=warning"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        started.append(process)
-        return process
-
-    celery_app.control.purge()
-    try:
-        yield start
-    finally:
-        for process in started:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=30)
-        celery_app.control.purge()
 
 
 def _job(pk: int) -> ImportJob:
