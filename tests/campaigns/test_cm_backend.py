@@ -273,3 +273,16 @@ def test_held_reply_times_out_although_the_gateway_took_the_message(fake_gateway
     assert (result.accepted, result.retry) == (False, True)
     assert fake_gateway.wait_for_requests(1)[0]["status"] == 200
     assert fake_gateway.count_by_reference() == {"r1": 1}
+
+
+def test_a_lease_shorter_than_a_batch_hand_off_is_reported(settings):
+    from campaigns.checks import lease_outlasts_a_batch
+
+    settings.SMS_BACKEND = "campaigns.backends.cm.CmBackend"
+    settings.SEND_CHUNK_LEASE_SECONDS = 300
+    assert lease_outlasts_a_batch(None) == []  # the defaults: about 90 s at worst
+
+    settings.SEND_BATCH_SIZE = 1000
+    [warning] = lease_outlasts_a_batch(None)
+    assert warning.id == "campaigns.W001"
+    assert "longer than SEND_CHUNK_LEASE_SECONDS (300 s)" in warning.msg
