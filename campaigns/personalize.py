@@ -2,6 +2,7 @@
 
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -80,8 +81,12 @@ def render(template: Template, values: dict[str, str]) -> str:
 
 
 def compose_sms(template: Template, values: dict[str, str], footer: str) -> str:
-    """The body as the recipient reads it: personalised text, then the opt-out text."""
-    return f"{render(template, values)}\n{footer}"
+    """The body as the recipient reads it: personalised text, then the opt-out text.
+
+    Composed to NFC: an é typed as e and a combining accent stays in GSM-7 (one part of
+    160) instead of forcing the whole message to UCS-2 (70).
+    """
+    return unicodedata.normalize("NFC", f"{render(template, values)}\n{footer}")
 
 
 def compose_email_text(template: Template, values: dict[str, str], link: str) -> str:

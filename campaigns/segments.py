@@ -1,5 +1,6 @@
 """How an SMS text is encoded (GSM-7 or UCS-2) and how many parts it costs (3GPP TS 23.038)."""
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -64,7 +65,9 @@ class SegmentCount:
 
 
 def count_segments(text: str) -> SegmentCount:
-    """Encoding, size and number of parts of ``text`` as an SMS."""
+    """Encoding, size and number of parts of ``text`` as an SMS (composed to NFC first,
+    as messages are sent: an accent typed as a separate mark is one character)."""
+    text = unicodedata.normalize("NFC", text)
     ucs2_characters = tuple(
         dict.fromkeys(ch for ch in text if ch not in GSM_BASIC and ch not in GSM_EXTENSION)
     )
@@ -93,6 +96,7 @@ def count_segments(text: str) -> SegmentCount:
 
 def replace_lookalikes(text: str) -> str:
     """``text`` with every LOOKALIKES character swapped for its GSM-7 stand-in."""
+    text = unicodedata.normalize("NFC", text)
     return text.translate(_LOOKALIKE_TABLE)
 
 

@@ -163,3 +163,17 @@ def test_one_pasted_apostrophe_triples_the_cost_of_an_offer():
 
     fixed = count_segments(replace_lookalikes(text))
     assert (fixed.encoding, fixed.units, fixed.parts, fixed.remaining) == ("GSM-7", 203, 2, 103)
+
+
+def test_an_accent_typed_as_a_separate_mark_stays_gsm7():
+    decomposed = "Caf" + "e\u0301" + " ouvert"  # as pasted from some keyboards
+    count = count_segments(decomposed)
+    assert (count.encoding, count.units) == ("GSM-7", len("Café ouvert"))
+    assert replace_lookalikes(decomposed) == "Café ouvert"
+
+
+def test_the_sent_body_is_composed_like_the_count():
+    from campaigns.personalize import compile_body, compose_sms
+
+    body = compose_sms(compile_body("Caf" + "e\u0301 {{ first_name }}"), {"first_name": "Zoe"}, "")
+    assert body.startswith("Café Zoe") and count_segments(body).encoding == "GSM-7"
