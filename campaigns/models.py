@@ -116,6 +116,8 @@ class CampaignChunk(models.Model):
     # worker running it (see campaigns.services.sending).
     lease = models.CharField(max_length=32, blank=True)
     leased_until = models.DateTimeField(null=True, blank=True)
+    # Some recipients are outside their country's sending hours: not before then.
+    not_before = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

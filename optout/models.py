@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from addressbook.models import Company
 
+from .sendhours import validate_send_hours
+
 
 class Source(models.TextChoices):
     SMS_KEYWORD = "sms_keyword", "SMS keyword reply"
@@ -128,6 +130,17 @@ class CountryRule(models.Model):
     template = models.CharField(
         max_length=160,
         help_text="Text appended to marketing SMS; {shortcode} and {link} are filled in.",
+    )
+    send_hours = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_send_hours],
+        help_text="Recipients' local hours in which marketing SMS may go, per weekday: "
+        '{"mon": ["08:00", "20:00"], …, "sun": null} (null: not that day; a day left out: '
+        "all day). Empty: any time. Messages outside them wait, never dropped.",
+    )
+    skip_public_holidays = models.BooleanField(
+        default=False, help_text="No marketing SMS on the country's public holidays."
     )
     updated_at = models.DateTimeField(auto_now=True)
 

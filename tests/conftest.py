@@ -28,6 +28,7 @@ SHORT_HOST = "no-s.test"
 SEED_MIGRATIONS = [
     "0002_seed_country_rules_and_keywords",
     "0004_seed_one_tap_countries_and_more_keywords",
+    "0005_country_send_hours",
 ]
 
 
@@ -89,11 +90,12 @@ def outsider_client(client, outsider):
 
 
 @pytest.fixture
-def seeded_defaults(transactional_db):
+def seeded_defaults(db):
     """The country rules and keywords the data migration seeds.
 
     Tests with real transactions flush the database after them, seeded rows included;
-    this puts them back from the migration itself, so there is one source of truth.
+    this puts them back from the migration itself, so there is one source of truth. In a
+    test's own transaction or a real one, whichever the test asked for.
     """
     from django.apps import apps
 

@@ -9,7 +9,7 @@ import logging
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import redis
 from django.conf import settings
@@ -25,6 +25,7 @@ from optout.selectors import (
     rule_for_country,
     without_suppressed,
 )
+from optout.sendhours import SendHours
 from optout.services import note_marketing_sent
 
 from .. import throttle
@@ -94,8 +95,10 @@ def dispatch(*, campaign_id: int) -> int:
         _finish_if_done(campaign_id)
         return 0
     busy = chunks.filter(leased_until__gte=now).count()
-    idle = chunks.filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now)).order_by(
-        "after_id"
+    idle = (
+        chunks.filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
+        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+        .order_by("after_id")
     )
     queued = 0
     room = max(0, settings.SEND_CHUNKS_IN_FLIGHT - busy)
@@ -168,6 +171,12 @@ class _Lease:
     def release(self) -> None:
         CampaignChunk.objects.filter(pk=self.chunk.pk, lease=self.token).update(leased_until=None)
 
+    def hold(self, *, until: datetime) -> None:
+        """Done for now; the rest waits for its sending hours, then is dispatched again."""
+        CampaignChunk.objects.filter(pk=self.chunk.pk, lease=self.token).update(
+            leased_until=None, not_before=until
+        )
+
     def finish(self) -> bool:
         return bool(
             CampaignChunk.objects.filter(
@@ -212,9 +221,7 @@ def send_chunk(*, chunk_id: int, task_token: str = "", attempt: int = 0) -> None
         status=Message.Status.FAILED, error=UNKNOWN_OUTCOME
     )
     _create_messages(campaign, chunk)
-    ids = list(
-        in_chunk.filter(status=Message.Status.QUEUED).order_by("id").values_list("id", flat=True)
-    )
+    ids, held_until = _due_now(campaign, in_chunk.filter(status=Message.Status.QUEUED))
     rate = _rate(campaign)
     batch_size = min(settings.SEND_BATCH_SIZE, rate) if rate else settings.SEND_BATCH_SIZE
     for start in range(0, len(ids), batch_size):
@@ -233,8 +240,28 @@ def send_chunk(*, chunk_id: int, task_token: str = "", attempt: int = 0) -> None
     only_suppressed(in_chunk.filter(status=Message.Status.QUEUED), address_field="to").update(
         status=Message.Status.SKIPPED
     )
-    if lease.finish():
-        dispatch(campaign_id=campaign.pk)
+    if held_until:
+        lease.hold(until=held_until)
+    elif not lease.finish():
+        return
+    dispatch(campaign_id=campaign.pk)
+
+
+def _due_now(campaign: Campaign, queued) -> tuple[list[int], datetime | None]:
+    """The queued messages that may go now, and when the first of the others may: a
+    recipient outside their country's sending hours waits for them, never dropped."""
+    rows = queued.order_by("id").values_list("id", "country", "to")
+    if campaign.channel != Channel.SMS:
+        return [pk for pk, _, _ in rows], None
+    hours = SendHours(country_rules(), timezone.now())
+    due, held_until = [], None
+    for pk, country, to in rows:
+        opens = hours.opens_at(country, to)
+        if opens is None:
+            due.append(pk)
+        elif held_until is None or opens < held_until:
+            held_until = opens
+    return due, held_until
 
 
 def _still_sending(campaign: Campaign, lease: _Lease, in_chunk) -> bool:

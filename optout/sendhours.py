@@ -1,0 +1,145 @@
+"""When a destination country lets marketing SMS arrive: local hours per weekday, and none
+on its public holidays where it says so (``CountryRule.send_hours``).
+
+Local means the recipient's: the number's own time zones (a US number's area code), and
+where a number spans several zones, the hours must be open in every one of them.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import cache
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import holidays
+import phonenumbers
+from django.core.exceptions import ValidationError
+from phonenumbers import timezone as number_zones
+
+if TYPE_CHECKING:  # the models use this module's validator
+    from .models import CountryRule
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# How far ahead to look for an opening: a long weekend with holidays around it fits.
+HORIZON_DAYS = 10
+
+
+def validate_send_hours(value: dict) -> None:
+    """``{"mon": ["08:00", "20:00"], ..., "sun": null}``; an empty dict means any time."""
+    if not isinstance(value, dict):
+        raise ValidationError("Send hours are an object of weekdays.")
+    for day, hours in value.items():
+        if day not in WEEKDAYS:
+            raise ValidationError(f"“{day}” is not one of {', '.join(WEEKDAYS)}.")
+        if hours is None:
+            continue
+        try:
+            start, end = (time.fromisoformat(h) for h in hours)
+        except (TypeError, ValueError):
+            raise ValidationError(f'{day}: give ["HH:MM", "HH:MM"] or null.') from None
+        if start >= end:
+            raise ValidationError(f"{day}: the hours must start before they end.")
+
+
+@dataclass(frozen=True)
+class _Window:
+    country: str
+    hours: dict[int, tuple[time, time] | None]  # weekday number: open hours, None = closed
+    skip_holidays: bool
+
+    def open_at(self, local: datetime) -> bool:
+        hours = self.hours.get(local.weekday(), ())
+        if hours is None or (self.skip_holidays and _is_holiday(self.country, local.date())):
+            return False
+        if not hours:
+            return True  # the rule says nothing of this day
+        return hours[0] <= local.time() < hours[1]
+
+    def openings(self, zone: ZoneInfo, after: datetime) -> list[datetime]:
+        """The moments the window opens in ``zone`` over the horizon."""
+        first = after.astimezone(zone).date()
+        moments = []
+        for offset in range(HORIZON_DAYS + 1):
+            day = first + timedelta(days=offset)
+            hours = self.hours.get(day.weekday(), ())
+            start = hours[0] if hours else time(0)
+            moments.append(datetime.combine(day, start, tzinfo=zone))
+        return moments
+
+
+class SendHours:
+    """Asks, per recipient, whether marketing SMS may go now and, if not, from when.
+
+    Answers are kept per country and number prefix for the moment asked about, so a
+    chunk of a thousand recipients costs a handful of calendar look-ups, not a thousand.
+    """
+
+    def __init__(self, rules: dict[str, "CountryRule"], now: datetime):
+        self.now = now
+        self.windows = {
+            country: _window(rule) for country, rule in rules.items() if rule.send_hours
+        }
+        # Keyed by country and number prefix (country code and area code at most).
+        self._answers: dict[tuple[str, str], datetime | None] = {}
+
+    def opens_at(self, country: str, phone: str) -> datetime | None:
+        """None when the recipient may get marketing now; else when they may."""
+        window = self.windows.get(country)
+        if window is None:
+            return None
+        key = (country, phone[:6])
+        if key not in self._answers:
+            zones = [ZoneInfo(zone) for zone in _zones(phone, country)]
+            self._answers[key] = _next_opening(window, zones, self.now)
+        return self._answers[key]
+
+
+def _window(rule: "CountryRule") -> _Window:
+    hours = {}
+    for day, value in rule.send_hours.items():
+        hours[WEEKDAYS.index(day)] = (
+            None if value is None else tuple(time.fromisoformat(h) for h in value)
+        )
+    return _Window(rule.country, hours, rule.skip_public_holidays)
+
+
+def _next_opening(window: _Window, zones: list[ZoneInfo], now: datetime) -> datetime | None:
+    def open_everywhere(moment: datetime) -> bool:
+        return all(window.open_at(moment.astimezone(zone)) for zone in zones)
+
+    if open_everywhere(now):
+        return None
+    candidates = sorted(m for zone in zones for m in window.openings(zone, now) if m > now)
+    for moment in candidates:
+        if open_everywhere(moment):
+            return moment
+    return now + timedelta(days=HORIZON_DAYS)  # never open in the horizon: look again then
+
+
+def _zones(phone: str, country: str) -> list[str]:
+    """The number's time zones; failing that, every zone of its country."""
+    try:
+        number = phonenumbers.parse(phone)
+        zones = [z for z in number_zones.time_zones_for_number(number) if z != "Etc/Unknown"]
+    except phonenumbers.NumberParseException:
+        zones = []
+    return zones or _country_zones(country)
+
+
+@cache
+def _country_zones(country: str) -> list[str]:
+    example = phonenumbers.example_number(country)
+    zones = number_zones.time_zones_for_number(example) if example else ()
+    return [z for z in zones if z != "Etc/Unknown"] or ["UTC"]
+
+
+@cache
+def _holidays(country: str, year: int) -> holidays.HolidayBase:
+    try:
+        return holidays.country_holidays(country, years=year)
+    except NotImplementedError:
+        return holidays.HolidayBase()
+
+
+def _is_holiday(country: str, day: date) -> bool:
+    return day in _holidays(country, day.year)
