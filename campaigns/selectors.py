@@ -1,11 +1,14 @@
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, Min, OuterRef, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, QuerySet
+from django.template import Template
 from django.utils import timezone
 
 from addressbook.models import Company, Contact
+from optout.models import CountryRule
 from optout.selectors import (
     country_rules,
     optouts_for_campaign,
@@ -18,6 +21,7 @@ from .models import Campaign, Channel, Message
 from .personalize import (
     CODE_LENGTH,
     CONTACT_FIELDS,
+    BodyError,
     code_from_unsubscribe_token,
     compile_body,
     compose_email_text,
@@ -27,6 +31,7 @@ from .personalize import (
     short_link,
     unsubscribe_link,
 )
+from .segments import UCS2_SINGLE, SegmentCount, count_segments
 
 
 @dataclass(frozen=True)
@@ -50,71 +55,260 @@ def campaign_audience(*, campaign: Campaign) -> QuerySet[Contact]:
     """Who a campaign goes to: its company's contacts with an address on its channel, in
     any of its groups (all when none), in its countries (all when none), and matching
     every custom-field condition."""
-    contacts = Contact.objects.filter(company_id=campaign.company_id)
-    if campaign.channel == Channel.EMAIL:
+    return audience_of(
+        company_id=campaign.company_id,
+        channel=campaign.channel,
+        group_ids=list(campaign.groups.values_list("id", flat=True)),
+        countries=campaign.countries,
+        field_conditions=campaign.field_conditions,
+    )
+
+
+def audience_of(
+    *,
+    company_id: int,
+    channel: str,
+    group_ids: list[int],
+    countries: list[str],
+    field_conditions: list[dict],
+) -> QuerySet[Contact]:
+    """``campaign_audience`` for an audience described field by field, as in the editor
+    before anything is saved."""
+    contacts = Contact.objects.filter(company_id=company_id)
+    if channel == Channel.EMAIL:
         contacts = contacts.exclude(email="")
     else:
         contacts = contacts.exclude(phone="")
-    group_ids = list(campaign.groups.values_list("id", flat=True))
     if group_ids:
         # EXISTS rather than a join: a contact in two of the groups is still one recipient.
         membership = Contact.groups.through.objects.filter(
             contact_id=OuterRef("pk"), group_id__in=group_ids
         )
         contacts = contacts.filter(Exists(membership))
-    if campaign.countries:
-        contacts = contacts.filter(country__in=campaign.countries)
-    for condition in campaign.field_conditions:
+    if countries:
+        contacts = contacts.filter(country__in=countries)
+    for condition in field_conditions:
         lookup = CONDITION_LOOKUPS[condition["op"]]
         contacts = contacts.filter(**{f"custom__{condition['key']}__{lookup}": condition["value"]})
     return contacts
 
 
 @dataclass(frozen=True)
+class Counter:
+    """An SMS text's size as the editor shows it, with the opt-out text it was counted with."""
+
+    segments: SegmentCount
+    country: str  # whose opt-out text was counted; "" or ZZ for the default rule
+    # Look-alikes in the body as typed: the ones replacing can fix (not those in a name).
+    replaceable: tuple[tuple[str, str], ...] = ()
+    as_typed: bool = False  # placeholders counted as typed, with no contact to fill them
+
+    @property
+    def forcing(self) -> list[str]:
+        """The characters that force UCS-2, readable even when invisible (a no-break space)."""
+        return [_visible(ch) for ch in self.segments.ucs2_characters]
+
+    @property
+    def unicode_per_part(self) -> int:
+        return UCS2_SINGLE
+
+    @property
+    def replace_label(self) -> str:
+        found = " ".join(_visible(ch) for ch, _ in self.replaceable)
+        stand_ins = " ".join(_visible(s) if s else "nothing" for _, s in self.replaceable)
+        return f"Replace {found} with {stand_ins}"
+
+
+def _visible(text: str) -> str:
+    if text.isprintable() and not text.isspace():
+        return text
+    return " ".join(unicodedata.name(ch, f"U+{ord(ch):04X}").lower() for ch in text)
+
+
+@dataclass(frozen=True)
+class CountryPreview:
+    country: str  # ISO code, "" when unknown; "Email" for an email campaign's one sample
+    total: int
+    reachable: int
+    body: str | None  # as the country's first contact gets it; None when the body is unreadable
+    counter: Counter | None  # SMS only
+
+    @property
+    def parts(self) -> int | None:
+        """The SMS parts sending to this country costs, all reachable contacts together."""
+        if self.counter is None:
+            return None
+        return self.counter.segments.parts * self.reachable
+
+
+@dataclass(frozen=True)
 class AudiencePreview:
     total: int
     opted_out: int
-    samples: list[tuple[str, str]]  # (country, body as that country's first contact gets it)
+    countries: list[CountryPreview]
+    counter: Counter | None  # the message with the longest opt-out text around; SMS only
 
     @property
     def reachable(self) -> int:
         return self.total - self.opted_out
 
+    @property
+    def samples(self) -> list[tuple[str, str]]:
+        return [(c.country, c.body) for c in self.countries if c.body is not None]
+
+    @property
+    def estimated_parts(self) -> int | None:
+        """SMS parts for the whole audience: a sample's parts times its country's reach."""
+        parts = [c.parts for c in self.countries]
+        if self.counter is None or None in parts:
+            return None  # an email, or a body that cannot be read yet
+        return sum(parts)
+
 
 def audience_preview(*, campaign: Campaign) -> AudiencePreview:
     """What sending would do, before anything is sent: sizes and sample messages."""
-    audience = campaign_audience(campaign=campaign)
-    total = audience.count()
-    reachable = reachable_for_marketing(company=campaign.company, contacts=audience).count()
-    return AudiencePreview(
-        total=total, opted_out=total - reachable, samples=_samples(campaign, audience)
+    return _preview(
+        company=campaign.company,
+        channel=campaign.channel,
+        body=campaign.body,
+        subject=campaign.subject,
+        audience=campaign_audience(campaign=campaign),
     )
 
 
-def _samples(campaign: Campaign, audience: QuerySet[Contact]) -> list[tuple[str, str]]:
-    """An email as the first contact gets it, or an SMS per destination country."""
-    template = compile_body(campaign.body)
-    company = campaign.company.name
-    if campaign.channel == Channel.EMAIL:
-        first = audience.order_by("id").values(*CONTACT_FIELDS).first()
-        if first is None:
-            return []
-        values = placeholder_values(first, company)
-        subject = render(compile_body(campaign.subject), values)
-        body = compose_email_text(template, values, unsubscribe_link("x" * CODE_LENGTH))
-        return [("Email", f"Subject: {subject}\n\n{body}")]
-    firsts = audience.order_by().values("country").annotate(first=Min("id"))
-    rules = country_rules()
-    samples = []
-    for contact in (
-        Contact.objects.filter(pk__in=[row["first"] for row in firsts])
-        .order_by("country")
-        .values(*CONTACT_FIELDS)
-    ):
-        footer = rule_for_country(rules, contact["country"]).footer(short_link("x" * CODE_LENGTH))
-        values = placeholder_values(contact, company)
-        samples.append((contact["country"], compose_sms(template, values, footer)))
-    return samples
+def draft_preview(
+    *,
+    company: Company,
+    channel: str,
+    body: str,
+    subject: str,
+    group_ids: list[int],
+    countries: list[str],
+    field_conditions: list[dict],
+) -> AudiencePreview:
+    """``audience_preview`` of a campaign being written, before it is saved (or changed)."""
+    audience = audience_of(
+        company_id=company.pk,
+        channel=channel,
+        group_ids=group_ids,
+        countries=countries,
+        field_conditions=field_conditions,
+    )
+    return _preview(company=company, channel=channel, body=body, subject=subject, audience=audience)
+
+
+def _preview(
+    *, company: Company, channel: str, body: str, subject: str, audience: QuerySet[Contact]
+) -> AudiencePreview:
+    # Two grouped counts, each one query whatever the audience's size: never per contact.
+    by_country = {
+        row["country"]: row
+        for row in audience.order_by()
+        .values("country")
+        .annotate(total=Count("id"), first=Min("id"))
+    }
+    reachable = dict(
+        reachable_for_marketing(company=company, contacts=audience)
+        .order_by()
+        .values("country")
+        .annotate(n=Count("id"))
+        .values_list("country", "n")
+    )
+    total = sum(row["total"] for row in by_country.values())
+    opted_out = total - sum(reachable.values())
+    try:
+        template = compile_body(body)
+    except BodyError:
+        template = None  # the editor names the error; sizes are still worth showing
+    if channel == Channel.EMAIL:
+        countries = _email_sample(company, subject, template, audience, total, total - opted_out)
+        counter = None
+    else:
+        rules = country_rules()
+        countries = _sms_samples(company, template, by_country, reachable, rules)
+        counter = _counter(body, countries, rules)
+    return AudiencePreview(
+        total=total,
+        opted_out=opted_out,
+        countries=countries,
+        counter=counter,
+    )
+
+
+def _optout_footer(rules: dict[str, CountryRule], country: str) -> str:
+    # A real recipient's link is this long; the placeholder code makes the count exact.
+    return rule_for_country(rules, country).footer(short_link("x" * CODE_LENGTH))
+
+
+def _counter(body: str, countries: list[CountryPreview], rules: dict[str, CountryRule]) -> Counter:
+    """The message with the longest opt-out text in the audience, as that country's sample
+    contact gets it; before there is one, the body as typed."""
+    codes = [c.country for c in countries] or [CountryRule.DEFAULT_COUNTRY]
+    longest = max(codes, key=lambda code: _size(count_segments(_optout_footer(rules, code))))
+    sample = next((c for c in countries if c.country == longest and c.body is not None), None)
+    text = sample.body if sample else f"{body.strip()}\n{_optout_footer(rules, longest)}"
+    return Counter(count_segments(text), longest, count_segments(body).replaceable, not sample)
+
+
+def _size(count: SegmentCount) -> tuple[int, int, int]:
+    return count.parts, count.encoding == "UCS-2", count.units
+
+
+def _sms_samples(
+    company: Company,
+    template: Template | None,
+    by_country: dict[str, dict],
+    reachable: dict[str, int],
+    rules: dict[str, CountryRule],
+) -> list[CountryPreview]:
+    """Per destination country, the SMS its first contact gets and what it costs."""
+    contacts = {}
+    if template is not None:
+        firsts = [row["first"] for row in by_country.values()]
+        contacts = {
+            c["country"]: c for c in Contact.objects.filter(pk__in=firsts).values(*CONTACT_FIELDS)
+        }
+    previews = []
+    for country in sorted(by_country):
+        body = counter = None
+        if country in contacts:
+            values = placeholder_values(contacts[country], company.name)
+            body = compose_sms(template, values, _optout_footer(rules, country))
+            counter = Counter(count_segments(body), country)
+        previews.append(
+            CountryPreview(
+                country=country,
+                total=by_country[country]["total"],
+                reachable=reachable.get(country, 0),
+                body=body,
+                counter=counter,
+            )
+        )
+    return previews
+
+
+def _email_sample(
+    company: Company,
+    subject: str,
+    template: Template | None,
+    audience: QuerySet[Contact],
+    total: int,
+    reachable: int,
+) -> list[CountryPreview]:
+    """The email as the first contact gets it."""
+    first = audience.order_by("id").values(*CONTACT_FIELDS).first()
+    if first is None:
+        return []
+    body = None
+    if template is not None:
+        values = placeholder_values(first, company.name)
+        try:
+            shown_subject = render(compile_body(subject), values)
+        except BodyError:
+            shown_subject = subject
+        text = compose_email_text(template, values, unsubscribe_link("x" * CODE_LENGTH))
+        body = f"Subject: {shown_subject}\n\n{text}"
+    return [CountryPreview("Email", total=total, reachable=reachable, body=body, counter=None)]
 
 
 def campaigns_of(*, company: Company) -> QuerySet[Campaign]:
@@ -136,6 +330,53 @@ def campaign_stats(*, campaign: Campaign) -> CampaignStats:
         skipped=counts.get(S.SKIPPED, 0),
         failed=counts.get(S.FAILED, 0),
         optouts=optouts_for_campaign(company=campaign.company, campaign_id=campaign.pk).count(),
+    )
+
+
+@dataclass(frozen=True)
+class CampaignProgress:
+    """How far sending has come: the stats, and what the progress bar needs."""
+
+    stats: CampaignStats
+    delivered: int
+    cancelled: int
+    expected: int  # recipients once every planned chunk has made its messages
+
+    @property
+    def total(self) -> int:
+        return max(self.expected, self.stats.recipients)
+
+    @property
+    def done(self) -> int:
+        return self.stats.recipients - self.stats.queued
+
+    @property
+    def percent(self) -> int:
+        return 100 * self.done // self.total if self.total else 0
+
+
+def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
+    S = Message.Status
+    counts = dict(
+        Message.objects.filter(campaign=campaign, status__in=[S.DELIVERED, S.CANCELLED])
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    expected = 0
+    if campaign.status in (Campaign.Status.SENDING, Campaign.Status.PAUSED):
+        # Messages are made chunk by chunk; until the last is made, the planned chunks
+        # say how many there will be.
+        audience = campaign_audience(campaign=campaign)
+        last = campaign.chunks.aggregate(last=Max("upto_id"))["last"]
+        if last is not None:
+            audience = audience.filter(id__lte=last)
+        expected = audience.count()
+    return CampaignProgress(
+        stats=campaign_stats(campaign=campaign),
+        delivered=counts.get(S.DELIVERED, 0),
+        cancelled=counts.get(S.CANCELLED, 0),
+        expected=expected,
     )
 
 

@@ -2,14 +2,39 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateformat import format as format_date
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from addressbook.tenancy import company_required, get_for_company
 
-from .forms import CampaignForm
+from .forms import CampaignForm, ScheduleForm
 from .models import Campaign, Message
-from .selectors import audience_preview, campaign_optouts, campaign_stats, campaigns_of
-from .services import create_campaign, send_campaign
+from .segments import replace_lookalikes
+from .selectors import (
+    audience_preview,
+    campaign_optouts,
+    campaign_progress,
+    campaigns_of,
+    draft_preview,
+)
+from .services import (
+    CampaignError,
+    cancel_campaign,
+    create_campaign,
+    pause_campaign,
+    resume_campaign,
+    schedule_campaign,
+    send_campaign,
+    unschedule_campaign,
+    update_campaign,
+)
+
+Status = Campaign.Status
+EDITOR = "campaigns/campaign_form.html"
+NOT_A_DRAFT = "Only a draft can be edited; cancel its schedule first."
 
 
 @require_GET
@@ -25,32 +50,105 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
     form = CampaignForm(request.POST or None, company=request.company)
     if request.method == "POST" and form.is_valid():
         campaign = create_campaign(
-            company=request.company, created_by=request.user, **form.cleaned_data
+            company=request.company, created_by=request.user, **form.campaign_fields()
         )
+        messages.success(request, f"“{campaign}” is saved as a draft.")
         return redirect("campaigns:campaign-detail", pk=campaign.pk)
-    status = 400 if form.errors else 200
-    return render(request, "campaigns/campaign_form.html", {"form": form}, status=status)
+    return _editor(request, form, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@company_required
+def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_for_company(Campaign.objects, request.company, pk=pk)
+    if campaign.status != Status.DRAFT:
+        messages.warning(request, NOT_A_DRAFT)
+        return redirect("campaigns:campaign-detail", pk=campaign.pk)
+    form = CampaignForm(request.POST or None, company=request.company, campaign=campaign)
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_campaign(campaign=campaign, **form.campaign_fields())
+        except CampaignError as exc:  # sent or scheduled from another tab meanwhile
+            messages.warning(request, str(exc))
+        else:
+            messages.success(request, f"“{campaign}” is saved.")
+        return redirect("campaigns:campaign-detail", pk=campaign.pk)
+    return _editor(request, form, status=400 if form.errors else 200)
+
+
+@require_POST
+@company_required
+def campaign_preview(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """The editor's live panel for what is typed so far; without JavaScript, the editor
+    page again with it. ``replace_lookalikes`` swaps characters that force UCS-2."""
+    campaign = None
+    if pk is not None:
+        campaign = get_for_company(Campaign.objects, request.company, pk=pk)
+        if campaign.status != Status.DRAFT:
+            messages.warning(request, NOT_A_DRAFT)
+            detail = reverse("campaigns:campaign-detail", args=[campaign.pk])
+            return HttpResponseClientRedirect(detail) if request.htmx else redirect(detail)
+    data = request.POST.copy()
+    replaced = bool(data.get("replace_lookalikes"))
+    if replaced:
+        data["body"] = replace_lookalikes(data.get("body", ""))
+    form = CampaignForm(data, company=request.company, campaign=campaign)
+    form.is_valid()
+    if request.htmx:
+        return _editor(request, form, partial="preview", replaced=replaced)
+    return _editor(request, form)
+
+
+def _editor(
+    request: HttpRequest, form: CampaignForm, *, partial: str = "", status: int = 200, **extra
+) -> HttpResponse:
+    campaign = form.campaign
+    if campaign is None:
+        save_url = reverse("campaigns:campaign-create")
+        preview_url = reverse("campaigns:campaign-preview")
+    else:
+        save_url = reverse("campaigns:campaign-edit", args=[campaign.pk])
+        preview_url = reverse("campaigns:campaign-edit-preview", args=[campaign.pk])
+    context = {
+        "form": form,
+        "campaign": campaign,
+        "preview": draft_preview(company=request.company, **form.preview_fields()),
+        "live_errors": form.live_errors() if form.is_bound else [],
+        "save_url": save_url,
+        "preview_url": preview_url,
+        **extra,
+    }
+    template = f"{EDITOR}#{partial}" if partial else EDITOR
+    return render(request, template, context, status=status)
 
 
 @require_GET
 @company_required
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_for_company(Campaign.objects, request.company, pk=pk)
+    if request.htmx:
+        # The progress poll: when the status moved on (finished, or paused in another
+        # tab), the page's actions are out of date too.
+        shown = request.GET.get("shown")
+        if shown and shown != campaign.status:
+            return HttpResponseClientRefresh()
+        context = {"campaign": campaign, "progress": campaign_progress(campaign=campaign)}
+        return render(request, "campaigns/campaign_detail.html#progress", context)
     optouts, reasons = campaign_optouts(campaign=campaign)
+    unsent = campaign.status in (Status.DRAFT, Status.SCHEDULED)
     context = {
         "campaign": campaign,
-        "preview": audience_preview(campaign=campaign)
-        if campaign.status == Campaign.Status.DRAFT
+        "zone": request.company.timezone,
+        "preview": audience_preview(campaign=campaign) if unsent else None,
+        "schedule_form": ScheduleForm(company=request.company)
+        if campaign.status == Status.DRAFT
         else None,
-        "stats": campaign_stats(campaign=campaign),
+        "progress": None if unsent else campaign_progress(campaign=campaign),
         "optouts": optouts[:50],
         "reasons": reasons,
         "messages_page": Paginator(campaign.messages.all(), 50).get_page(request.GET.get("page")),
     }
-    template = "campaigns/campaign_detail.html"
-    if request.htmx:
-        template += "#progress"
-    return render(request, template, context)
+    return render(request, "campaigns/campaign_detail.html", context)
 
 
 @require_POST
@@ -60,8 +158,90 @@ def campaign_send(request: HttpRequest, pk: int) -> HttpResponse:
     if send_campaign(campaign=campaign):
         messages.success(request, f"“{campaign}” is being sent.")
     else:
-        messages.warning(request, f"“{campaign}” was already sent.")
+        messages.warning(request, _refused(campaign, "sent now"))
     return redirect("campaigns:campaign-detail", pk=campaign.pk)
+
+
+@require_POST
+@company_required
+def campaign_schedule(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_for_company(Campaign.objects, request.company, pk=pk)
+    form = ScheduleForm(request.POST, company=request.company)
+    if not form.is_valid():
+        messages.error(request, f"Not scheduled: {form.errors['send_at'][0]}")
+        return redirect("campaigns:campaign-detail", pk=campaign.pk)
+    at = form.cleaned_data["send_at"]
+    try:
+        scheduled = schedule_campaign(campaign=campaign, at=at)
+    except CampaignError as exc:
+        messages.error(request, f"Not scheduled: {exc}")
+    else:
+        if scheduled:
+            local = format_date(timezone.localtime(at, form.zone), "j M Y, H:i")
+            messages.success(
+                request, f"“{campaign}” will be sent on {local} ({request.company.timezone})."
+            )
+        else:
+            messages.warning(request, _refused(campaign, "scheduled"))
+    return redirect("campaigns:campaign-detail", pk=campaign.pk)
+
+
+@require_POST
+@company_required
+def campaign_unschedule(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition(
+        request,
+        pk,
+        unschedule_campaign,
+        done="“{}” is a draft again: it is sent only when you send or schedule it.",
+        refused="unscheduled",
+    )
+
+
+@require_POST
+@company_required
+def campaign_pause(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition(
+        request,
+        pk,
+        pause_campaign,
+        done="“{}” is paused: nothing more is handed to the gateway until you resume it.",
+        refused="paused",
+    )
+
+
+@require_POST
+@company_required
+def campaign_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition(
+        request, pk, resume_campaign, done="“{}” is sending again.", refused="resumed"
+    )
+
+
+@require_POST
+@company_required
+def campaign_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition(
+        request,
+        pk,
+        cancel_campaign,
+        done="“{}” is cancelled: messages not yet handed to the gateway will not be sent.",
+        refused="cancelled",
+    )
+
+
+def _transition(request: HttpRequest, pk: int, service, *, done: str, refused: str):
+    campaign = get_for_company(Campaign.objects, request.company, pk=pk)
+    if service(campaign=campaign):
+        messages.success(request, done.format(campaign))
+    else:
+        messages.warning(request, _refused(campaign, refused))
+    return redirect("campaigns:campaign-detail", pk=campaign.pk)
+
+
+def _refused(campaign: Campaign, what: str) -> str:
+    campaign.refresh_from_db(fields=["status"])
+    return f"“{campaign}” cannot be {what}: it is {campaign.get_status_display().lower()}."
 
 
 @require_GET

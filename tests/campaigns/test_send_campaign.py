@@ -117,7 +117,7 @@ def test_draft_page_previews_each_country_and_the_skips(marketer_client, company
     assert "1 opted out and will be skipped" in page
     assert "Hi Sanne!\nAfmelden: SMS STOP naar 3010" in page
     assert "Hi Camille!\nSTOP au 36111" in page
-    assert "Send to 2 contacts" in page
+    assert "Send now (2 contacts)" in page
 
 
 @pytest.mark.parametrize(
