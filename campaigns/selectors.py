@@ -1,6 +1,6 @@
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Exists, Max, Min, OuterRef, QuerySet
@@ -341,6 +341,8 @@ class CampaignProgress:
     delivered: int
     cancelled: int
     expected: int  # recipients once every planned chunk has made its messages
+    # The earliest time recipients outside their country's sending hours get it.
+    waiting_until: datetime | None = None
 
     @property
     def total(self) -> int:
@@ -372,11 +374,13 @@ def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
         if last is not None:
             audience = audience.filter(id__lte=last)
         expected = audience.count()
+    waiting = campaign.chunks.filter(done_at__isnull=True, not_before__gt=timezone.now())
     return CampaignProgress(
         stats=campaign_stats(campaign=campaign),
         delivered=counts.get(S.DELIVERED, 0),
         cancelled=counts.get(S.CANCELLED, 0),
         expected=expected,
+        waiting_until=waiting.aggregate(first=Min("not_before"))["first"],
     )
 
 

@@ -118,3 +118,20 @@ def test_transactional_messages_ignore_sending_hours(seeded_defaults, company, o
     with time_machine.travel(datetime(2026, 12, 6, 23, 0, tzinfo=PARIS), tick=False):
         message = send_transactional(company=company, to=FR, body="Your code is 123456")
     assert message.status == Message.Status.SENT and outbox[-1].to == FR
+
+
+def test_the_campaign_page_says_who_waits_and_until_when(
+    seeded_defaults, company, marketer_client, outbox
+):
+    company.timezone = "Europe/Amsterdam"
+    company.save()
+    ContactFactory(company=company, phone=FR, country="FR")
+    campaign = CampaignFactory(company=company, status=Campaign.Status.SENDING)
+    with time_machine.travel(datetime(2026, 12, 6, 12, 0, tzinfo=PARIS), tick=False):
+        plan_campaign(campaign_id=campaign.pk)
+        chunk = campaign.chunks.get()
+        send_chunk(chunk_id=chunk.pk, task_token=chunk.lease)
+        page = marketer_client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert "outside their country's sending hours" in page
+    assert "Mon 7 Dec, 08:00</strong> (Europe/Amsterdam)" in page
+    assert outbox == []
