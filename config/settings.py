@@ -230,6 +230,12 @@ if SHORT_HOST and SHORT_HOST not in ALLOWED_HOSTS:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"quiet_tick": {"()": "config.logfilters.QuietTick"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Celery's own loggers: what it received, ran and scheduled.
+    "loggers": {
+        name: {"filters": ["quiet_tick"]}
+        for name in ("celery.worker.strategy", "celery.app.trace", "celery.beat")
+    },
 }
