@@ -293,7 +293,7 @@ def _throttle(campaign: Campaign, n: int, rate: int) -> float:
 
 def _send_batch(campaign: Campaign, ids: list[int], *, last_attempt: bool) -> str:
     """Claim, hand off and record one batch; returns why some must be tried again, if so."""
-    claimed = _claim(campaign, ids)
+    claimed = _claim(ids)
     _note_reply_routes(campaign, claimed)
     outcome = hand_off(claimed)
     retry = Message.objects.filter(pk__in=outcome.retry, status=Message.Status.SENDING)
@@ -306,17 +306,16 @@ def _send_batch(campaign: Campaign, ids: list[int], *, last_attempt: bool) -> st
     return ""
 
 
-def _claim(campaign: Campaign, ids: list[int]) -> list[Message]:
+def _claim(ids: list[int]) -> list[Message]:
     """Move these queued, still-reachable messages to SENDING and return them.
 
     The suppression re-check and the state change are one UPDATE, so an opt-out
-    committed before it always wins, whether it names the address the message goes to
-    or the contact's other address; the chunk's lease makes every SENDING row ours.
+    committed before it always wins (an opt-out suppresses the person's other addresses
+    too, so checking the address the message goes to is enough); the chunk's lease
+    makes every SENDING row ours.
     """
-    other = "contact__email" if campaign.channel == Channel.SMS else "contact__phone"
     queued = Message.objects.filter(pk__in=ids, status=Message.Status.QUEUED)
-    queued = without_suppressed(queued, address_field="to")
-    without_suppressed(queued, address_field=other).update(status=Message.Status.SENDING)
+    without_suppressed(queued, address_field="to").update(status=Message.Status.SENDING)
     return list(Message.objects.filter(pk__in=ids, status=Message.Status.SENDING))
 
 
