@@ -56,8 +56,10 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## Import benchmark: a 200k-row file through the real Celery path (BENCH_IMPORT_ROWS,
-## BENCH_IMPORT_ROWS_LARGE); prints `BENCH <name> <value> <unit>` lines.
+## Benchmarks through the real Celery path: a 200k-row import (BENCH_IMPORT_ROWS,
+## BENCH_IMPORT_ROWS_LARGE) and a 200k-contact campaign on two workers against one task per
+## contact (BENCH_CAMPAIGN_*); BENCH_ONLY=import|campaign runs one part. Prints
+## `BENCH <name> <value> <unit>` lines.
 bench: $(VENV)/.installed messages migrate
 	$(BIN)/python -m bench.run
 

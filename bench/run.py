@@ -1,11 +1,16 @@
-"""``make bench``: a contact file imported through the real path, against phonenumbers alone.
+"""``make bench``: a contact file imported through the real path, against phonenumbers
+alone; a marketing campaign sent through the real path, against one task per contact.
 
-Environment: BENCH_IMPORT_ROWS (default 200000), BENCH_IMPORT_ROWS_LARGE (unset: no second
-size), BENCH_IMPORT_TIMEOUT (seconds per import, default 3600), and the project's own
-DATABASE_URL / REDIS_URL. Prints ``BENCH <name> <value> <unit>`` lines; context after '#'.
+Environment: BENCH_ONLY (``import`` or ``campaign``, or both comma-separated; default
+both; ``campaign-profile``: one campaign in this process under cProfile, see
+bench.campaign_bench), BENCH_IMPORT_ROWS (default 200000), BENCH_IMPORT_ROWS_LARGE (unset:
+no second size), BENCH_IMPORT_TIMEOUT (seconds per import, default 3600), the BENCH_CAMPAIGN_*
+variables of bench.campaign_bench, and the project's own DATABASE_URL / REDIS_URL. Prints
+``BENCH <name> <value> <unit>`` lines; context after '#'.
 """
 
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -71,7 +76,35 @@ def _broker() -> str:
     return settings.CELERY_BROKER_URL.split("://")[0]
 
 
+PARTS = ("import", "campaign")
+EXTRA_PARTS = ("campaign-profile",)
+
+
+def _parts() -> list[str]:
+    chosen = [p.strip() for p in os.environ.get("BENCH_ONLY", "").split(",") if p.strip()]
+    unknown = [p for p in chosen if p not in PARTS + EXTRA_PARTS]
+    if unknown:
+        raise SystemExit(f"BENCH_ONLY: unknown part {unknown[0]!r}; use {', '.join(PARTS)}")
+    return chosen or list(PARTS)
+
+
+def import_part() -> None:
+    rows = int(os.environ.get("BENCH_IMPORT_ROWS", "200000"))
+    large = int(os.environ.get("BENCH_IMPORT_ROWS_LARGE", "0") or 0)
+    timeout = float(os.environ.get("BENCH_IMPORT_TIMEOUT", "3600"))
+    one_size(rows, large=False, timeout=timeout)
+    if large:
+        one_size(large, large=True, timeout=timeout)
+
+
+def _stop(signum, frame) -> None:
+    # SIGTERM as Ctrl-C: the workers are stopped and the bench's company deleted.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> int:
+    parts = _parts()
+    signal.signal(signal.SIGTERM, _stop)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     # With the filesystem broker, a queue folder of the bench's own (worker inherits it).
     os.environ.setdefault("CELERY_FILESYSTEM_DIR", str(OUT / "celery"))
@@ -79,12 +112,21 @@ def main() -> int:
     import django
 
     django.setup()
-    rows = int(os.environ.get("BENCH_IMPORT_ROWS", "200000"))
-    large = int(os.environ.get("BENCH_IMPORT_ROWS_LARGE", "0") or 0)
-    timeout = float(os.environ.get("BENCH_IMPORT_TIMEOUT", "3600"))
-    one_size(rows, large=False, timeout=timeout)
-    if large:
-        one_size(large, large=True, timeout=timeout)
+    started = time.perf_counter()
+    for part in parts:
+        part_started = time.perf_counter()
+        if part == "import":
+            import_part()
+        elif part == "campaign":
+            from .campaign_bench import campaign_part
+
+            campaign_part(out=OUT)
+        else:
+            from .campaign_bench import profile_in_process
+
+            profile_in_process()
+        note(f"{part} part: {time.perf_counter() - part_started:.0f} s")
+    note(f"bench ({', '.join(parts)}): {time.perf_counter() - started:.0f} s")
     return 0
 
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
@@ -115,8 +115,25 @@ def note_marketing_sent(
     addresses: Iterable[str],
     sent_at: datetime | None = None,
 ) -> None:
-    """Remember who sent marketing to these numbers through ``shortcode``, for replies."""
+    """Remember who sent marketing to these numbers through ``shortcode``, for replies.
+
+    Called for every batch a campaign hands over: on PostgreSQL one statement over an
+    array of addresses, with no model instances to build.
+    """
     sent_at = sent_at or timezone.now()
+    addresses = sorted(set(addresses))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {ReplyRoute._meta.db_table} "
+                "(shortcode, address, company_id, campaign_id, sent_at) "
+                "SELECT %s, address, %s, %s, %s FROM unnest(%s::varchar[]) AS address "
+                "ON CONFLICT (shortcode, address) DO UPDATE SET company_id = "
+                "EXCLUDED.company_id, campaign_id = EXCLUDED.campaign_id, "
+                "sent_at = EXCLUDED.sent_at",
+                [shortcode, company.pk, campaign_id, sent_at, addresses],
+            )
+        return
     ReplyRoute.objects.bulk_create(
         [
             ReplyRoute(

@@ -17,12 +17,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from optout.models import CountryRule
 from optout.selectors import (
     country_rules,
     only_suppressed,
-    reachable_for_marketing,
-    rule_for_country,
     without_suppressed,
 )
 from optout.sendhours import SendHours
@@ -30,19 +27,9 @@ from optout.services import note_marketing_sent
 
 from .. import throttle
 from ..models import Campaign, CampaignChunk, Channel, Message
-from ..personalize import (
-    CONTACT_FIELDS,
-    compile_body,
-    compose_email_text,
-    compose_sms,
-    new_short_code,
-    placeholder_values,
-    render,
-    short_link,
-    unsubscribe_link,
-)
 from ..selectors import campaign_audience
 from .handoff import hand_off
+from .messages import create_messages
 
 logger = logging.getLogger(__name__)
 
@@ -220,7 +207,7 @@ def send_chunk(*, chunk_id: int, task_token: str = "", attempt: int = 0) -> None
     in_chunk.filter(status=Message.Status.SENDING).update(
         status=Message.Status.FAILED, error=UNKNOWN_OUTCOME
     )
-    _create_messages(campaign, chunk)
+    create_messages(campaign, chunk)
     ids, held_until = _due_now(campaign, in_chunk.filter(status=Message.Status.QUEUED))
     rate = _rate(campaign)
     batch_size = min(settings.SEND_BATCH_SIZE, rate) if rate else settings.SEND_BATCH_SIZE
@@ -332,82 +319,6 @@ def _note_reply_routes(campaign: Campaign, messages: list[Message]) -> None:
             shortcode=shortcode,
             addresses=addresses,
         )
-
-
-def _create_messages(campaign: Campaign, chunk: CampaignChunk) -> None:
-    """One Message per contact of the chunk: queued if reachable, skipped if opted out."""
-    contacts = campaign_audience(campaign=campaign).filter(
-        id__gt=chunk.after_id, id__lte=chunk.upto_id
-    )
-    existing = set(
-        Message.objects.filter(
-            campaign=campaign, contact_id__gt=chunk.after_id, contact_id__lte=chunk.upto_id
-        ).values_list("contact_id", flat=True)
-    )
-    reachable = set(
-        reachable_for_marketing(company=campaign.company, contacts=contacts).values_list(
-            "id", flat=True
-        )
-    )
-    composer = _Composer(campaign)
-    todo = [row for row in contacts.values(*CONTACT_FIELDS) if row["id"] not in existing]
-    # A short code may collide with one already issued; those rows are dropped by
-    # ignore_conflicts and made again with a fresh code on the next pass.
-    for _attempt in range(5):
-        if not todo:
-            return
-        rows = [composer.message(row, row["id"] in reachable) for row in todo]
-        Message.objects.bulk_create(rows, ignore_conflicts=True)
-        made = set(
-            Message.objects.filter(
-                campaign=campaign, contact_id__in=[row["id"] for row in todo]
-            ).values_list("contact_id", flat=True)
-        )
-        todo = [row for row in todo if row["id"] not in made]
-    raise RuntimeError(f"Could not create messages for {len(todo)} contacts of {chunk}")
-
-
-class _Composer:
-    """Makes one campaign's Message rows: the body each contact reads, with its opt-out."""
-
-    def __init__(self, campaign: Campaign):
-        self.campaign = campaign
-        self.email = campaign.channel == Channel.EMAIL
-        self.body = compile_body(campaign.body)
-        self.subject = compile_body(campaign.subject) if self.email else None
-        self.rules = {} if self.email else country_rules()
-
-    def message(self, row: dict, reachable: bool) -> Message:
-        campaign = self.campaign
-        message = Message(
-            company_id=campaign.company_id,
-            campaign=campaign,
-            contact_id=row["id"],
-            channel=campaign.channel,
-            to=row["email"] if self.email else row["phone"],
-            country=row["country"],
-            sender=campaign.sender,
-        )
-        if not reachable:
-            message.status = Message.Status.SKIPPED
-            return message
-        values = placeholder_values(row, campaign.company.name)
-        if self.email:
-            message.short_code = new_short_code()
-            # A name imported with a line break must not break the Subject header.
-            message.subject = " ".join(render(self.subject, values).split())
-            link = unsubscribe_link(message.short_code)
-            message.body = compose_email_text(self.body, values, link)
-            return message
-        rule = rule_for_country(self.rules, row["country"])
-        link = ""
-        if rule.method == CountryRule.Method.LINK:
-            message.short_code = new_short_code()
-            link = short_link(message.short_code)
-        else:
-            message.optout_shortcode = rule.shortcode
-        message.body = compose_sms(self.body, values, rule.footer(link))
-        return message
 
 
 def _finish_if_done(campaign_id: int) -> None:

@@ -4,7 +4,8 @@ from campaigns.backends import BaseSmsBackend, TransientGatewayError
 from campaigns.backends.locmem import InMemoryBackend
 from campaigns.models import Campaign, CampaignChunk, Message
 from campaigns.services import RetryLater, plan_campaign, send_campaign, send_chunk
-from campaigns.services.sending import _create_messages, _take_lease
+from campaigns.services.messages import create_messages as _create_messages
+from campaigns.services.sending import _take_lease
 from optout.services import record_optout
 from tests.factories import CampaignFactory, ContactFactory
 
