@@ -24,7 +24,6 @@ process, the tasks' functions called one after the other (BENCH_PROFILE_CONTACTS
 
 import os
 import random
-import subprocess
 import sys
 import time
 import unicodedata
@@ -52,7 +51,7 @@ from . import import_bench as ib
 from .data import FIRST, LAST, _pool
 from .naive import naive_send_one
 from .ready import judge_send_hours_at
-from .worker import CELERY, ROOT, Worker
+from .worker import ROOT, Worker
 
 QUEUE = "bench-campaign"
 WORKERS = 2
@@ -205,9 +204,8 @@ def worker_env() -> dict[str, str]:
 class CampaignWorker(Worker):
     """bench.worker's solo worker, with the naive task loaded and the bench's settings."""
 
-    def __init__(self, *, env: dict[str, str], **kwargs):
-        super().__init__(**kwargs)
-        self.env = env
+    def __init__(self, **kwargs):
+        super().__init__(include="bench.ready,bench.naive", **kwargs)
         self._read = 0
 
     def new_errors(self) -> list[str]:
@@ -222,23 +220,6 @@ class CampaignWorker(Worker):
         self._read += len(text)
         lines = text.decode(errors="replace").splitlines()
         return [x for x in lines if "ERROR/" in x or "CRITICAL/" in x]
-
-    def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.ready_file.unlink(missing_ok=True)
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
-        self.process = subprocess.Popen(
-            [
-                str(CELERY), "-A", "config", "worker", "-P", "solo", "-c", "1",
-                "--loglevel=warning", "-Q", self.queue, "-n", self.hostname,
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
-                "--include", "bench.ready,bench.naive",
-            ],
-            cwd=ROOT,
-            env={**os.environ, **self.env, "BENCH_READY_FILE": str(self.ready_file)},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
 
 
 def purge_queue() -> None:

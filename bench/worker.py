@@ -41,9 +41,19 @@ def _tree(pid: int) -> list[int]:
 class Worker:
     """``celery -A config worker -P solo -c 1`` on a queue of its own, sampled every 50 ms."""
 
-    def __init__(self, *, queue: str, hostname: str, log: Path, interval: float = 0.05):
+    def __init__(
+        self,
+        *,
+        queue: str,
+        hostname: str,
+        log: Path,
+        interval: float = 0.05,
+        env: dict[str, str] | None = None,
+        include: str = "bench.ready",
+    ):
         self.queue, self.hostname, self.log_path = queue, hostname, log
         self.interval = interval
+        self.env, self.include = env or {}, include
         self.process: subprocess.Popen | None = None
         self.peak_rss_kb = 0
         self._stop = threading.Event()
@@ -62,10 +72,10 @@ class Worker:
                 str(CELERY), "-A", "config", "worker", "-P", "solo", "-c", "1",
                 "--loglevel=warning", "-Q", self.queue, "-n", self.hostname,
                 "--without-gossip", "--without-mingle", "--without-heartbeat",
-                "--include", "bench.ready",
+                "--include", self.include,
             ],
             cwd=ROOT,
-            env={**os.environ, "BENCH_READY_FILE": str(self.ready_file)},
+            env={**os.environ, **self.env, "BENCH_READY_FILE": str(self.ready_file)},
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
