@@ -91,8 +91,13 @@ def record_delivery_reports(reports: list[DeliveryReport]) -> tuple[int, int]:
     """
     ids = {int(r.reference) for r in reports if REFERENCE.fullmatch(r.reference)}
     with transaction.atomic():
-        # Locked, so that a report and a worker finishing the same message never interleave.
-        found = Message.objects.select_for_update().filter(pk__in=ids, channel=Channel.SMS)
+        # Locked, so that a report and a worker finishing the same message never interleave;
+        # in id order, the order a worker's UPDATE takes them in, so the two never deadlock.
+        found = (
+            Message.objects.select_for_update()
+            .filter(pk__in=ids, channel=Channel.SMS)
+            .order_by("pk")
+        )
         messages = {str(m.pk): m for m in found.only("id", "status", "error", "sent_at")}
         changed, unknown = {}, []
         for report in reports:
