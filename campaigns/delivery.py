@@ -92,7 +92,7 @@ def record_delivery_reports(reports: list[DeliveryReport]) -> tuple[int, int]:
     ids = {int(r.reference) for r in reports if REFERENCE.fullmatch(r.reference)}
     with transaction.atomic():
         # Locked, so that a report and a worker finishing the same message never interleave;
-        # in id order, the order a worker's UPDATE takes them in, so the two never deadlock.
+        # in id order, as a worker's UPDATE mostly takes them, to keep deadlocks rare.
         found = (
             Message.objects.select_for_update()
             .filter(pk__in=ids, channel=Channel.SMS)
