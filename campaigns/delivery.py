@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from django.db import transaction
 from django.utils import timezone
 
+from .backends import UNKNOWN_OUTCOME_PREFIX
 from .models import Channel, Message
-from .services import UNKNOWN_OUTCOME
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,12 @@ def record_delivery_reports(reports: list[DeliveryReport]) -> tuple[int, int]:
 
 def _apply(report: DeliveryReport, message: Message) -> bool:
     """Change the message as the report says, if it may still change; True if it did."""
-    if report.outcome is None or not _awaiting_outcome(message):
+    if report.outcome is None:
+        return False
+    # Put back in the queue after a hand-off that seemed to fail: the report says it
+    # arrived, and marking it so keeps it from being sent again.
+    requeued = report.outcome == DELIVERED and message.status == Message.Status.QUEUED
+    if not (requeued or _awaiting_outcome(message)):
         return False
     if report.outcome == DELIVERED:
         message.status, message.error = Message.Status.DELIVERED, ""
@@ -131,5 +136,7 @@ def _apply(report: DeliveryReport, message: Message) -> bool:
 def _awaiting_outcome(message: Message) -> bool:
     """Handed to the gateway and not known to have failed or arrived. Never DELIVERED: a
     late or repeated failure report does not undo a delivery."""
-    unknown = message.status == Message.Status.FAILED and message.error == UNKNOWN_OUTCOME
+    unknown = message.status == Message.Status.FAILED and message.error.startswith(
+        UNKNOWN_OUTCOME_PREFIX
+    )
     return unknown or message.status in (Message.Status.SENDING, Message.Status.SENT)

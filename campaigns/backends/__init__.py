@@ -3,9 +3,22 @@
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from .base import BaseSmsBackend, OutboundSms, SendResult, TransientGatewayError
+from .base import (
+    UNKNOWN_OUTCOME_PREFIX,
+    BaseSmsBackend,
+    OutboundSms,
+    SendResult,
+    TransientGatewayError,
+)
 
-__all__ = ["BaseSmsBackend", "OutboundSms", "SendResult", "TransientGatewayError", "get_backend"]
+__all__ = [
+    "UNKNOWN_OUTCOME_PREFIX",
+    "BaseSmsBackend",
+    "OutboundSms",
+    "SendResult",
+    "TransientGatewayError",
+    "get_backend",
+]
 
 
 def get_backend(backend: str | None = None, **kwargs) -> BaseSmsBackend:

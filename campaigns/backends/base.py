@@ -1,5 +1,9 @@
 from dataclasses import dataclass
 
+# Starts the error of a message the gateway may or may not have: never sent again (that
+# could deliver it twice); a delivery report, if one comes, settles it.
+UNKNOWN_OUTCOME_PREFIX = "Unknown:"
+
 
 class TransientGatewayError(Exception):
     """The gateway took none of the batch (down, overloaded): trying again is safe."""

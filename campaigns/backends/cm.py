@@ -15,7 +15,7 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import BaseSmsBackend, OutboundSms, SendResult
+from .base import UNKNOWN_OUTCOME_PREFIX, BaseSmsBackend, OutboundSms, SendResult
 
 logger = logging.getLogger(__name__)
 
@@ -24,13 +24,13 @@ TOKEN_HEADER = "X-CM-PRODUCTTOKEN"
 BACKOFF_CAP_SECONDS = 8.0
 MAX_ERROR_LENGTH = 255  # Message.error
 MAX_PARTS = 8
-# No answer, so another attempt may get one. A read timeout is among them although CM may
-# have taken the request before it: a rare duplicate is the price of not losing the batch.
-TRANSIENT_ERRORS = (
-    requests.Timeout,
-    requests.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-)
+# The request never reached CM (refused, reset, or no connection in time): trying again
+# is safe. A connect timeout is one of these.
+TRANSIENT_ERRORS = (requests.ConnectionError,)
+# The request reached CM but its answer did not come back whole: CM may have taken the
+# messages. Sending them again could deliver them twice, so they are not; a delivery
+# report, if one comes, says whether they arrived.
+UNANSWERED_ERRORS = (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError)
 
 _sessions: dict[int, requests.Session] = {}
 _sessions_lock = threading.Lock()
@@ -53,8 +53,9 @@ class _Unanswered(Exception):
 
 class CmBackend(BaseSmsBackend):
     """Hands messages to CM in requests of at most ``CM_BATCH_SIZE``, retrying a request
-    the gateway did not answer (5xx, timeout, connection error) with capped, fully
-    jittered exponential backoff."""
+    CM answered with a 5xx or 429, or that never reached it (connection refused or timed
+    out), with capped, fully jittered exponential backoff. A request that reached CM but
+    got no answer in time is not sent again (see UNANSWERED_ERRORS)."""
 
     def __init__(
         self,
@@ -118,6 +119,8 @@ class CmBackend(BaseSmsBackend):
                 # A redirected POST may come back as a GET: report it rather than follow.
                 allow_redirects=False,
             )
+        except UNANSWERED_ERRORS as exc:
+            return _unknown(part, _describe(exc))
         except TRANSIENT_ERRORS as exc:
             raise _Unanswered(_describe(exc)) from exc
         # 429: over CM's own rate limit; like a 5xx, it took none of them.
@@ -227,6 +230,15 @@ def _refused(part: list[OutboundSms], response: requests.Response) -> list[SendR
         error = _clip(f"HTTP {response.status_code}: {reason}")
         results.append(SendResult(sms.reference, accepted=False, error=error))
     return results
+
+
+def _unknown(part: list[OutboundSms], problem: str) -> list[SendResult]:
+    logger.warning("CM gateway: %s; %d message(s) not sent again", problem, len(part))
+    error = _clip(
+        f"{UNKNOWN_OUTCOME_PREFIX} CM did not answer in time ({problem}); not sent again, "
+        "in case it arrived"
+    )
+    return [SendResult(sms.reference, accepted=False, error=error) for sms in part]
 
 
 def _clip(error: str) -> str:

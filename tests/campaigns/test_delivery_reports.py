@@ -47,14 +47,29 @@ def test_delivered_report_marks_the_message_delivered(post_reports, company):
     assert state(sent) == ("delivered", "")
 
 
-def test_delivery_settles_a_message_of_unknown_outcome(post_reports, company):
-    lost = message(company, status=Message.Status.FAILED, error=UNKNOWN_OUTCOME)
+@pytest.mark.parametrize(
+    "unknown",
+    [UNKNOWN_OUTCOME, "Unknown: CM did not answer in time (read timeout); not sent again"],
+    ids=["worker-died", "gateway-timed-out"],
+)
+def test_delivery_settles_a_message_of_unknown_outcome(post_reports, company, unknown):
+    lost = message(company, status=Message.Status.FAILED, error=unknown)
     at = "2025-03-01T10:15:00+00:00"
 
     post_reports({"reference": str(lost.pk), "status": "delivered", "at": at})
 
     assert state(lost) == ("delivered", "")
     assert lost.sent_at == datetime(2025, 3, 1, 10, 15, tzinfo=UTC)
+
+
+def test_delivery_of_a_message_put_back_in_the_queue_keeps_it_from_going_again(
+    post_reports, company
+):
+    requeued = message(company, status=Message.Status.QUEUED)
+
+    post_reports({"reference": str(requeued.pk), "status": "delivered"})
+
+    assert state(requeued) == ("delivered", "")
 
 
 def test_failed_report_keeps_the_gateways_reason(post_reports, company):
