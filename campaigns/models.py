@@ -32,6 +32,8 @@ class Campaign(models.Model):
     # The audience: contacts in any of these groups (all contacts when none), narrowed to
     # these countries (all when empty) and to every custom-field condition.
     groups = models.ManyToManyField(Group, blank=True, related_name="+")
+    # Whether groups were picked: deleting them all later then leaves nobody, not everyone.
+    limited_to_groups = models.BooleanField(default=False)
     countries = models.JSONField(default=list, blank=True, help_text="ISO 3166 regions")
     field_conditions = models.JSONField(
         default=list, blank=True, help_text='[{"key": …, "op": "is"|"contains", "value": …}]'

@@ -55,10 +55,12 @@ def campaign_audience(*, campaign: Campaign) -> QuerySet[Contact]:
     """Who a campaign goes to: its company's contacts with an address on its channel, in
     any of its groups (all when none), in its countries (all when none), and matching
     every custom-field condition."""
+    groups = list(campaign.groups.values_list("id", flat=True))
     return audience_of(
         company_id=campaign.company_id,
         channel=campaign.channel,
-        group_ids=list(campaign.groups.values_list("id", flat=True)),
+        # Limited to its groups: if they were all deleted since, that is nobody, not all.
+        group_ids=groups if campaign.limited_to_groups else None,
         countries=campaign.countries,
         field_conditions=campaign.field_conditions,
     )
@@ -68,7 +70,7 @@ def audience_of(
     *,
     company_id: int,
     channel: str,
-    group_ids: list[int],
+    group_ids: list[int] | None,
     countries: list[str],
     field_conditions: list[dict],
 ) -> QuerySet[Contact]:
@@ -79,7 +81,7 @@ def audience_of(
         contacts = contacts.exclude(email="")
     else:
         contacts = contacts.exclude(phone="")
-    if group_ids:
+    if group_ids is not None:  # None: every contact, whatever their groups
         # EXISTS rather than a join: a contact in two of the groups is still one recipient.
         membership = Contact.groups.through.objects.filter(
             contact_id=OuterRef("pk"), group_id__in=group_ids
@@ -190,7 +192,7 @@ def draft_preview(
     audience = audience_of(
         company_id=company.pk,
         channel=channel,
-        group_ids=group_ids,
+        group_ids=group_ids or None,  # none ticked: everyone
         countries=countries,
         field_conditions=field_conditions,
     )

@@ -9,13 +9,6 @@ def plan_campaign_task(campaign_id: int) -> None:
 
 
 @shared_task(acks_late=True)
-def dispatch_campaign_task(campaign_id: int) -> None:
-    from .services import dispatch
-
-    dispatch(campaign_id=campaign_id)
-
-
-@shared_task(acks_late=True)
 def send_chunk_task(chunk_id: int, token: str = "", attempt: int = 0) -> None:
     from .services import RetryLater, send_chunk
 

@@ -15,11 +15,13 @@ import holidays
 import phonenumbers
 from django.core.exceptions import ValidationError
 from phonenumbers import timezone as number_zones
+from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
 if TYPE_CHECKING:  # the models use this module's validator
     from .models import CountryRule
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DEFAULT_COUNTRY = "ZZ"  # CountryRule.DEFAULT_COUNTRY: the rule for every other country
 # How far ahead to look for an opening: a long weekend with holidays around it fits.
 HORIZON_DAYS = 10
 
@@ -79,18 +81,18 @@ class SendHours:
         self.windows = {
             country: _window(rule) for country, rule in rules.items() if rule.send_hours
         }
-        # Keyed by country and number prefix (country code and area code at most).
-        self._answers: dict[tuple[str, str], datetime | None] = {}
+        # Keyed by the country and the recipient's time zones: a handful per chunk.
+        self._answers: dict[tuple[str, tuple[str, ...]], datetime | None] = {}
 
     def opens_at(self, country: str, phone: str) -> datetime | None:
         """None when the recipient may get marketing now; else when they may."""
-        window = self.windows.get(country)
+        window = self.windows.get(country) or self.windows.get(DEFAULT_COUNTRY)
         if window is None:
             return None
-        key = (country, phone[:6])
+        zones = _zones(phone, country)
+        key = (country, zones)
         if key not in self._answers:
-            zones = [ZoneInfo(zone) for zone in _zones(phone, country)]
-            self._answers[key] = _next_opening(window, zones, self.now)
+            self._answers[key] = _next_opening(window, [ZoneInfo(z) for z in zones], self.now)
         return self._answers[key]
 
 
@@ -116,21 +118,46 @@ def _next_opening(window: _Window, zones: list[ZoneInfo], now: datetime) -> date
     return now + timedelta(days=HORIZON_DAYS)  # never open in the horizon: look again then
 
 
-def _zones(phone: str, country: str) -> list[str]:
-    """The number's time zones; failing that, every zone of its country."""
+def _zones(phone: str, country: str) -> tuple[str, ...]:
+    """The recipient's time zones: the only one of their country, or their number's own
+    (a US area code's), else every zone of the country."""
+    country_zones = _calling_code_zones(phonenumbers.country_code_for_region(country))
+    if len(country_zones) == 1:
+        return country_zones
+    # phonenumbers keys zones by at most TIMEZONE_LONGEST_PREFIX digits: numbers sharing
+    # those share their zones, so one parse per prefix.
+    prefix = phone[: 1 + TIMEZONE_LONGEST_PREFIX]
+    if prefix not in _prefix_zones:
+        _prefix_zones[prefix] = _number_zones(phone)
+    return _prefix_zones[prefix] or country_zones or ("UTC",)
+
+
+_prefix_zones: dict[str, tuple[str, ...]] = {}
+
+
+def _number_zones(phone: str) -> tuple[str, ...]:
     try:
         number = phonenumbers.parse(phone)
-        zones = [z for z in number_zones.time_zones_for_number(number) if z != "Etc/Unknown"]
     except phonenumbers.NumberParseException:
-        zones = []
-    return zones or _country_zones(country)
+        return ()
+    return tuple(z for z in number_zones.time_zones_for_number(number) if z != "Etc/Unknown")
 
 
 @cache
-def _country_zones(country: str) -> list[str]:
-    example = phonenumbers.example_number(country)
-    zones = number_zones.time_zones_for_number(example) if example else ()
-    return [z for z in zones if z != "Etc/Unknown"] or ["UTC"]
+def _calling_code_zones(calling_code: int) -> tuple[str, ...]:
+    """Every zone numbers of this calling code can be in (+1: the whole of NANP)."""
+    code = str(calling_code)
+    return tuple(
+        sorted(
+            {
+                zone
+                for prefix, zones in TIMEZONE_DATA.items()
+                if prefix.startswith(code)
+                for zone in (zones.split("&") if isinstance(zones, str) else zones)
+                if zone != "Etc/Unknown"
+            }
+        )
+    )
 
 
 @cache

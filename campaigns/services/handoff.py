@@ -105,13 +105,27 @@ def _send_emails(messages: list[Message]) -> dict[str, SendResult]:
     except (OSError, smtplib.SMTPException) as exc:
         raise TransientGatewayError(f"Email server: {exc}") from exc
     try:
-        for message, email in zip(messages, emails, strict=True):
+        for sent, (message, email) in enumerate(zip(messages, emails, strict=True)):
+            reference = str(message.pk)
             try:
                 connection.send_messages([email])
-            except (OSError, smtplib.SMTPException, ValueError) as exc:
-                results[str(message.pk)] = SendResult(str(message.pk), False, error=str(exc))
+            except smtplib.SMTPServerDisconnected as exc:
+                lost = exc
+            except (smtplib.SMTPException, ValueError) as exc:  # this message refused
+                results[reference] = SendResult(reference, False, error=str(exc))
+                continue
+            except OSError as exc:  # the connection, not the message
+                lost = exc
             else:
-                results[str(message.pk)] = SendResult(str(message.pk), True)
+                results[reference] = SendResult(reference, True)
+                continue
+            # The connection is gone: this message failed with it, and the rest were never
+            # tried; they go back to be sent later.
+            results[reference] = SendResult(reference, False, error=f"Email server: {lost}")
+            for later in messages[sent + 1 :]:
+                error = f"Email server: {lost}"
+                results[str(later.pk)] = SendResult(str(later.pk), False, retry=True, error=error)
+            break
     finally:
         connection.close()
     return results

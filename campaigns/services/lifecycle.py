@@ -63,8 +63,13 @@ def update_campaign(
     field_conditions: list[dict],
 ) -> Campaign:
     """Save a draft; once a campaign has started, what it says and to whom is fixed."""
-    if campaign.pk and campaign.status != Status.DRAFT:
-        raise CampaignError("Only a draft can be edited; unschedule it first.")
+    if campaign.pk:
+        # Read again under a lock: sent or scheduled from another tab meanwhile, it is
+        # no draft any more, and saving the stale copy would undo that.
+        current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if current.status != Status.DRAFT:
+            raise CampaignError("Only a draft can be edited; unschedule it first.")
+        campaign.status, campaign.scheduled_at = current.status, current.scheduled_at
     company = campaign.company
     # Refuse unknown placeholders and tags before anything is stored.
     keys = list(company.custom_fields.values_list("key", flat=True))
@@ -83,8 +88,10 @@ def update_campaign(
     campaign.sender = sender.strip() or default_sender
     campaign.countries = sorted({c.upper() for c in countries})
     campaign.field_conditions = field_conditions
+    groups = [g for g in groups if g.company_id == company.pk]
+    campaign.limited_to_groups = bool(groups)
     campaign.save()
-    campaign.groups.set([g for g in groups if g.company_id == company.pk])
+    campaign.groups.set(groups)
     return campaign
 
 
@@ -139,13 +146,15 @@ def pause_campaign(*, campaign: Campaign) -> bool:
 
 
 def resume_campaign(*, campaign: Campaign) -> bool:
-    from ..tasks import dispatch_campaign_task
+    from ..tasks import plan_campaign_task
 
     resumed = Campaign.objects.filter(pk=campaign.pk, status=Status.PAUSED).update(
         status=Status.SENDING
     )
     if resumed:
-        transaction.on_commit(lambda: dispatch_campaign_task.delay(campaign.pk))
+        # Planning is done once; this plans a campaign paused before it was, and hands
+        # out its chunks either way.
+        transaction.on_commit(lambda: plan_campaign_task.delay(campaign.pk))
     return bool(resumed)
 
 

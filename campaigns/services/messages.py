@@ -20,6 +20,7 @@ from ..personalize import (
 )
 from ..selectors import campaign_audience
 
+SUBJECT_LENGTH = Message._meta.get_field("subject").max_length
 # Every column a new message is written with (the rest keep their defaults: none).
 COLUMNS = (
     "company_id",
@@ -149,7 +150,7 @@ class _Composer:
         if self.email:
             code = new_short_code()
             # A name imported with a line break must not break the Subject header.
-            subject = " ".join(render(self.subject, values).split())
+            subject = " ".join(render(self.subject, values).split())[:SUBJECT_LENGTH]
             body = compose_email_text(self.body, values, unsubscribe_link(code))
             return subject, body, code, ""
         rule = rule_for_country(self.rules, contact["country"])

@@ -26,6 +26,7 @@ from optout.sendhours import SendHours
 from optout.services import note_marketing_sent
 
 from .. import throttle
+from ..backends import UNKNOWN_OUTCOME_PREFIX
 from ..models import Campaign, CampaignChunk, Channel, Message
 from ..selectors import campaign_audience
 from .handoff import hand_off
@@ -33,7 +34,9 @@ from .messages import create_messages
 
 logger = logging.getLogger(__name__)
 
-UNKNOWN_OUTCOME = "Unknown: the worker stopped while handing this message to the gateway"
+UNKNOWN_OUTCOME = (
+    f"{UNKNOWN_OUTCOME_PREFIX} the worker stopped while handing this message to the gateway"
+)
 # A throttled batch waits in the worker this long at most, then yields its place.
 MAX_THROTTLE_WAIT = 1.0
 
@@ -46,13 +49,17 @@ def chunk_lease() -> timedelta:
 
 def plan_campaign(*, campaign_id: int) -> None:
     """Cut the audience into keyset chunks, once, and hand out the first ones."""
+    started = [Campaign.Status.SENDING, Campaign.Status.PAUSED]
     with transaction.atomic():
         # The lock makes a redelivered plan task wait, then find the chunks made.
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
-        if campaign.status == Campaign.Status.SENDING and not campaign.chunks.exists():
-            CampaignChunk.objects.bulk_create(_cut(campaign))
-    if campaign.status == Campaign.Status.SENDING:
-        dispatch(campaign_id=campaign_id)
+        if campaign.status in started and not campaign.chunks.exists():
+            chunks = CampaignChunk.objects.bulk_create(_cut(campaign))
+            if not chunks:  # nobody to send to: done
+                Campaign.objects.filter(pk=campaign_id, status__in=started).update(
+                    status=Campaign.Status.SENT, finished_at=timezone.now()
+                )
+    dispatch(campaign_id=campaign_id)
 
 
 def _cut(campaign: Campaign) -> list[CampaignChunk]:
@@ -79,7 +86,9 @@ def dispatch(*, campaign_id: int) -> int:
     now = timezone.now()
     chunks = CampaignChunk.objects.filter(campaign_id=campaign_id, done_at__isnull=True)
     if not chunks.exists():
-        _finish_if_done(campaign_id)
+        # Every chunk done, or none made yet: only the plan finishes an unplanned one.
+        if CampaignChunk.objects.filter(campaign_id=campaign_id).exists():
+            _finish_if_done(campaign_id)
         return 0
     busy = chunks.filter(leased_until__gte=now).count()
     idle = (

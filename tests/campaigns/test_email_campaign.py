@@ -206,3 +206,65 @@ def test_one_click_from_a_mailbox_provider_is_never_rate_limited(company, settin
         )
         assert response.status_code == 200
     assert Suppression.objects.filter(address__startswith="p").count() == 3
+
+
+class DroppingEmailBackend:
+    """An SMTP connection the server closes after the first message, as providers do
+    that cap messages per connection."""
+
+    sent: list = []
+
+    def __init__(self, **kwargs):
+        pass
+
+    def open(self):
+        return True
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        import smtplib
+
+        if DroppingEmailBackend.sent:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        DroppingEmailBackend.sent.extend(messages)
+        return len(messages)
+
+
+def test_a_dropped_email_connection_puts_the_untried_rest_back(company, settings):
+    from campaigns.services import RetryLater, plan_campaign, send_chunk
+
+    settings.EMAIL_BACKEND = f"{__name__}.DroppingEmailBackend"
+    DroppingEmailBackend.sent = []
+    for n in range(3):
+        ContactFactory(company=company, email=f"person{n}@example.nl")
+    campaign = create_campaign(
+        company=company, name="Beans", channel="email", subject="Beans", body="Hi"
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
+    plan_campaign(campaign_id=campaign.pk)
+    chunk = campaign.chunks.get()
+
+    with pytest.raises(RetryLater):
+        send_chunk(chunk_id=chunk.pk, task_token=chunk.lease)
+
+    statuses = list(Message.objects.order_by("contact_id").values_list("status", flat=True))
+    # Sent; failed with the connection; never tried, so queued for the retry.
+    assert statuses == [Message.Status.SENT, Message.Status.FAILED, Message.Status.QUEUED]
+    assert len(DroppingEmailBackend.sent) == 1
+
+
+def test_a_subject_that_grows_past_its_column_is_cut_not_fatal(company):
+    ContactFactory(company=company, first_name="S" * 100, email="long@example.nl")
+    campaign = create_campaign(
+        company=company,
+        name="Long",
+        channel="email",
+        subject="x" * 200 + "{{ first_name }}",  # 216 characters; 300 once filled in
+        body="Hi",
+    )
+    _send(campaign)
+    message = Message.objects.get(campaign=campaign)
+    assert message.status == Message.Status.SENT
+    assert message.subject == "x" * 200 + "S" * 55

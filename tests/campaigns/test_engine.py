@@ -245,3 +245,59 @@ def test_staff_pause_and_cancel_from_admin(admin_client, sending, company):
     sending.refresh_from_db()
     draft.refresh_from_db()
     assert (sending.status, draft.status) == (Campaign.Status.CANCELLED, Campaign.Status.DRAFT)
+
+
+def test_paused_before_it_was_planned_then_resumed_it_still_sends(
+    company, outbox, django_capture_on_commit_callbacks
+):
+    ContactFactory.create_batch(3, company=company)
+    campaign = CampaignFactory(company=company, status=Campaign.Status.SENDING)
+    assert pause_campaign(campaign=campaign)
+    plan_campaign(campaign_id=campaign.pk)  # the plan task, run while paused
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.PAUSED
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert resume_campaign(campaign=campaign)
+    assert len(callbacks) == 1  # the plan task again: it plans once, then hands out
+    run_campaign(campaign)
+    assert campaign.status == Campaign.Status.SENT
+    assert len(outbox) == 3
+
+
+def test_a_campaign_whose_groups_were_all_deleted_goes_to_nobody(company, outbox):
+    from campaigns.services import create_campaign
+
+    vip = company.groups.create(name="VIP")
+    ContactFactory(company=company).groups.add(vip)
+    ContactFactory.create_batch(4, company=company)
+    campaign = create_campaign(company=company, name="VIP only", body="Hi", groups=[vip])
+    vip.delete()
+
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
+    run_campaign(campaign)
+    assert outbox == []
+    assert campaign.status == Campaign.Status.SENT
+
+
+def test_editing_a_stale_copy_does_not_undo_a_send(company):
+    from campaigns.services import create_campaign, send_campaign, update_campaign
+
+    campaign = create_campaign(company=company, name="Spring", body="Hi")
+    stale = Campaign.objects.get(pk=campaign.pk)  # the editor's copy, in another tab
+    assert send_campaign(campaign=campaign)
+    with pytest.raises(CampaignError):
+        update_campaign(
+            campaign=stale,
+            name="Spring!",
+            body="Hi",
+            channel="sms",
+            sender="",
+            subject="",
+            html_body="",
+            groups=[],
+            countries=[],
+            field_conditions=[],
+        )
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.name) == (Campaign.Status.SENDING, "Spring")

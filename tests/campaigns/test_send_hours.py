@@ -135,3 +135,19 @@ def test_the_campaign_page_says_who_waits_and_until_when(
     assert "outside their country's sending hours" in page
     assert "Mon 7 Dec, 08:00</strong> (Europe/Amsterdam)" in page
     assert outbox == []
+
+
+def test_numbers_of_one_area_code_prefix_in_two_zones_are_told_apart(seeded_defaults):
+    """+1 208 spans Pacific and Mountain time: each number is judged in its own."""
+    at = datetime(2026, 12, 5, 4, 30, tzinfo=UTC)  # 20:30 in Boise's west, 21:30 in Denver
+    hours = SendHours(country_rules(), at)
+    assert hours.opens_at("US", "+12082155555") is None
+    assert hours.opens_at("US", "+12082015555") is not None
+
+
+def test_hours_on_the_default_rule_hold_countries_without_a_rule_of_their_own(seeded_defaults):
+    CountryRule.objects.filter(country="ZZ").update(send_hours={"sun": None})
+    sunday = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    assert _opens("+4915123456789", "DE", sunday) == datetime(
+        2026, 12, 7, 0, 0, tzinfo=ZoneInfo("Europe/Berlin")
+    )
