@@ -172,9 +172,9 @@ CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 # --- Sending ------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="campaigns.backends.console.ConsoleBackend")
 SMS_FILE_PATH = env.path("SMS_FILE_PATH", default=VAR_DIR / "sms")
-# CM.com (SMS_BACKEND=campaigns.backends.cm.CmBackend). A request CM does not answer
-# (5xx, timeout) is tried CM_MAX_ATTEMPTS times in all, waiting a random time up to
-# CM_RETRY_BACKOFF * 2**n seconds (at most 8) between tries.
+# CM.com (SMS_BACKEND=campaigns.backends.cm.CmBackend). A request CM answers with a 5xx
+# or 429, or that never reached it, is tried CM_MAX_ATTEMPTS times in all, waiting a
+# random time up to CM_RETRY_BACKOFF * 2**n seconds (at most 8) between tries.
 CM_BASE_URL = env.str("CM_BASE_URL", default="https://gw.messaging.cm.com")
 CM_PRODUCT_TOKEN = env.str("CM_PRODUCT_TOKEN", default="")
 CM_TIMEOUT = env.float("CM_TIMEOUT", default=10.0)
