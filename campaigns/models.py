@@ -130,6 +130,8 @@ class CampaignChunk(models.Model):
     leased_until = models.DateTimeField(null=True, blank=True)
     # Some recipients are outside their country's sending hours: not before then.
     not_before = models.DateTimeField(null=True, blank=True)
+    # Runs that ended in an error (not a retry the engine asked for); see give_up_on_chunk.
+    failures = models.PositiveSmallIntegerField(default=0)
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

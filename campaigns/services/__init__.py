@@ -12,7 +12,15 @@ from .lifecycle import (
     unschedule_campaign,
     update_campaign,
 )
-from .sending import UNKNOWN_OUTCOME, RetryLater, dispatch, plan_campaign, send_chunk, tick
+from .sending import (
+    UNKNOWN_OUTCOME,
+    RetryLater,
+    dispatch,
+    note_chunk_failure,
+    plan_campaign,
+    send_chunk,
+    tick,
+)
 from .transactional import send_transactional, send_transactional_email
 
 __all__ = [
@@ -22,6 +30,7 @@ __all__ = [
     "cancel_campaign",
     "create_campaign",
     "dispatch",
+    "note_chunk_failure",
     "pause_campaign",
     "plan_campaign",
     "resume_campaign",

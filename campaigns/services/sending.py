@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import redis
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from optout.selectors import (
@@ -241,6 +241,39 @@ def send_chunk(*, chunk_id: int, task_token: str = "", attempt: int = 0) -> None
     elif not lease.finish():
         return
     dispatch(campaign_id=campaign.pk)
+
+
+def note_chunk_failure(*, chunk_id: int, error: str) -> bool:
+    """Count a run of this chunk that raised; after SEND_MAX_ATTEMPTS of them, give up on
+    it, so that the campaign can finish. Returns True when it gave up.
+
+    What is still queued in the chunk is marked failed with the error, for the marketer
+    to see; what a run left in SENDING keeps that state until the next owner would have
+    marked it of unknown outcome, which giving up does now.
+    """
+    CampaignChunk.objects.filter(pk=chunk_id, done_at__isnull=True).update(
+        failures=F("failures") + 1
+    )
+    chunk = CampaignChunk.objects.filter(pk=chunk_id).first()
+    if chunk is None or chunk.done_at or chunk.failures < settings.SEND_MAX_ATTEMPTS:
+        return False
+    in_chunk = Message.objects.filter(
+        campaign_id=chunk.campaign_id,
+        contact_id__gt=chunk.after_id,
+        contact_id__lte=chunk.upto_id,
+    )
+    in_chunk.filter(status=Message.Status.SENDING).update(
+        status=Message.Status.FAILED, error=UNKNOWN_OUTCOME
+    )
+    in_chunk.filter(status=Message.Status.QUEUED).update(
+        status=Message.Status.FAILED, error=f"Not sent: {error}"[:255]
+    )
+    logger.error("Gave up on %s after %d failed runs: %s", chunk, chunk.failures, error)
+    if CampaignChunk.objects.filter(pk=chunk_id, done_at__isnull=True).update(
+        done_at=timezone.now(), leased_until=None
+    ):
+        dispatch(campaign_id=chunk.campaign_id)
+    return True
 
 
 def _due_now(campaign: Campaign, queued) -> tuple[list[int], datetime | None]:

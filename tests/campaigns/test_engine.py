@@ -301,3 +301,37 @@ def test_editing_a_stale_copy_does_not_undo_a_send(company):
         )
     campaign.refresh_from_db()
     assert (campaign.status, campaign.name) == (Campaign.Status.SENDING, "Spring")
+
+
+def test_a_chunk_that_fails_every_time_is_given_up_and_the_campaign_finishes(
+    company, sending, outbox, settings, monkeypatch
+):
+    from campaigns.services import sending as engine
+    from campaigns.tasks import send_chunk_task
+
+    settings.SEND_MAX_ATTEMPTS = 3
+    settings.SEND_CHUNK_SIZE = 2
+    ContactFactory.create_batch(4, company=company)
+    plan_campaign(campaign_id=sending.pk)
+    broken, fine = sending.chunks.order_by("after_id")
+    send_chunk(chunk_id=fine.pk, task_token=fine.lease)
+    real = engine.create_messages
+
+    def create_or_fail(campaign, chunk):
+        real(campaign, chunk)
+        if chunk.pk == broken.pk:
+            raise ValueError("a row this engine cannot handle")
+
+    monkeypatch.setattr(engine, "create_messages", create_or_fail)
+    for run in range(3):
+        with pytest.raises(ValueError):
+            send_chunk_task(broken.pk, broken.lease)
+        # Its lease runs out; the tick hands it out again.
+        CampaignChunk.objects.filter(pk=broken.pk).update(leased_until=None)
+        sending.refresh_from_db()
+        assert sending.status == (Campaign.Status.SENT if run == 2 else Campaign.Status.SENDING)
+
+    failed = Message.objects.filter(status=Message.Status.FAILED)
+    assert failed.count() == 2
+    assert failed.first().error == "Not sent: ValueError: a row this engine cannot handle"
+    assert len(outbox) == 2
