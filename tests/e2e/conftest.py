@@ -1,4 +1,6 @@
+import contextlib
 import os
+import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -50,6 +52,9 @@ def start_worker_process(tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
             env={**base_env, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
+            # A group of its own: the embedded beat is a child process, which must not
+            # outlive the test when the worker itself is killed.
+            start_new_session=True,
         )
         log.close()
         started.append(process)
@@ -60,8 +65,8 @@ def start_worker_process(tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
         yield start
     finally:
         for process in started:
-            if process.poll() is None:
-                process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
         celery_app.control.purge()
 
