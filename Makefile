@@ -39,10 +39,11 @@ worker: $(VENV)/.installed
 beat: $(VENV)/.installed
 	$(BIN)/celery -A config beat --schedule=var/celerybeat-schedule --loglevel=info
 
-## Install what the tests need (Chromium included) and run the whole suite.
+## Install what the tests need (Chromium and redis-server included) and run the whole suite.
 test: export CELERY_FILESYSTEM_DIR ?= $(CURDIR)/var/celery-test
 test: $(VENV)/.installed-test messages
-	@test -x $(CHROMIUM) || bin/install-chromium
+	@test -x $(CHROMIUM) || bin/apt-install "Chromium (browser tests)" chromium fonts-liberation
+	@command -v redis-server >/dev/null || bin/apt-install "redis-server (tests with a Redis of their own)" redis-server
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run

@@ -32,16 +32,15 @@ return '0'
 
 
 @cache
-def _script():
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    return client.register_script(_GCRA)
+def _script(url: str):
+    return redis.Redis.from_url(url).register_script(_GCRA)
 
 
 def try_acquire(key: str, n: int, rate: float, burst: float) -> float:
     """Take ``n`` messages at ``rate`` per second if it keeps to the limit; 0.0 when
     taken, else the seconds to wait before asking again (nothing is taken then)."""
     if settings.REDIS_URL:
-        return float(_script()(keys=[f"throttle:{key}"], args=[rate, n, burst]))
+        return float(_script(settings.REDIS_URL)(keys=[f"throttle:{key}"], args=[rate, n, burst]))
     return _try_acquire_in_database(key, n, rate, burst)
 
 

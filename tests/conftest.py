@@ -1,7 +1,7 @@
 import importlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 # Playwright's sync API keeps an event loop running in the main thread; without this
 # Django refuses database calls from tests that use a browser.
@@ -18,6 +18,7 @@ from campaigns.backends import locmem  # noqa: E402
 from config.celery import app as celery_app  # noqa: E402
 
 from .factories import CompanyFactory, MembershipFactory  # noqa: E402
+from .redis_server import RedisServer  # noqa: E402
 
 # The fake SMS gateway's fixture, for any test that sends through the CM backend.
 pytest_plugins = ["tests.fakegateway"]
@@ -122,6 +123,19 @@ def celery_worker(transactional_db):
             yield worker
     finally:
         task_postrun.disconnect(_close_worker_connections)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    """A real Redis: the configured one (CI), else a server started for this session."""
+    if url := os.environ.get("REDIS_URL"):
+        yield url
+        return
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 @pytest.fixture
