@@ -143,6 +143,14 @@ class CampaignChunk(models.Model):
     def __str__(self) -> str:
         return f"{self.campaign_id}: contacts ({self.after_id}, {self.upto_id}]"
 
+    def messages(self) -> models.QuerySet["Message"]:
+        """The campaign's messages to this chunk's contacts."""
+        return Message.objects.filter(
+            campaign_id=self.campaign_id,
+            contact_id__gt=self.after_id,
+            contact_id__lte=self.upto_id,
+        )
+
 
 class RateWindow(models.Model):
     """Where sending rates are kept when there is no Redis (see campaigns.throttle)."""

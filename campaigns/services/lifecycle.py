@@ -7,10 +7,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from addressbook.models import Company, Group
-from optout.selectors import only_suppressed
 
 from ..models import Campaign, Channel, Message
 from ..personalize import compile_body
+from .sending import cancel_queued
 
 Status = Campaign.Status
 
@@ -166,9 +166,6 @@ def cancel_campaign(*, campaign: Campaign) -> bool:
     ).update(status=Status.CANCELLED, finished_at=timezone.now())
     if not cancelled:
         return False
-    queued = Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED)
-    # An address that opted out meanwhile reads as skipped, as it would have been.
-    only_suppressed(queued, address_field="to").update(status=Message.Status.SKIPPED)
-    queued.update(status=Message.Status.CANCELLED)
+    cancel_queued(Message.objects.filter(campaign=campaign))
     campaign.chunks.filter(done_at__isnull=True).update(done_at=timezone.now(), leased_until=None)
     return True

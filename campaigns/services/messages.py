@@ -51,9 +51,7 @@ def create_messages(campaign: Campaign, chunk: CampaignChunk) -> None:
     contacts = campaign_audience(campaign=campaign).filter(
         id__gt=chunk.after_id, id__lte=chunk.upto_id
     )
-    in_chunk = Message.objects.filter(
-        campaign=campaign, contact_id__gt=chunk.after_id, contact_id__lte=chunk.upto_id
-    )
+    in_chunk = chunk.messages()
     existing = set(in_chunk.values_list("contact_id", flat=True))
     reachable = set(
         reachable_for_marketing(company=campaign.company, contacts=contacts).values_list(

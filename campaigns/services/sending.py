@@ -207,9 +207,7 @@ def send_chunk(*, chunk_id: int, task_token: str = "", attempt: int = 0) -> None
     if lease is None:
         return  # done, or another worker has it
     chunk, campaign = lease.chunk, lease.chunk.campaign
-    in_chunk = Message.objects.filter(
-        campaign=campaign, contact_id__gt=chunk.after_id, contact_id__lte=chunk.upto_id
-    )
+    in_chunk = chunk.messages()
     # Left in SENDING by a worker that died during a hand-off: the gateway may or may not
     # have them, and sending again could deliver twice. Say so rather than guess; a
     # delivery report, if one comes, still marks them delivered.
@@ -257,11 +255,7 @@ def note_chunk_failure(*, chunk_id: int, error: str) -> bool:
     chunk = CampaignChunk.objects.filter(pk=chunk_id).first()
     if chunk is None or chunk.done_at or chunk.failures < settings.SEND_MAX_ATTEMPTS:
         return False
-    in_chunk = Message.objects.filter(
-        campaign_id=chunk.campaign_id,
-        contact_id__gt=chunk.after_id,
-        contact_id__lte=chunk.upto_id,
-    )
+    in_chunk = chunk.messages()
     in_chunk.filter(status=Message.Status.SENDING).update(
         status=Message.Status.FAILED, error=UNKNOWN_OUTCOME
     )
@@ -299,11 +293,19 @@ def _still_sending(campaign: Campaign, lease: _Lease, in_chunk) -> bool:
     if status == Campaign.Status.SENDING and lease.renew():
         return True
     if status == Campaign.Status.CANCELLED:
-        in_chunk.filter(status=Message.Status.QUEUED).update(status=Message.Status.CANCELLED)
+        cancel_queued(in_chunk)
         lease.finish()
     else:
         lease.release()  # paused: resume hands the chunk out again
     return False
+
+
+def cancel_queued(messages) -> None:
+    """Messages of a cancelled campaign that were still queued: never sent. An address
+    that opted out meanwhile reads as skipped, as it would have been."""
+    queued = messages.filter(status=Message.Status.QUEUED)
+    only_suppressed(queued, address_field="to").update(status=Message.Status.SKIPPED)
+    queued.update(status=Message.Status.CANCELLED)
 
 
 def _rate(campaign: Campaign) -> int:
