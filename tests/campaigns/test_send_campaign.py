@@ -4,7 +4,7 @@ from campaigns.backends import BaseSmsBackend, TransientGatewayError
 from campaigns.backends.locmem import InMemoryBackend
 from campaigns.models import Campaign, CampaignChunk, Message
 from campaigns.services import RetryLater, plan_campaign, send_campaign, send_chunk
-from campaigns.services.messages import create_messages as _create_messages
+from campaigns.services.messages import create_messages
 from campaigns.services.sending import _take_lease
 from optout.services import record_optout
 from tests.factories import CampaignFactory, ContactFactory
@@ -72,7 +72,7 @@ def test_optout_after_messages_are_made_still_wins(company, draft, outbox, setti
     contact = ContactFactory(company=company)
     chunk = _first_chunk(draft)
     # Rows exist (as after a crash between creating and handing off) ...
-    _create_messages(draft, chunk)
+    create_messages(draft, chunk)
     assert Message.objects.get(campaign=draft).status == Message.Status.QUEUED
     # ... then the person opts out before the hand-off.
     record_optout(company=company, address=contact.phone, source="landing_page")
@@ -158,7 +158,7 @@ def test_chunk_held_by_another_worker_is_left_alone(company, draft, outbox):
 def test_messages_of_a_worker_that_died_mid_hand_off_are_not_sent_again(company, draft, outbox):
     contacts = ContactFactory.create_batch(2, company=company)
     chunk = _first_chunk(draft)
-    _create_messages(draft, chunk)
+    create_messages(draft, chunk)
     # The first worker claimed one message, then died: its lease has run out.
     Message.objects.filter(contact=contacts[0]).update(status=Message.Status.SENDING)
     CampaignChunk.objects.filter(pk=chunk.pk).update(lease="dead-worker", leased_until=None)
