@@ -197,7 +197,7 @@ def worker_env() -> dict[str, str]:
         env["BENCH_WORKER_SEND_HOURS_AT"] = datetime.fromisoformat(at).isoformat()
     if env["DEBUG"].lower() not in ("1", "true", "yes", "on"):
         for key in ("SECRET_KEY", "SMS_WEBHOOK_SECRET"):
-            env[key] = os.environ.get(key) or "bench-only-not-secret"
+            env[key] = os.environ.get(key) or "bench-only-not-secret-0123456789abcdef"
     return env
 
 

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from optout.webhooks import BadRequest, verified_fields
+from optout.webhooks import BadRequest, verify_request
 
 from .delivery import InvalidReport, parse_reports, record_delivery_reports
 
@@ -15,8 +15,8 @@ from .delivery import InvalidReport, parse_reports, record_delivery_reports
 def delivery_report_webhook(request: HttpRequest) -> HttpResponse:
     """One delivery report, or ``{"reports": [...]}``: all applied, or none."""
     try:
-        fields = verified_fields(request, settings.SMS_WEBHOOK_SECRET, required=())
-        reports = parse_reports(fields)
+        signed = verify_request(request, secret=settings.SMS_WEBHOOK_SECRET)
+        reports = parse_reports(signed.fields)
     except BadRequest as exc:
         return JsonResponse({"error": str(exc)}, status=exc.status)
     except InvalidReport as exc:

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -23,6 +24,15 @@ DEBUG = env.bool("DEBUG", default=True)
 _dev_only = {"default": "dev-only-not-secret"} if DEBUG else {}
 SECRET_KEY = env.str("SECRET_KEY", **_dev_only)
 SMS_WEBHOOK_SECRET = env.str("SMS_WEBHOOK_SECRET", **_dev_only)
+# Whoever can sign a webhook can opt people in and out: a short secret is refused at boot.
+WEBHOOK_SECRET_MIN_LENGTH = 32
+if not DEBUG and len(SMS_WEBHOOK_SECRET) < WEBHOOK_SECRET_MIN_LENGTH:
+    raise ImproperlyConfigured(
+        f"SMS_WEBHOOK_SECRET must be at least {WEBHOOK_SECRET_MIN_LENGTH} characters, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(32))'."
+    )
+# How far a webhook's signed X-Timestamp may be from our clock; older ones are replays.
+WEBHOOK_TOLERANCE_SECONDS = env.int("WEBHOOK_TOLERANCE_SECONDS", default=300)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -11,16 +11,19 @@ from addressbook.tenancy import company_required, get_for_company
 from .models import InboundMessage
 from .selectors import replies_to_review, suppression_list
 from .services import dismiss_reply, optout_from_reply, receive_inbound_sms
-from .webhooks import BadRequest, verified_fields
+from .webhooks import BadRequest, verify_request
 
 
 @csrf_exempt
 @require_POST
 def inbound_sms(request: HttpRequest) -> HttpResponse:
     try:
-        fields = verified_fields(request, settings.SMS_WEBHOOK_SECRET, ("from", "to", "text"))
+        signed = verify_request(
+            request, secret=settings.SMS_WEBHOOK_SECRET, required=("from", "to", "text")
+        )
     except BadRequest as exc:
         return JsonResponse({"error": str(exc)}, status=exc.status)
+    fields = signed.fields
     inbound = receive_inbound_sms(
         sender=fields["from"],
         recipient=fields["to"],

@@ -1,13 +1,29 @@
-"""Signed gateway webhooks: ``X-Signature: sha256=<hex HMAC-SHA256 of the raw body>``."""
+"""Signed gateway webhooks.
+
+Every request carries ``X-Timestamp: <unix seconds>`` and ``X-Signature: sha256=<hex
+HMAC-SHA256 of "<timestamp>." + raw body>``, as Stripe and Slack sign theirs. The timestamp
+is inside the signed content, so captured bytes cannot be sent again later with a new
+time; one outside ``WEBHOOK_TOLERANCE_SECONDS`` of our clock is refused, and within that
+window the receivers recognise the same delivery by its ``digest``.
+"""
 
 import hmac
 import json
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from hashlib import sha256
 
+from django.conf import settings
 from django.http import HttpRequest, QueryDict
 
 SIGNATURE_HEADER = "X-Signature"
+TIMESTAMP_HEADER = "X-Timestamp"
 MAX_BODY_BYTES = 64 * 1024
+# What PostgreSQL cannot store in text: NUL, and halves of a surrogate pair that JSON
+# may spell out ("\ud800") and UTF-8 cannot encode. Gateways pass them on from handsets.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class BadRequest(ValueError):
@@ -16,12 +32,27 @@ class BadRequest(ValueError):
         self.status = status
 
 
-def sign(body: bytes, secret: str) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, sha256).hexdigest()
+@dataclass(frozen=True)
+class SignedRequest:
+    fields: dict
+    signed_at: datetime
+    # The same signed timestamp and body give the same digest: a delivery sent twice.
+    digest: str
 
 
-def verified_fields(request: HttpRequest, secret: str, required: tuple[str, ...]) -> dict:
-    """The request's fields, once its size, signature and shape have all been checked."""
+def sign(body: bytes, secret: str, timestamp: int | str) -> str:
+    mac = hmac.new(secret.encode(), _signed_content(body, timestamp), sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def _signed_content(body: bytes, timestamp: int | str) -> bytes:
+    return f"{timestamp}.".encode() + body
+
+
+def verify_request(
+    request: HttpRequest, *, secret: str, required: tuple[str, ...] = ()
+) -> SignedRequest:
+    """The request's fields, once its size, signature, age and shape have all been checked."""
     try:
         length = int(request.headers.get("Content-Length") or 0)
     except ValueError as exc:
@@ -34,18 +65,53 @@ def verified_fields(request: HttpRequest, secret: str, required: tuple[str, ...]
     given = request.headers.get(SIGNATURE_HEADER, "")
     if not given:
         raise BadRequest(f"Missing {SIGNATURE_HEADER} header.", status=401)
-    if not hmac.compare_digest(given.encode(), sign(body, secret).encode()):
-        raise BadRequest("Signature does not match the body.", status=401)
+    stamp = request.headers.get(TIMESTAMP_HEADER, "")
+    if not stamp:
+        raise BadRequest(f"Missing {TIMESTAMP_HEADER} header (unix seconds).", status=401)
+    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
+        raise BadRequest(f"{TIMESTAMP_HEADER} must be unix seconds.")
+    if not hmac.compare_digest(given.encode(), sign(body, secret, stamp).encode()):
+        raise BadRequest("Signature does not match the timestamp and body.", status=401)
+    tolerance = settings.WEBHOOK_TOLERANCE_SECONDS
+    drift = int(stamp) - int(time.time())
+    if abs(drift) > tolerance:
+        raise BadRequest(
+            f"{TIMESTAMP_HEADER} is {abs(drift)} seconds {'ahead of' if drift > 0 else 'behind'} "
+            f"our clock, more than the {tolerance} allowed: sign each delivery, retries too, "
+            "when it is sent.",
+            status=401,
+        )
+    return SignedRequest(
+        fields=_fields(request, body, required),
+        signed_at=datetime.fromtimestamp(int(stamp), tz=UTC),
+        digest=sha256(_signed_content(body, stamp)).hexdigest(),
+    )
+
+
+def _fields(request: HttpRequest, body: bytes, required: tuple[str, ...]) -> dict:
     if request.content_type == "application/json":
         try:
             fields = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # Nesting too deep for the parser is no JSON we could use either.
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise BadRequest("Body is not valid JSON.") from exc
         if not isinstance(fields, dict):
             raise BadRequest("Body must be a JSON object.")
     else:
         fields = QueryDict(body, encoding="utf-8").dict()
+    fields = storable(fields)
     missing = [name for name in required if not isinstance(fields.get(name), str)]
     if missing:
         raise BadRequest("Missing or non-text field(s): " + ", ".join(missing) + ".")
     return fields
+
+
+def storable(value):
+    """``value`` with every string rid of what the database cannot store; the rest kept."""
+    if isinstance(value, str):
+        return UNSTORABLE.sub("", value)
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value

@@ -19,12 +19,12 @@ from config.celery import app as celery_app  # noqa: E402
 
 from .factories import CompanyFactory, MembershipFactory  # noqa: E402
 from .redis_server import RedisServer  # noqa: E402
+from .webhooks import WEBHOOK_SECRET, signed_post  # noqa: E402
 
 # The fake SMS gateway's fixture, for any test that sends through the CM backend.
 pytest_plugins = ["tests.fakegateway"]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
-WEBHOOK_SECRET = "test-webhook-secret"
 SHORT_HOST = "no-s.test"
 SEED_MIGRATIONS = [
     "0002_seed_country_rules_and_keywords",
@@ -164,15 +164,16 @@ def post_inbound_sms(client) -> Callable:
     """POST a reply to the inbound-SMS webhook, signed as the gateway signs it."""
     import json
 
-    from optout.webhooks import sign
-
-    def post(sender: str, recipient: str, text: str, secret: str = WEBHOOK_SECRET, **extra):
+    def post(
+        sender: str,
+        recipient: str,
+        text: str,
+        secret: str = WEBHOOK_SECRET,
+        path: str = "/hooks/sms/inbound/",
+        timestamp: int | None = None,
+        **extra,
+    ):
         body = json.dumps({"from": sender, "to": recipient, "text": text, **extra}).encode()
-        return client.post(
-            "/hooks/sms/inbound/",
-            body,
-            content_type="application/json",
-            headers={"X-Signature": sign(body, secret)},
-        )
+        return signed_post(client, path, body, secret=secret, timestamp=timestamp)
 
     return post

@@ -6,8 +6,7 @@ import pytest
 
 from campaigns.models import Channel, Message
 from campaigns.services import UNKNOWN_OUTCOME
-from optout.webhooks import sign
-from tests.conftest import WEBHOOK_SECRET
+from tests.webhooks import WEBHOOK_SECRET, signed_post
 
 URL = "/hooks/sms/status/"
 NUMBER = "+31612345678"
@@ -21,9 +20,7 @@ def post_reports(client):
 
     def post(payload, secret: str = WEBHOOK_SECRET, raw: bytes | None = None):
         body = raw if raw is not None else json.dumps(payload).encode()
-        return client.post(
-            URL, body, content_type="application/json", headers={"X-Signature": sign(body, secret)}
-        )
+        return signed_post(client, URL, body, secret=secret)
 
     return post
 

@@ -5,7 +5,9 @@ from django.utils import timezone
 
 from optout.models import ConsentEvent, InboundMessage, Suppression
 from optout.services import note_marketing_sent
+from tests.webhooks import signed_post
 
+URL = "/hooks/sms/inbound/"
 NUMBER = "+33612345678"
 
 
@@ -78,16 +80,8 @@ def test_wrongly_signed_request_is_refused(post_inbound_sms, route):
 
 
 def test_missing_field_is_refused(client, route):
-    from optout.webhooks import sign
-    from tests.conftest import WEBHOOK_SECRET
-
     body = json.dumps({"from": NUMBER, "text": "STOP"}).encode()
-    response = client.post(
-        "/hooks/sms/inbound/",
-        body,
-        content_type="application/json",
-        headers={"X-Signature": sign(body, WEBHOOK_SECRET)},
-    )
+    response = signed_post(client, URL, body)
     assert response.status_code == 400
     assert response.json()["error"] == "Missing or non-text field(s): to."
     assert not InboundMessage.objects.exists()
@@ -100,16 +94,8 @@ def test_oversized_body_is_refused(post_inbound_sms, route):
 
 
 def test_form_encoded_reply_is_accepted(client, route):
-    from optout.webhooks import sign
-    from tests.conftest import WEBHOOK_SECRET
-
     body = b"from=0033612345678&to=36111&text=Stop"
-    response = client.post(
-        "/hooks/sms/inbound/",
-        body,
-        content_type="application/x-www-form-urlencoded",
-        headers={"X-Signature": sign(body, WEBHOOK_SECRET)},
-    )
+    response = signed_post(client, URL, body, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 200
     assert Suppression.objects.filter(address=NUMBER).exists()
 
@@ -194,16 +180,8 @@ def test_reply_to_a_dedicated_number_goes_to_its_company(post_inbound_sms, other
 
 
 def test_missing_text_is_refused(client, route):
-    from optout.webhooks import sign
-    from tests.conftest import WEBHOOK_SECRET
-
     body = json.dumps({"from": NUMBER, "to": "36111", "text": 5}).encode()
-    response = client.post(
-        "/hooks/sms/inbound/",
-        body,
-        content_type="application/json",
-        headers={"X-Signature": sign(body, WEBHOOK_SECRET)},
-    )
+    response = signed_post(client, URL, body)
     assert response.status_code == 400
     assert not InboundMessage.objects.exists()
 
