@@ -253,3 +253,22 @@ def test_reference_alone_identifies_the_message(post_reports, company, other_com
 
     assert response.json() == {"updated": 1, "unknown": 0}
     assert state(theirs) == ("delivered", "")
+
+
+def test_characters_the_database_cannot_store_are_dropped_from_a_report(post_reports, company):
+    sent = message(company)
+
+    response = post_reports(
+        {"reference": str(sent.pk), "status": "failed", "error": "Absent\u0000 subscriber\ud800"}
+    )
+
+    assert response.status_code == 200
+    assert response.json()["updated"] == 1
+    assert state(sent) == ("failed", "Absent subscriber")
+
+
+def test_unknown_reference_with_a_nul_is_counted_not_a_server_error(post_reports, company):
+    response = post_reports({"reference": "gw-\u0000x", "status": "delivered"})
+
+    assert response.status_code == 200
+    assert response.json()["unknown"] == 1

@@ -190,3 +190,35 @@ def test_one_megabyte_body_is_refused(post_inbound_sms, route):
     response = post_inbound_sms(sender=NUMBER, recipient="36111", text="x" * 1_048_576)
     assert response.status_code == 413
     assert not InboundMessage.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [("STOP\u0000", "STOP"), ("ST\ud800OP", "STOP"), ("\udfffstop\u0000\u0000", "stop")],
+)
+def test_characters_the_database_cannot_store_are_dropped_and_the_reply_accepted(
+    post_inbound_sms, route, company, text, kept
+):
+    response = post_inbound_sms(
+        sender="+336123\u000045678", recipient="36111", text=text, reference="gw-\ud83d9"
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "opted_out"
+    inbound = InboundMessage.objects.get()
+    assert (inbound.text, inbound.sender, inbound.reference) == (kept, NUMBER, "gw-9")
+    assert ConsentEvent.objects.get().raw_text == kept
+    assert Suppression.objects.filter(company=company, address=NUMBER).exists()
+
+
+def test_nul_in_a_form_encoded_reply_is_dropped(client, route, company):
+    body = b"from=0033612345678&to=36111&text=Stop%00%00please"
+    response = signed_post(client, URL, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert InboundMessage.objects.get().text == "Stopplease"
+
+
+def test_reply_that_is_not_utf8_form_data_is_kept_readable(client, route, company):
+    body = b"from=0033612345678&to=36111&text=Stop%ff"
+    response = signed_post(client, URL, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert InboundMessage.objects.get().text.startswith("Stop")
