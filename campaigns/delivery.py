@@ -8,9 +8,12 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
+
+from addressbook.models import Company
 
 from .backends import UNKNOWN_OUTCOME_PREFIX
 from .models import Channel, Message
@@ -83,46 +86,55 @@ def _moment(item: dict, number: int) -> datetime | None:
     return moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
 
 
-def record_delivery_reports(reports: list[DeliveryReport]) -> tuple[int, int]:
-    """Apply the reports, in order; returns (messages updated, reports naming no message).
+class Tally(NamedTuple):
+    updated: int  # messages changed
+    unknown: int  # reports naming no message of ours (of this company, when scoped)
+    ignored: int  # reports on a message that may not change: never handed over, or settled
+
+
+def record_delivery_reports(
+    *, reports: list[DeliveryReport], company: Company | None = None
+) -> Tally:
+    """Apply the reports, in order, to messages of ``company`` (of any, for the platform's
+    own gateway account).
 
     Two queries whatever the number of reports: one to read and lock the messages, one
     to write those that changed.
     """
     ids = {int(r.reference) for r in reports if REFERENCE.fullmatch(r.reference)}
+    found = Message.objects.filter(pk__in=ids, channel=Channel.SMS)
+    if company is not None:
+        # A gateway account of one company settles only that company's messages; another's
+        # reference is as unknown as one that names nothing.
+        found = found.filter(company=company)
     with transaction.atomic():
         # Locked, so that a report and a worker finishing the same message never interleave;
         # in id order, as a worker's UPDATE mostly takes them, to keep deadlocks rare.
-        found = (
-            Message.objects.select_for_update()
-            .filter(pk__in=ids, channel=Channel.SMS)
-            .order_by("pk")
-        )
-        messages = {str(m.pk): m for m in found.only("id", "status", "error", "sent_at")}
-        changed, unknown = {}, []
+        locked = found.select_for_update().order_by("pk")
+        messages = {str(m.pk): m for m in locked.only("id", "status", "error", "sent_at")}
+        changed, unknown, ignored = {}, [], 0
         for report in reports:
             message = messages.get(report.reference)
             if message is None:
                 unknown.append(report.reference)
-            elif _apply(report, message):
+            elif report.outcome is None:
+                continue
+            elif _awaiting_outcome(message):
+                _apply(report, message)
                 changed[message.pk] = message
+            else:
+                ignored += 1
         Message.objects.bulk_update(changed.values(), ["status", "error", "sent_at"])
     if unknown:
         logger.info(
             "%d delivery report(s) name no message of ours, e.g. %r", len(unknown), unknown[:5]
         )
-    return len(changed), len(unknown)
+    if ignored:
+        logger.info("%d delivery report(s) name a message that may no longer change", ignored)
+    return Tally(len(changed), len(unknown), ignored)
 
 
-def _apply(report: DeliveryReport, message: Message) -> bool:
-    """Change the message as the report says, if it may still change; True if it did."""
-    if report.outcome is None:
-        return False
-    # Put back in the queue after a hand-off that seemed to fail: the report says it
-    # arrived, and marking it so keeps it from being sent again.
-    requeued = report.outcome == DELIVERED and message.status == Message.Status.QUEUED
-    if not (requeued or _awaiting_outcome(message)):
-        return False
+def _apply(report: DeliveryReport, message: Message) -> None:
     if report.outcome == DELIVERED:
         message.status, message.error = Message.Status.DELIVERED, ""
         # The report proves it went out, also when the hand-off never told us so.
@@ -130,12 +142,16 @@ def _apply(report: DeliveryReport, message: Message) -> bool:
     else:
         message.status = Message.Status.FAILED
         message.error = (report.error or DEFAULT_FAILURE)[:255]
-    return True
 
 
 def _awaiting_outcome(message: Message) -> bool:
-    """Handed to the gateway and not known to have failed or arrived. Never DELIVERED: a
-    late or repeated failure report does not undo a delivery."""
+    """Handed to the gateway and not known to have failed or arrived.
+
+    Never QUEUED: a message waiting for its sending hours, or put back after a hand-off
+    that failed before the gateway took it, has not gone; a report saying it arrived is
+    wrong or forged, and believing it would keep it from ever being sent. Never DELIVERED:
+    a late or repeated failure report does not undo a delivery.
+    """
     unknown = message.status == Message.Status.FAILED and message.error.startswith(
         UNKNOWN_OUTCOME_PREFIX
     )

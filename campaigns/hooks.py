@@ -21,5 +21,4 @@ def delivery_report_webhook(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": str(exc)}, status=exc.status)
     except InvalidReport as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    updated, unknown = record_delivery_reports(reports)
-    return JsonResponse({"updated": updated, "unknown": unknown})
+    return JsonResponse(record_delivery_reports(reports=reports)._asdict())

@@ -1,15 +1,20 @@
 import json
 import logging
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
-from campaigns.models import Channel, Message
-from campaigns.services import UNKNOWN_OUTCOME
+from campaigns.models import Campaign, Channel, Message
+from campaigns.services import UNKNOWN_OUTCOME, plan_campaign, send_chunk, tick
+from tests.factories import CampaignFactory, ContactFactory
 from tests.webhooks import WEBHOOK_SECRET, signed_post
 
 URL = "/hooks/sms/status/"
 NUMBER = "+31612345678"
+FR = "+33612345678"
+PARIS = ZoneInfo("Europe/Paris")
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +45,7 @@ def test_delivered_report_marks_the_message_delivered(post_reports, company):
     response = post_reports({"reference": str(sent.pk), "status": "delivered"})
 
     assert response.status_code == 200
-    assert response.json() == {"updated": 1, "unknown": 0}
+    assert response.json() == {"updated": 1, "unknown": 0, "ignored": 0}
     assert state(sent) == ("delivered", "")
 
 
@@ -59,14 +64,40 @@ def test_delivery_settles_a_message_of_unknown_outcome(post_reports, company, un
     assert lost.sent_at == datetime(2025, 3, 1, 10, 15, tzinfo=UTC)
 
 
-def test_delivery_of_a_message_put_back_in_the_queue_keeps_it_from_going_again(
-    post_reports, company
+@pytest.mark.parametrize(
+    "status", [Message.Status.QUEUED, Message.Status.SKIPPED, Message.Status.CANCELLED]
+)
+def test_report_on_a_message_never_handed_over_is_ignored(post_reports, company, status):
+    waiting = message(company, status=status)
+
+    response = post_reports({"reference": str(waiting.pk), "status": "delivered"})
+
+    assert response.status_code == 200
+    assert response.json() == {"updated": 0, "unknown": 0, "ignored": 1}
+    assert state(waiting) == (status, "")
+
+
+def test_message_held_by_sending_hours_still_goes_out_after_a_report_claims_delivery(
+    client, seeded_defaults, company, outbox
 ):
-    requeued = message(company, status=Message.Status.QUEUED)
+    ContactFactory(company=company, phone=FR, country="FR")
+    campaign = CampaignFactory(company=company, status=Campaign.Status.SENDING)
+    with time_machine.travel(datetime(2026, 12, 6, 12, 0, tzinfo=PARIS), tick=False):
+        plan_campaign(campaign_id=campaign.pk)
+        chunk = campaign.chunks.get()
+        send_chunk(chunk_id=chunk.pk, task_token=chunk.lease)
+        held = Message.objects.get(to=FR)
+        assert held.status == Message.Status.QUEUED
+        body = json.dumps({"reference": str(held.pk), "status": "delivered"}).encode()
+        response = signed_post(client, URL, body)
+    assert response.json() == {"updated": 0, "unknown": 0, "ignored": 1}
 
-    post_reports({"reference": str(requeued.pk), "status": "delivered"})
-
-    assert state(requeued) == ("delivered", "")
+    with time_machine.travel(datetime(2026, 12, 7, 8, 0, tzinfo=PARIS), tick=False):
+        tick()
+        chunk.refresh_from_db()
+        send_chunk(chunk_id=chunk.pk, task_token=chunk.lease)
+    assert [sms.to for sms in outbox] == [FR]
+    assert state(held) == ("sent", "")
 
 
 def test_failed_report_keeps_the_gateways_reason(post_reports, company):
@@ -76,7 +107,7 @@ def test_failed_report_keeps_the_gateways_reason(post_reports, company):
         {"reference": str(sent.pk), "status": "failed", "error": "Absent subscriber"}
     )
 
-    assert response.json() == {"updated": 1, "unknown": 0}
+    assert response.json() == {"updated": 1, "unknown": 0, "ignored": 0}
     assert state(sent) == ("failed", "Absent subscriber")
 
 
@@ -100,7 +131,7 @@ def test_batch_of_reports_is_applied_in_few_queries(
     with django_assert_max_num_queries(4):
         response = post_reports({"reports": reports})
 
-    assert response.json() == {"updated": 30, "unknown": 1}
+    assert response.json() == {"updated": 30, "unknown": 1, "ignored": 0}
     statuses = Message.objects.values_list("status", flat=True)
     assert list(statuses) == ["delivered"] * 20 + ["failed"] * 10
 
@@ -117,7 +148,7 @@ def test_unknown_references_are_counted_and_logged(post_reports, company, caplog
         response = post_reports({"reports": reports})
 
     assert response.status_code == 200
-    assert response.json() == {"updated": 0, "unknown": 3}
+    assert response.json() == {"updated": 0, "unknown": 3, "ignored": 0}
     assert "3 delivery report(s) name no message" in caplog.text
     assert state(sent) == ("sent", "")
 
@@ -127,7 +158,7 @@ def test_report_that_changes_nothing_is_neither_updated_nor_unknown(post_reports
 
     response = post_reports({"reference": str(sent.pk), "status": "accepted"})
 
-    assert response.json() == {"updated": 0, "unknown": 0}
+    assert response.json() == {"updated": 0, "unknown": 0, "ignored": 0}
     assert state(sent) == ("sent", "")
 
 
@@ -136,7 +167,7 @@ def test_email_message_is_not_an_sms_reference(post_reports, company):
 
     response = post_reports({"reference": str(email.pk), "status": "delivered"})
 
-    assert response.json() == {"updated": 0, "unknown": 1}
+    assert response.json() == {"updated": 0, "unknown": 1, "ignored": 0}
     assert state(email) == ("sent", "")
 
 
@@ -220,7 +251,7 @@ def test_late_failure_never_undoes_a_delivery(post_reports, company):
 
     response = post_reports({"reference": str(sent.pk), "status": "failed", "error": "Expired"})
 
-    assert response.json() == {"updated": 0, "unknown": 0}
+    assert response.json() == {"updated": 0, "unknown": 0, "ignored": 1}
     assert state(sent) == ("delivered", "")
 
 
@@ -233,7 +264,7 @@ def test_reports_for_one_message_apply_in_order(post_reports, company):
 
     response = post_reports({"reports": reports})
 
-    assert response.json() == {"updated": 1, "unknown": 0}
+    assert response.json() == {"updated": 1, "unknown": 0, "ignored": 1}
     assert state(sent) == ("delivered", "")
 
 
@@ -251,7 +282,7 @@ def test_reference_alone_identifies_the_message(post_reports, company, other_com
 
     response = post_reports({"reference": theirs.pk, "status": "Delivered"})
 
-    assert response.json() == {"updated": 1, "unknown": 0}
+    assert response.json() == {"updated": 1, "unknown": 0, "ignored": 0}
     assert state(theirs) == ("delivered", "")
 
 
