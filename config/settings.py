@@ -5,6 +5,7 @@ transport in ``var/``, console SMS backend. ``DATABASE_URL`` and ``REDIS_URL`` s
 to PostgreSQL and Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,8 +38,13 @@ WEBHOOK_TOLERANCE_SECONDS = env.int("WEBHOOK_TOLERANCE_SECONDS", default=300)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
-if env.bool("BEHIND_TLS_PROXY", default=False):
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Proxies in front of the app that append the client's address to X-Forwarded-For
+# (config.proxy). Zero: the connection's own address is the client's. More than the
+# proxies you run would let a client choose its own address, and so its rate limits.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if BEHIND_TLS_PROXY else 0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -55,19 +61,32 @@ INSTALLED_APPS = [
     "optout",
     "campaigns",
     "shorturl",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
 ]
 
 MIDDLEWARE = [
+    # Answers the load balancer before host checks and HTTPS redirects can refuse it.
+    "config.health.HealthCheckMiddleware",
+    "config.proxy.ForwardedForMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the form or queries with the path: NUL is a 400, not a 500.
+    "config.middleware.BadInputMiddleware",
     "shorturl.middleware.ShortHostMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "addressbook.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a refused log-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -113,6 +132,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "addressbook:contact-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -146,8 +171,62 @@ STORAGES = {
 # Development serves static files from the source folders; production from collectstatic.
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# --- Security: cookies, HTTPS, headers, log-in ------------------------------------------
+# Scripts, styles and images come from our own host only: no inline script, style or
+# handler, no eval (htmx is told so in base.html), so injected markup cannot run. Nothing
+# may frame a page (clickjacking), and forms post only back to the host that served them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+# Pages carry the CSRF token themselves (forms, hx-headers); no script needs the cookie.
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# A load balancer checks health over plain HTTP; a redirect would read as "down".
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Landing-page and unsubscribe URLs hold personal codes: never send them to other sites.
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = [
+    # Preloading HSTS is a promise to every browser about the whole domain that takes
+    # months to undo: the operator opts in with SECURE_HSTS_PRELOAD, we don't nag.
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
+# The admin's path: somewhere less guessed than /admin/ keeps scanners off its log-in.
+ADMIN_URL = env.str("ADMIN_URL", default="admin/").strip("/") + "/"
+
+# Failed log-ins (django-axes): an account is locked after LOGIN_FAILURES_PER_ACCOUNT
+# wrong passwords, an address after LOGIN_FAILURES_PER_ADDRESS (higher: an office shares
+# one), each for LOGIN_LOCKOUT_MINUTES after its latest failure. Dashboard and admin alike.
+AXES_HANDLER = "addressbook.loginthrottle.LoginThrottleHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "addressbook.loginthrottle.lockout_response"
+# Quiet start-up; its log lines show usernames and addresses masked either way.
+AXES_VERBOSE = False
+# Two-factor codes (django-otp): each wrong code doubles the wait before the next try.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Opt-out book")
+OTP_TOTP_THROTTLE_FACTOR = 1
 
 # Rate limits of the public pages count here: shared by every process when on Redis.
 CACHES = {"default": env.cache("CACHE_URL", default=env.str("REDIS_URL", "") or "locmemcache://")}
@@ -234,6 +313,8 @@ LANDING_WRONG_NUMBERS_PER_CODE = env.int("LANDING_WRONG_NUMBERS_PER_CODE", defau
 # Optional mailto: address added to List-Unsubscribe of marketing email.
 UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="marketing@localhost")
+# Days an emailed invitation to join a company's team stays valid (each works once).
+INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
 if SHORT_HOST and SHORT_HOST not in ALLOWED_HOSTS:
     ALLOWED_HOSTS.append(SHORT_HOST)
 
