@@ -1,0 +1,63 @@
+"""Input no page could store is refused at the door with a 400 that says why."""
+
+import re
+from collections.abc import Callable, Iterable
+
+from django.core.exceptions import BadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+
+# NUL cannot be stored in PostgreSQL text, a lone surrogate in no UTF-8 column. Browsers
+# send neither; without this check they reach a query or a save halfway through a view
+# and come out as a 500.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+# The gateway's webhooks strip such characters themselves: a reply is never refused.
+EXEMPT_PREFIXES = ("/hooks/",)
+
+UNSTORABLE_MESSAGE = (
+    "This request contains characters that cannot be stored (such as NUL). "
+    "Remove them and try again."
+)
+UNREADABLE_MESSAGE = "This request cannot be read in the character set it names. Send it as UTF-8."
+
+
+class BadInputMiddleware:
+    """A 400 for NUL or lone surrogates in the path, the query, a header or a form field,
+    and for forms in a character set that cannot be decoded as text."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path_info.startswith(EXEMPT_PREFIXES):
+            problem = _problem(request)
+            if problem:
+                return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+
+def _problem(request: HttpRequest) -> str | None:
+    headers = (v for k, v in request.META.items() if k.startswith("HTTP_") and isinstance(v, str))
+    if _unstorable([request.path_info, *headers]):
+        return UNSTORABLE_MESSAGE
+    try:
+        # A charset such as rot13 is a codec but no text encoding: decoding raises.
+        # Files in multipart forms are not looked at: they are bytes, NUL included.
+        form_data = [request.GET, request.POST] if request.method == "POST" else [request.GET]
+        if any(_unstorable(_strings(data)) for data in form_data):
+            return UNSTORABLE_MESSAGE
+    except (LookupError, UnicodeError):
+        return UNREADABLE_MESSAGE
+    except BadRequest as exc:  # e.g. a form that is not UTF-8: Django says which rule
+        return str(exc)
+    return None
+
+
+def _strings(data: QueryDict) -> Iterable[str]:
+    for key, values in data.lists():
+        yield key
+        yield from values
+
+
+def _unstorable(strings: Iterable[str]) -> bool:
+    return any(UNSTORABLE.search(s) for s in strings)
