@@ -30,3 +30,19 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503
     )
+
+
+class HealthCheckMiddleware:
+    """``/healthz`` answers on any host name and over plain HTTP.
+
+    Load balancers call the server by its own address, which is not in ALLOWED_HOSTS, and
+    without X-Forwarded-Proto; host validation and the HTTPS redirect would refuse them.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        if request.path_info == "/healthz":
+            return healthz(request)
+        return self.get_response(request)

@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from addressbook import twofactor_views
 from addressbook.views import no_company
 from campaigns.hooks import delivery_report_webhook
 from optout.urls import hook_patterns
@@ -15,9 +17,39 @@ urlpatterns = [
     path("s/", include("shorturl.urls")),
     *hook_patterns,
     path("hooks/sms/status/", delivery_report_webhook, name="sms-status-hook"),
+    path("hooks/sms/<slug:key>/status/", delivery_report_webhook, name="sms-status-hook-company"),
     path("healthz", healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", twofactor_views.LoginView.as_view(), name="login"),
+    path("login/code/", twofactor_views.login_code, name="login-code"),
+    path("account/two-factor/", twofactor_views.two_factor, name="two-factor"),
+    path("account/two-factor/qr.svg", twofactor_views.two_factor_qr, name="two-factor-qr"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Password reset by email. The form answers the same whether or not the address
+    # belongs to an account, so it cannot be used to find out who has one.
+    path(
+        "password-reset/",
+        auth_views.PasswordResetView.as_view(
+            subject_template_name="emails/password-reset-subject.txt",
+            email_template_name="emails/password-reset-body.txt",
+            html_email_template_name="emails/password-reset-body.html",
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("no-company/", no_company, name="no-company"),
-    path("admin/", admin.site.urls),
+    path(settings.ADMIN_URL, admin.site.urls),
 ]
