@@ -76,8 +76,13 @@ def is_email(address: str) -> bool:
 
 
 def mask_phone(e164: str) -> str:
-    """``+31612345678`` → ``+31 6 •••• 5678``: enough to recognise, too little to harvest."""
-    number = phonenumbers.parse(e164)
+    """``+31612345678`` → ``+31 6 •••• 5678``: enough to recognise, too little to harvest.
+
+    Anything that is no phone number (an email address) is masked whole."""
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return "••••"
     national = phonenumbers.national_significant_number(number)
     return f"+{number.country_code} {national[:1]} •••• {national[-4:]}"
 

@@ -55,7 +55,9 @@ def campaign_audience(*, campaign: Campaign) -> QuerySet[Contact]:
     """Who a campaign goes to: its company's contacts with an address on its channel, in
     any of its groups (all when none), in its countries (all when none), and matching
     every custom-field condition."""
-    groups = list(campaign.groups.values_list("id", flat=True))
+    groups = list(
+        campaign.groups.filter(company_id=campaign.company_id).values_list("id", flat=True)
+    )
     return audience_of(
         company_id=campaign.company_id,
         channel=campaign.channel,
@@ -268,7 +270,8 @@ def _sms_samples(
     if template is not None:
         firsts = [row["first"] for row in by_country.values()]
         contacts = {
-            c["country"]: c for c in Contact.objects.filter(pk__in=firsts).values(*CONTACT_FIELDS)
+            c["country"]: c
+            for c in Contact.objects.filter(company=company, pk__in=firsts).values(*CONTACT_FIELDS)
         }
     previews = []
     for country in sorted(by_country):
@@ -319,7 +322,7 @@ def campaigns_of(*, company: Company) -> QuerySet[Campaign]:
 
 def campaign_stats(*, campaign: Campaign) -> CampaignStats:
     counts = dict(
-        Message.objects.filter(campaign=campaign)
+        Message.objects.filter(company_id=campaign.company_id, campaign=campaign)
         .values_list("status")
         .annotate(n=Count("id"))
         .values_list("status", "n")
@@ -362,7 +365,11 @@ class CampaignProgress:
 def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
     S = Message.Status
     counts = dict(
-        Message.objects.filter(campaign=campaign, status__in=[S.DELIVERED, S.CANCELLED])
+        Message.objects.filter(
+            company_id=campaign.company_id,
+            campaign=campaign,
+            status__in=[S.DELIVERED, S.CANCELLED],
+        )
         .values_list("status")
         .annotate(n=Count("id"))
         .values_list("status", "n")
@@ -392,10 +399,20 @@ def campaign_optouts(*, campaign: Campaign):
 
 
 def message_for_short_code(code: str) -> Message | None:
-    """The marketing message a recipient's opt-out link belongs to, while it is valid."""
+    """The marketing SMS a recipient's opt-out link belongs to, while it is valid.
+
+    An email's code (inside its signed unsubscribe token) is no link to this page: the
+    page masks and asks for a phone number."""
+    if len(code) != CODE_LENGTH or not (code.isascii() and code.isalnum()):
+        return None  # a scanner's junk costs no query
     oldest = timezone.now() - timedelta(days=settings.SHORT_LINK_TTL_DAYS)
     return (
-        Message.objects.filter(short_code=code, created_at__gte=oldest)
+        Message.objects.filter(
+            short_code=code,
+            channel=Channel.SMS,
+            kind=Message.Kind.MARKETING,
+            created_at__gte=oldest,
+        )
         .select_related("company", "campaign")
         .first()
     )

@@ -247,3 +247,40 @@ def test_undo_does_not_override_a_later_stop(client, message, post_inbound_sms):
     record_optout(company=message.company, address=NUMBER, source="sms_keyword")
     assert client.post("/s/Xk7pQ2ab/undo", {"t": token}).status_code == 400
     assert Suppression.objects.filter(address=NUMBER).exists()
+
+
+def test_an_email_messages_code_does_not_open_the_sms_page(client, company):
+    contact = ContactFactory(company=company, email="ada@example.nl")
+    campaign = CampaignFactory(company=company, status=Campaign.Status.SENT, channel="email")
+    Message.objects.create(
+        company=company,
+        campaign=campaign,
+        contact=contact,
+        channel="email",
+        to="ada@example.nl",
+        short_code="Mail2345",
+        status=Message.Status.SENT,
+    )
+    for response in (
+        client.get("/s/Mail2345"),
+        client.post("/s/Mail2345", {"phone": "ada@example.nl"}),
+        client.get("/s/Mail2345/done"),
+        client.get("/s/Mail2345/back"),
+    ):
+        assert response.status_code == 404
+        assert "This link doesn't work" in response.content.decode()
+    assert not Suppression.objects.exists()
+
+
+@pytest.mark.parametrize("code", ["x" * 5000, "Xk7pQ2a", "Xk7pQ2ab9", "Xk7p Q2a", "Xk7pQ2a\u00e9"])
+def test_codes_that_cannot_exist_get_the_404(client, message, code):
+    response = client.get(f"/s/{code}")
+    assert response.status_code == 404
+    assert "This link doesn't work" in response.content.decode()
+
+
+def test_mask_hides_what_is_not_a_phone_number():
+    from addressbook.addresses import mask_phone
+
+    assert mask_phone("+31612345678") == "+31 6 •••• 5678"
+    assert mask_phone("ada@example.nl") == "••••"
