@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from .scoping import TenantManager
+
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -59,6 +61,7 @@ class Membership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
         MARKETER = "marketer", "Marketer"
+        VIEWER = "viewer", "Viewer"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
@@ -66,6 +69,8 @@ class Membership(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MARKETER)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantManager()
 
     class Meta:
         constraints = [
@@ -75,6 +80,97 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} @ {self.company}"
 
+    def has_role(self, minimum: str) -> bool:
+        """Owner ⊇ marketer ⊇ viewer: does this member's role include ``minimum``?"""
+        return ROLE_RANK[self.role] >= ROLE_RANK[minimum]
+
+
+# What each role may do: a viewer reads everything and changes nothing; a marketer works
+# the contacts, imports, campaigns and replies; an owner also runs the company itself
+# (its settings, members, API keys and webhooks).
+ROLE_RANK = {Membership.Role.VIEWER: 0, Membership.Role.MARKETER: 1, Membership.Role.OWNER: 2}
+
+
+class Invitation(models.Model):
+    """A colleague invited by email: the signed link in the email names this row.
+
+    The row makes the link revocable and good for one use; the signature (with its
+    max_age) makes it unguessable and lets it expire.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(
+        max_length=16, choices=Membership.Role.choices, default=Membership.Role.MARKETER
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.company} ({self.get_role_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None
+
+
+class AuditEvent(models.Model):
+    """Who did what in a company's dashboard, when and from where. Append-only."""
+
+    class Action(models.TextChoices):
+        IMPORT_STARTED = "import.started", "Import started"
+        CAMPAIGN_SENT = "campaign.sent", "Campaign sent"
+        CAMPAIGN_SCHEDULED = "campaign.scheduled", "Campaign scheduled"
+        CAMPAIGN_CANCELLED = "campaign.cancelled", "Campaign cancelled"
+        OPTOUT_RECORDED = "optout.recorded", "Opt-out recorded by hand"
+        MEMBER_INVITED = "member.invited", "Member invited"
+        INVITATION_REVOKED = "invitation.revoked", "Invitation revoked"
+        MEMBER_JOINED = "member.joined", "Member joined"
+        MEMBER_REMOVED = "member.removed", "Member removed"
+        ROLE_CHANGED = "member.role_changed", "Role changed"
+        COMPANY_CHANGED = "company.changed", "Company settings changed"
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="audit_events")
+    # Kept when the user is deleted: the target and details still say what happened.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=40, choices=Action.choices)
+    target = models.CharField(max_length=255, blank=True, help_text="What it was done to")
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=40, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # The audit page: one company's events, newest first, optionally of one action.
+        indexes = [
+            models.Index(fields=["company", "-created_at"], name="auditevent_company_time_idx"),
+            models.Index(
+                fields=["company", "action", "-created_at"], name="auditevent_action_time_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.target}"
+
 
 class Group(models.Model):
     """A list of contacts; a contact belongs to any number of them."""
@@ -82,6 +178,8 @@ class Group(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="groups")
     name = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["name"]
@@ -112,6 +210,8 @@ class CustomField(models.Model):
         max_length=500, blank=True, help_text="For a choice field: the options, comma-separated"
     )
     position = models.PositiveSmallIntegerField(default=0)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["company", "position", "id"]
@@ -144,6 +244,8 @@ class Contact(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["id"]
@@ -217,6 +319,8 @@ class ImportJob(models.Model):
     # Moves with every batch; a running job whose heartbeat stopped was interrupted.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -73,6 +73,18 @@ def colleague(company):
 
 
 @pytest.fixture
+def owner(company):
+    """Runs the company: its members, settings and keys."""
+    return MembershipFactory(company=company, role="owner").user
+
+
+@pytest.fixture
+def viewer(company):
+    """Reads everything of the company, changes nothing."""
+    return MembershipFactory(company=company, role="viewer").user
+
+
+@pytest.fixture
 def outsider(other_company):
     """A marketer of another company."""
     return MembershipFactory(company=other_company).user
