@@ -1,24 +1,29 @@
 """Webhooks the SMS gateway calls, signed like the inbound one (see optout.webhooks)."""
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from optout.webhooks import BadRequest, verify_request
+from optout.webhooks import BadRequest, secret_of, verify_request, webhook_for
 
 from .delivery import InvalidReport, parse_reports, record_delivery_reports
 
 
 @csrf_exempt
 @require_POST
-def delivery_report_webhook(request: HttpRequest) -> HttpResponse:
-    """One delivery report, or ``{"reports": [...]}``: all applied, or none."""
+def delivery_report_webhook(request: HttpRequest, key: str | None = None) -> HttpResponse:
+    """One delivery report, or ``{"reports": [...]}``: all applied, or none.
+
+    Through the platform's shared gateway account, or with ``key`` a company's own, whose
+    reports reach only that company's messages.
+    """
     try:
-        signed = verify_request(request, secret=settings.SMS_WEBHOOK_SECRET)
+        webhook = webhook_for(key)
+        signed = verify_request(request, secret=secret_of(webhook))
         reports = parse_reports(signed.fields)
     except BadRequest as exc:
         return JsonResponse({"error": str(exc)}, status=exc.status)
     except InvalidReport as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    return JsonResponse(record_delivery_reports(reports=reports)._asdict())
+    company = webhook.company if webhook else None
+    return JsonResponse(record_delivery_reports(reports=reports, company=company)._asdict())

@@ -1,15 +1,19 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
 
 from .models import (
     ConsentEvent,
     CountryRule,
     DedicatedNumber,
+    GatewayWebhook,
     InboundMessage,
     Keyword,
     LeaveReason,
     ReplyRoute,
     Suppression,
 )
+from .services import rotate_webhook_secrets
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -68,6 +72,38 @@ class DedicatedNumberAdmin(admin.ModelAdmin):
     list_display = ["number", "company"]
     search_fields = ["number", "company__name"]
     autocomplete_fields = ["company"]
+
+
+@admin.register(GatewayWebhook)
+class GatewayWebhookAdmin(admin.ModelAdmin):
+    """A company's own gateway account: staff give its URLs and secret to the gateway."""
+
+    list_display = ["company", "key", "updated_at"]
+    search_fields = ["company__name", "key"]
+    autocomplete_fields = ["company"]
+    fields = ["company", "key", "secret", "endpoints", "updated_at"]
+    readonly_fields = ["endpoints", "updated_at"]
+    actions = ["rotate_secrets"]
+
+    @admin.display(description="URLs for the gateway")
+    def endpoints(self, obj: GatewayWebhook) -> str:
+        if not obj.pk:
+            return "Shown once saved."
+        return format_html(
+            "Inbound SMS: <code>{}</code><br>Delivery reports: <code>{}</code>",
+            reverse("sms-inbound-company", args=[obj.key]),
+            reverse("sms-status-hook-company", args=[obj.key]),
+        )
+
+    @admin.action(description="Generate new secrets (the gateway must be given them)")
+    def rotate_secrets(self, request, queryset) -> None:
+        count = rotate_webhook_secrets(webhooks=queryset)
+        self.message_user(
+            request,
+            f"New secrets for {count} gateway webhook(s): requests signed with the old ones "
+            "are refused from now on.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(LeaveReason)

@@ -1,10 +1,13 @@
+import secrets
 import string
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MinLengthValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from addressbook.models import Company
+from addressbook.scoping import TenantManager
 
 from .sendhours import validate_send_hours
 
@@ -36,6 +39,8 @@ class LeaveReason(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="leave_reasons")
     label = models.CharField(max_length=100)
     position = models.PositiveSmallIntegerField(default=0)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["company", "position", "id"]
@@ -69,6 +74,8 @@ class ConsentEvent(models.Model):
     raw_text = models.TextField(blank=True, help_text="The reply as received, for keywords")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    objects = TenantManager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
@@ -96,6 +103,8 @@ class Suppression(models.Model):
         help_text="The opt-out that put this address here",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -212,6 +221,8 @@ class ReplyRoute(models.Model):
     campaign_id = models.BigIntegerField(null=True, blank=True)
     sent_at = models.DateTimeField()
 
+    objects = TenantManager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["shortcode", "address"], name="replyroute_uq")
@@ -227,8 +238,43 @@ class DedicatedNumber(models.Model):
     number = models.CharField(max_length=16, unique=True)
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="dedicated_numbers")
 
+    objects = TenantManager()
+
     def __str__(self) -> str:
         return f"{self.number} → {self.company}"
+
+
+def new_webhook_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class GatewayWebhook(models.Model):
+    """A company's own SMS gateway account: the URLs and secret its webhooks use.
+
+    What is signed with this secret reaches only this company's messages and numbers. The
+    key is in the URL, so it is random rather than the slug, which anyone can read.
+    """
+
+    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(
+        max_length=43, unique=True, default=new_webhook_key, help_text="Part of the URLs"
+    )
+    secret = models.CharField(
+        max_length=128,
+        default=new_webhook_secret,
+        validators=[MinLengthValidator(32)],
+        help_text="Signs the gateway's requests; at least 32 characters.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
+
+    def __str__(self) -> str:
+        return f"Gateway webhooks of {self.company}"
 
 
 class InboundMessage(models.Model):
@@ -242,6 +288,7 @@ class InboundMessage(models.Model):
         UNMATCHED = "unmatched", "No keyword: for review"
         UNATTRIBUTED = "unattributed", "No company: for staff"
         DISMISSED = "dismissed", "Reviewed: no action"
+        SUPERSEDED = "superseded", "Not applied: a later choice stands"
 
     company = models.ForeignKey(
         Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_messages"
@@ -251,20 +298,51 @@ class InboundMessage(models.Model):
     recipient = models.CharField(max_length=32, help_text="The shortcode or number replied to")
     text = models.TextField(blank=True)
     reference = models.CharField(max_length=64, blank=True, help_text="The gateway's id")
+    # Null: the platform's shared gateway account. References are unique per account.
+    webhook = models.ForeignKey(
+        GatewayWebhook, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    digest = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Hash of the signed timestamp and body: tells a replay from a new reply "
+        "that has no reference",
+    )
     gateway_received_at = models.CharField(max_length=40, blank=True)
+    replied_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the person replied, as the gateway tells it"
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     campaign_id = models.BigIntegerField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    objects = TenantManager()
+
     class Meta:
         ordering = ["-received_at", "-id"]
+        # A gateway that delivers the same reply twice gets the first one back: the same
+        # reference of one gateway account, or with no reference the same signed bytes.
         constraints = [
-            # A gateway that delivers the same reply twice gets the first one back.
             models.UniqueConstraint(
                 fields=["reference"],
-                condition=~models.Q(reference=""),
+                condition=~models.Q(reference="") & models.Q(webhook__isnull=True),
                 name="inbound_reference_uq",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["webhook", "reference"],
+                condition=~models.Q(reference="") & models.Q(webhook__isnull=False),
+                name="inbound_webhook_reference_uq",
+            ),
+            models.UniqueConstraint(
+                fields=["digest"],
+                condition=models.Q(reference="", webhook__isnull=True) & ~models.Q(digest=""),
+                name="inbound_digest_uq",
+            ),
+            models.UniqueConstraint(
+                fields=["webhook", "digest"],
+                condition=models.Q(reference="", webhook__isnull=False) & ~models.Q(digest=""),
+                name="inbound_webhook_digest_uq",
+            ),
         ]
         indexes = [models.Index(fields=["company", "status"], name="inbound_company_status_idx")]
 

@@ -1,16 +1,16 @@
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from addressbook.addresses import InvalidAddress, parse_inbound_phone
+from addressbook.addresses import InvalidAddress, mask_phone, parse_inbound_phone
 from addressbook.models import Company, Contact
 
 from .keywords import normalize_reply
@@ -18,11 +18,13 @@ from .languages import language_for, supported
 from .models import (
     ConsentEvent,
     DedicatedNumber,
+    GatewayWebhook,
     InboundMessage,
     Keyword,
     ReplyRoute,
     Source,
     Suppression,
+    new_webhook_secret,
 )
 from .selectors import is_suppressed, route_for_reply
 
@@ -175,9 +177,25 @@ def _digits(number: str) -> str:
     return digits[2:] if digits.startswith("00") else digits
 
 
-def _attribute(*, recipient: str, sender: str) -> tuple[Company | None, int | None]:
+def rotate_webhook_secrets(*, webhooks: QuerySet[GatewayWebhook]) -> int:
+    """A new secret for each; what the old one signed is refused from now on."""
+    rotated, now = list(webhooks), timezone.now()
+    for webhook in rotated:
+        webhook.secret, webhook.updated_at = new_webhook_secret(), now
+    GatewayWebhook.objects.bulk_update(rotated, ["secret", "updated_at"])
+    return len(rotated)
+
+
+def _attribute(
+    *, recipient: str, sender: str, webhook: GatewayWebhook | None
+) -> tuple[Company | None, int | None]:
     """The company a reply belongs to, and the campaign it answers if known."""
     route = route_for_reply(shortcode=recipient, address=sender)
+    if webhook is not None:
+        # The company's own gateway account: its replies are its own, whoever else once
+        # sent to that number.
+        same = route is not None and route.company_id == webhook.company_id
+        return webhook.company, route.campaign_id if same else None
     dedicated = DedicatedNumber.objects.filter(number=recipient).select_related("company").first()
     if dedicated:
         same = route is not None and route.company_id == dedicated.company_id
@@ -187,16 +205,50 @@ def _attribute(*, recipient: str, sender: str) -> tuple[Company | None, int | No
     return None, None
 
 
+def _reply_moment(received_at: str, signed_at: datetime | None) -> datetime | None:
+    """When the person replied: the gateway's ``received_at`` (ISO 8601 or unix seconds),
+    never later than the gateway signed the delivery; else the signing time."""
+    moment = None
+    text = received_at.strip()
+    try:
+        if text.isascii() and text.isdigit():
+            moment = datetime.fromtimestamp(int(text), tz=UTC)
+        elif text:
+            moment = datetime.fromisoformat(text)
+            moment = moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        moment = None
+    if moment is None or (signed_at is not None and moment > signed_at):
+        return signed_at
+    return moment
+
+
 def receive_inbound_sms(
-    *, sender: str, recipient: str, text: str, reference: str = "", received_at: str = ""
+    *,
+    sender: str,
+    recipient: str,
+    text: str,
+    reference: str = "",
+    received_at: str = "",
+    webhook: GatewayWebhook | None = None,
+    digest: str = "",
+    signed_at: datetime | None = None,
 ) -> InboundMessage:
     """Store the reply first (a crash after this loses nothing), then act on it.
 
-    The same ``reference`` delivered again returns the stored reply; if acting on it did
+    The same delivery again (the same ``reference`` from the same gateway account, or with
+    none the same signed bytes, ``digest``) returns the stored reply; if acting on it did
     not finish the first time, it is acted on now.
     """
     reference = reference[:64]
-    inbound = InboundMessage.objects.filter(reference=reference).first() if reference else None
+    same = InboundMessage.objects.filter(webhook=webhook)
+    if reference:
+        same = same.filter(reference=reference)
+    elif digest:
+        same = same.filter(reference="", digest=digest)
+    else:
+        same = same.none()
+    inbound = same.first()
     if inbound is None:
         try:
             with transaction.atomic():
@@ -205,13 +257,30 @@ def receive_inbound_sms(
                     recipient=_digits(recipient)[:32] or recipient[:32],
                     text=text,
                     reference=reference,
+                    webhook=webhook,
+                    digest=digest,
                     gateway_received_at=received_at[:40],
+                    replied_at=_reply_moment(received_at, signed_at),
                 )
         except IntegrityError:  # the same reply, delivered twice at once
-            return InboundMessage.objects.get(reference=reference)
+            return same.get()
     if inbound.status == InboundMessage.Status.RECEIVED:
         process_inbound_sms(inbound=inbound)
     return inbound
+
+
+def _is_outdated(*, inbound: InboundMessage, company: Company, address: str) -> bool:
+    """A reply sent before the address's latest consent change, delivered after it.
+
+    Gateways reorder and retry: a START that arrives after a later STOP must not undo it.
+    Seconds are compared, the precision gateways give, so a choice made in the same second
+    counts as the later one.
+    """
+    moment = (inbound.replied_at or inbound.received_at).replace(microsecond=0)
+    later = moment + timedelta(seconds=1)
+    # Its own events, and the opt-out of another address of the person that suppressed it.
+    touching = Q(address=address) | Q(suppressions__company=company, suppressions__address=address)
+    return ConsentEvent.objects.filter(touching, company=company, created_at__gte=later).exists()
 
 
 def process_inbound_sms(*, inbound: InboundMessage) -> InboundMessage:
@@ -221,11 +290,14 @@ def process_inbound_sms(*, inbound: InboundMessage) -> InboundMessage:
     except InvalidAddress:
         inbound.status = Status.UNATTRIBUTED
         inbound.save(update_fields=["status"])
+        logger.info("Inbound SMS %s from an unreadable number: %s", inbound.pk, inbound.status)
         return inbound
     inbound.sender_e164 = phone.e164
     match = match_keyword(inbound.text, country=phone.region)
     with transaction.atomic():
-        company, campaign_id = _attribute(recipient=inbound.recipient, sender=phone.e164)
+        company, campaign_id = _attribute(
+            recipient=inbound.recipient, sender=phone.e164, webhook=inbound.webhook
+        )
         inbound.company, inbound.campaign_id = company, campaign_id
         changed = False
         if company is None:
@@ -233,6 +305,7 @@ def process_inbound_sms(*, inbound: InboundMessage) -> InboundMessage:
         elif match is None:
             inbound.status = Status.UNMATCHED
         elif match.action == Keyword.Action.STOP:
+            # Applied however late it arrives: an opt-out wins every race.
             changed = not is_suppressed(company=company, address=phone.e164)
             record_optout(
                 company=company,
@@ -243,19 +316,23 @@ def process_inbound_sms(*, inbound: InboundMessage) -> InboundMessage:
             )
             inbound.status = Status.OPTED_OUT
         elif match.action == Keyword.Action.START:
-            changed = is_suppressed(company=company, address=phone.e164)
-            record_optin(
-                company=company,
-                address=phone.e164,
-                source=Source.SMS_KEYWORD,
-                raw_text=inbound.text,
-            )
-            inbound.status = Status.OPTED_IN
+            if _is_outdated(inbound=inbound, company=company, address=phone.e164):
+                inbound.status = Status.SUPERSEDED
+            else:
+                changed = is_suppressed(company=company, address=phone.e164)
+                record_optin(
+                    company=company,
+                    address=phone.e164,
+                    source=Source.SMS_KEYWORD,
+                    raw_text=inbound.text,
+                )
+                inbound.status = Status.OPTED_IN
         else:
             changed = True
             inbound.status = Status.HELP
         inbound.save(update_fields=["sender_e164", "company", "campaign_id", "status"])
-    logger.info("Inbound SMS %s from %s: %s", inbound.pk, inbound.sender_e164, inbound.status)
+    # Never the number itself: logs travel further than the database.
+    logger.info("Inbound SMS %s from %s: %s", inbound.pk, mask_phone(phone.e164), inbound.status)
     if changed:
         _confirm(inbound=inbound, keyword_language=match.language)
     return inbound
@@ -271,16 +348,18 @@ def optout_from_reply(*, inbound: InboundMessage) -> ConsentEvent:
             campaign_id=inbound.campaign_id,
             raw_text=inbound.text,
         )
-        InboundMessage.objects.filter(pk=inbound.pk).update(status=InboundMessage.Status.OPTED_OUT)
+        InboundMessage.objects.filter(company_id=inbound.company_id, pk=inbound.pk).update(
+            status=InboundMessage.Status.OPTED_OUT
+        )
     inbound.status = InboundMessage.Status.OPTED_OUT
     _confirm(inbound=inbound)
     return event
 
 
 def dismiss_reply(*, inbound: InboundMessage) -> None:
-    InboundMessage.objects.filter(pk=inbound.pk, status=InboundMessage.Status.UNMATCHED).update(
-        status=InboundMessage.Status.DISMISSED
-    )
+    InboundMessage.objects.filter(
+        company_id=inbound.company_id, pk=inbound.pk, status=InboundMessage.Status.UNMATCHED
+    ).update(status=InboundMessage.Status.DISMISSED)
 
 
 def _confirm(*, inbound: InboundMessage, keyword_language: str = "") -> None:

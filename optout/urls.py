@@ -12,4 +12,5 @@ urlpatterns = [
 
 hook_patterns = [
     path("hooks/sms/inbound/", views.inbound_sms, name="sms-inbound"),
+    path("hooks/sms/<slug:key>/inbound/", views.inbound_sms, name="sms-inbound-company"),
 ]

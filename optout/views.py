@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -6,21 +5,22 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from addressbook.services.audit import Action, record_audit
 from addressbook.tenancy import company_required, get_for_company
 
 from .models import InboundMessage
 from .selectors import replies_to_review, suppression_list
 from .services import dismiss_reply, optout_from_reply, receive_inbound_sms
-from .webhooks import BadRequest, verify_request
+from .webhooks import BadRequest, secret_of, verify_request, webhook_for
 
 
 @csrf_exempt
 @require_POST
-def inbound_sms(request: HttpRequest) -> HttpResponse:
+def inbound_sms(request: HttpRequest, key: str | None = None) -> HttpResponse:
+    """Replies through the platform's shared gateway account, or with ``key`` a company's own."""
     try:
-        signed = verify_request(
-            request, secret=settings.SMS_WEBHOOK_SECRET, required=("from", "to", "text")
-        )
+        webhook = webhook_for(key)
+        signed = verify_request(request, secret=secret_of(webhook), required=("from", "to", "text"))
     except BadRequest as exc:
         return JsonResponse({"error": str(exc)}, status=exc.status)
     fields = signed.fields
@@ -30,6 +30,9 @@ def inbound_sms(request: HttpRequest) -> HttpResponse:
         text=fields["text"],
         reference=str(fields.get("reference") or ""),
         received_at=str(fields.get("received_at") or ""),
+        webhook=webhook,
+        digest=signed.digest,
+        signed_at=signed.signed_at,
     )
     return JsonResponse({"id": inbound.pk, "status": inbound.status})
 
@@ -62,6 +65,15 @@ def reply_action(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.POST.get("action") == "optout":
         optout_from_reply(inbound=inbound)
+        record_audit(
+            company=request.company,
+            action=Action.OPTOUT_RECORDED,
+            actor=request.user,
+            obj=inbound,
+            target=inbound.sender_e164,
+            details={"reply": inbound.text[:200]},
+            ip=request.META.get("REMOTE_ADDR"),
+        )
         messages.success(request, f"{inbound.sender_e164} is opted out.")
     else:
         dismiss_reply(inbound=inbound)

@@ -18,6 +18,8 @@ from hashlib import sha256
 from django.conf import settings
 from django.http import HttpRequest, QueryDict
 
+from .models import GatewayWebhook
+
 SIGNATURE_HEADER = "X-Signature"
 TIMESTAMP_HEADER = "X-Timestamp"
 MAX_BODY_BYTES = 64 * 1024
@@ -47,6 +49,20 @@ def sign(body: bytes, secret: str, timestamp: int | str) -> str:
 
 def _signed_content(body: bytes, timestamp: int | str) -> bytes:
     return f"{timestamp}.".encode() + body
+
+
+def webhook_for(key: str | None) -> GatewayWebhook | None:
+    """The company's own gateway account a URL names; None for the platform's shared one."""
+    if key is None:
+        return None
+    webhook = GatewayWebhook.objects.select_related("company").filter(key=key).first()
+    if webhook is None:
+        raise BadRequest("No such webhook.", status=404)
+    return webhook
+
+
+def secret_of(webhook: GatewayWebhook | None) -> str:
+    return settings.SMS_WEBHOOK_SECRET if webhook is None else webhook.secret
 
 
 def verify_request(

@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 
 from addressbook.models import Company, Contact, Membership
 from campaigns.models import Campaign
+from optout.models import GatewayWebhook
 
 
 class CompanyFactory(factory.django.DjangoModelFactory):
@@ -58,3 +59,12 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Campaign {n}")
     sender = "Tester"
     body = "Hello {{ first_name }}, 20% off today."
+
+
+class GatewayWebhookFactory(factory.django.DjangoModelFactory):
+    """A company's own gateway account; key and secret are generated as in production."""
+
+    class Meta:
+        model = GatewayWebhook
+
+    company = factory.SubFactory(CompanyFactory)

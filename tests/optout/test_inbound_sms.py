@@ -1,10 +1,14 @@
 import json
+import logging
+import time
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from optout.models import ConsentEvent, InboundMessage, Suppression
-from optout.services import note_marketing_sent
+from optout.services import note_marketing_sent, record_optout
 from tests.webhooks import signed_post
 
 URL = "/hooks/sms/inbound/"
@@ -222,3 +226,132 @@ def test_reply_that_is_not_utf8_form_data_is_kept_readable(client, route, compan
     response = signed_post(client, URL, body, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 200
     assert InboundMessage.objects.get().text.startswith("Stop")
+
+
+def test_replayed_start_after_a_stop_is_a_noop(client, route, company, outbox):
+    def body(text: str) -> bytes:
+        return json.dumps({"from": NUMBER, "to": "36111", "text": text}).encode()
+
+    with time_machine.travel(timezone.now(), tick=False):
+        now = int(time.time())
+        signed_post(client, URL, body("STOP"), timestamp=now)
+        first = signed_post(client, URL, body("START"), timestamp=now)
+        signed_post(client, URL, body("Stop"), timestamp=now)
+
+        # The START's bytes, exactly as captured, sent again inside the window.
+        replayed = signed_post(client, URL, body("START"), timestamp=now)
+
+    assert replayed.status_code == 200
+    assert replayed.json() == first.json()
+    assert Suppression.objects.filter(company=company, address=NUMBER).exists()
+    assert InboundMessage.objects.count() == 3
+    kinds = ConsentEvent.objects.order_by("id").values_list("kind", flat=True)
+    assert list(kinds) == ["opt_out", "opt_in", "opt_out"]
+    assert len(outbox) == 3
+
+
+def test_replayed_start_with_a_reference_is_a_noop(post_inbound_sms, route, company):
+    post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP", reference="gw-1")
+    post_inbound_sms(sender=NUMBER, recipient="36111", text="START", reference="gw-2")
+    post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP", reference="gw-3")
+
+    again = post_inbound_sms(sender=NUMBER, recipient="36111", text="START", reference="gw-2")
+
+    assert again.json()["status"] == "opted_in"
+    assert Suppression.objects.filter(company=company, address=NUMBER).exists()
+    assert ConsentEvent.objects.count() == 3
+
+
+def test_same_words_signed_at_another_time_are_a_new_reply(client, route, company):
+    stop = json.dumps({"from": NUMBER, "to": "36111", "text": "STOP"}).encode()
+    now = int(time.time())
+    first = signed_post(client, URL, stop, timestamp=now - 5)
+    second = signed_post(client, URL, stop, timestamp=now)
+    assert first.json()["id"] != second.json()["id"]
+    assert InboundMessage.objects.count() == 2
+
+
+def test_start_sent_before_a_later_stop_does_not_undo_it(post_inbound_sms, route, company, outbox):
+    post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP")
+    # Replied a minute ago; the gateway delivers it only now, after the STOP.
+    earlier = (timezone.now() - timedelta(minutes=1)).isoformat()
+
+    response = post_inbound_sms(sender=NUMBER, recipient="36111", text="START", received_at=earlier)
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "superseded"
+    assert Suppression.objects.filter(company=company, address=NUMBER).exists()
+    assert list(ConsentEvent.objects.values_list("kind", flat=True)) == ["opt_out"]
+    assert InboundMessage.objects.get(text="START").text == "START"  # kept on the record
+    assert len(outbox) == 1  # the STOP's confirmation only
+
+
+def test_start_sent_before_a_later_email_unsubscribe_does_not_undo_it(
+    post_inbound_sms, route, company
+):
+    from tests.factories import ContactFactory
+
+    ContactFactory(company=company, phone=NUMBER, country="FR", email="ana@example.com")
+    record_optout(company=company, address="ana@example.com", source="email_link")
+    earlier = (timezone.now() - timedelta(minutes=1)).isoformat()
+
+    response = post_inbound_sms(sender=NUMBER, recipient="36111", text="START", received_at=earlier)
+
+    assert response.json()["status"] == "superseded"
+    assert Suppression.objects.filter(company=company, address=NUMBER).exists()
+
+
+def test_start_in_unix_seconds_before_a_later_stop_does_not_undo_it(
+    post_inbound_sms, route, company
+):
+    post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP")
+    earlier = str(int(time.time()) - 60)
+
+    response = post_inbound_sms(sender=NUMBER, recipient="36111", text="START", received_at=earlier)
+
+    assert response.json()["status"] == "superseded"
+
+
+def test_start_replied_after_the_stop_still_brings_the_number_back(
+    post_inbound_sms, route, company
+):
+    post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP")
+    later = (timezone.now() + timedelta(seconds=2)).isoformat()
+
+    response = post_inbound_sms(sender=NUMBER, recipient="36111", text="START", received_at=later)
+
+    assert response.json()["status"] == "opted_in"
+    assert not Suppression.objects.exists()
+
+
+def test_stop_delivered_late_still_opts_out(post_inbound_sms, route, company):
+    post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP")
+    post_inbound_sms(sender=NUMBER, recipient="36111", text="START")
+    earlier = (timezone.now() - timedelta(minutes=1)).isoformat()
+
+    # An opt-out wins every race: however late it arrives, it applies.
+    response = post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP", received_at=earlier)
+
+    assert response.json()["status"] == "opted_out"
+    assert Suppression.objects.filter(company=company, address=NUMBER).exists()
+
+
+@pytest.mark.parametrize("received_at", ["yesterday", "99999999999999", "2026-13-45T00:00:00"])
+def test_unreadable_received_at_falls_back_to_the_signing_time(
+    post_inbound_sms, route, company, received_at
+):
+    post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP")
+    response = post_inbound_sms(
+        sender=NUMBER, recipient="36111", text="START", received_at=received_at
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "opted_in"
+    assert InboundMessage.objects.get(text="START").gateway_received_at == received_at
+
+
+def test_inbound_log_names_the_reply_not_the_number(post_inbound_sms, route, caplog):
+    with caplog.at_level(logging.INFO, logger="optout.services"):
+        response = post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP")
+    assert f"Inbound SMS {response.json()['id']}" in caplog.text
+    assert "+33 6 •••• 5678" in caplog.text
+    assert "612345678" not in caplog.text

@@ -8,10 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 from campaigns.models import Message
 from optout.models import InboundMessage, Suppression
 from optout.services import note_marketing_sent
+from tests.factories import GatewayWebhookFactory
 from tests.webhooks import WEBHOOK_SECRET, signature, signed_post
 
 INBOUND = "/hooks/sms/inbound/"
@@ -129,3 +131,128 @@ def test_short_webhook_secret_fails_at_boot_outside_debug():
 def test_long_webhook_secret_boots_outside_debug():
     booted = _boot("a" * 32)
     assert "SMS_WEBHOOK_SECRET" not in booted.stderr
+
+
+# --- a company's own gateway account ------------------------------------------------
+@pytest.fixture
+def hook(company):
+    return GatewayWebhookFactory(company=company)
+
+
+@pytest.fixture
+def other_hook(other_company):
+    return GatewayWebhookFactory(company=other_company)
+
+
+def sent_message(company, status=Message.Status.SENT) -> Message:
+    return Message.objects.create(company=company, to=NUMBER, status=status)
+
+
+def test_company_webhooks_get_unguessable_keys_and_long_secrets(hook, other_hook):
+    assert hook.key != other_hook.key and hook.company.slug not in hook.key
+    assert len(hook.key) >= 20 and len(hook.secret) >= 32 and hook.secret != other_hook.secret
+
+
+def test_reply_through_a_company_webhook_belongs_to_that_company(
+    client, hook, company, other_company
+):
+    # Another company sent this number marketing last, but the reply came through this
+    # company's own gateway account.
+    note_marketing_sent(company=other_company, campaign_id=7, shortcode="36111", addresses=[NUMBER])
+    path = f"/hooks/sms/{hook.key}/inbound/"
+    response = signed_post(client, path, stop_body(), secret=hook.secret)
+    assert response.status_code == 200 and response.json()["status"] == "opted_out"
+    assert list(Suppression.objects.values_list("company", flat=True)) == [company.pk]
+
+
+def test_company_webhook_refuses_the_platform_secret_and_other_companies_secrets(
+    client, hook, other_hook
+):
+    path = f"/hooks/sms/{hook.key}/inbound/"
+    for secret in (WEBHOOK_SECRET, other_hook.secret):
+        response = signed_post(client, path, stop_body(), secret=secret)
+        assert response.status_code == 401
+    assert not InboundMessage.objects.exists() and not Suppression.objects.exists()
+
+
+@pytest.mark.parametrize("kind", ["inbound", "status"])
+def test_unknown_webhook_key_is_404(client, hook, kind):
+    response = signed_post(client, f"/hooks/sms/not-{hook.key}/{kind}/", stop_body())
+    assert response.status_code == 404
+    assert response.json() == {"error": "No such webhook."}
+
+
+def test_same_reference_from_two_gateway_accounts_is_two_replies(client, route, hook, company):
+    first = signed_post(client, INBOUND, stop_body(reference="gw-1"))
+    second = signed_post(
+        client,
+        f"/hooks/sms/{hook.key}/inbound/",
+        json.dumps(
+            {"from": "+33699999999", "to": "36111", "text": "STOP", "reference": "gw-1"}
+        ).encode(),
+        secret=hook.secret,
+    )
+    assert first.json()["id"] != second.json()["id"]
+    assert set(Suppression.objects.values_list("address", flat=True)) == {NUMBER, "+33699999999"}
+
+
+def test_report_through_a_company_webhook_settles_its_own_message(client, hook, company):
+    sent = sent_message(company)
+    body = json.dumps({"reference": str(sent.pk), "status": "delivered"}).encode()
+    response = signed_post(client, f"/hooks/sms/{hook.key}/status/", body, secret=hook.secret)
+    assert response.json() == {"updated": 1, "unknown": 0, "ignored": 0}
+    sent.refresh_from_db()
+    assert sent.status == Message.Status.DELIVERED
+
+
+def test_report_through_a_company_webhook_cannot_touch_another_companys_message(
+    client, hook, other_company
+):
+    theirs = sent_message(other_company)
+    body = json.dumps({"reference": str(theirs.pk), "status": "failed"}).encode()
+    response = signed_post(client, f"/hooks/sms/{hook.key}/status/", body, secret=hook.secret)
+    assert response.status_code == 200
+    assert response.json() == {"updated": 0, "unknown": 1, "ignored": 0}
+    theirs.refresh_from_db()
+    assert theirs.status == Message.Status.SENT
+
+
+def test_report_signed_with_the_platform_secret_cannot_use_a_company_webhook(client, hook, company):
+    sent = sent_message(company)
+    body = json.dumps({"reference": str(sent.pk), "status": "failed"}).encode()
+    response = signed_post(client, f"/hooks/sms/{hook.key}/status/", body)
+    assert response.status_code == 401
+    sent.refresh_from_db()
+    assert sent.status == Message.Status.SENT
+
+
+def test_rotated_secret_replaces_the_old_one(client, admin_client, hook, route):
+    old = hook.secret
+    changelist = reverse("admin:optout_gatewaywebhook_changelist")
+    response = admin_client.post(
+        changelist, {"action": "rotate_secrets", "_selected_action": [hook.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    assert "New secrets for 1 gateway webhook(s)" in response.content.decode()
+    hook.refresh_from_db()
+    assert hook.secret != old and len(hook.secret) >= 32
+    path = f"/hooks/sms/{hook.key}/inbound/"
+    assert signed_post(client, path, stop_body(), secret=old).status_code == 401
+    assert signed_post(client, path, stop_body(), secret=hook.secret).status_code == 200
+
+
+def test_staff_see_the_urls_to_give_the_gateway(admin_client, hook):
+    page = admin_client.get(reverse("admin:optout_gatewaywebhook_change", args=[hook.pk]))
+    text = page.content.decode()
+    assert f"/hooks/sms/{hook.key}/inbound/" in text and f"/hooks/sms/{hook.key}/status/" in text
+
+
+def test_staff_cannot_save_a_short_secret(admin_client, hook):
+    response = admin_client.post(
+        reverse("admin:optout_gatewaywebhook_change", args=[hook.pk]),
+        {"company": hook.company.pk, "key": hook.key, "secret": "short"},
+    )
+    assert response.status_code == 200
+    assert "at least 32 characters" in response.content.decode()
+    hook.refresh_from_db()
+    assert hook.secret != "short"
