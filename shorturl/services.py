@@ -1,3 +1,6 @@
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.core import signing
 
 from addressbook.addresses import InvalidAddress, parse_phone
@@ -6,8 +9,12 @@ from optout.models import ConsentEvent, Source
 from optout.selectors import is_suppressed
 from optout.services import record_optin, record_optout
 
+from .ratelimit import is_blocked, over_limit
+
 UNDO_SALT = "shorturl.undo"
 UNDO_WINDOW_SECONDS = 30 * 60
+WRONG_NUMBER_WINDOW_SECONDS = 60 * 60
+POSTS_PER_IP_WINDOW_SECONDS = 10 * 60
 
 
 class WrongNumber(ValueError):
@@ -38,6 +45,51 @@ def confirm_optout(
         reason=reason,
         reason_text=reason_text,
     )
+
+
+@dataclass(frozen=True)
+class Left:
+    """What the landing page may say after a confirmation."""
+
+    event: ConsentEvent | None  # the opt-out, when the number was the link's
+    # True when the page must not tell a right number from a wrong one.
+    neutral: bool
+
+
+def leave_by_link(
+    *,
+    message: Message,
+    typed_phone: str | None,
+    reason: str = "",
+    reason_text: str = "",
+    client_ip: str,
+) -> Left:
+    """The landing page's confirmation, under its rate limits.
+
+    The limits slow whoever guesses the number behind a link, never the recipient: past
+    ``LANDING_WRONG_NUMBERS_PER_CODE`` wrong numbers on the link within the hour, or
+    ``LANDING_POSTS_PER_IP`` posts from one address within ten minutes, every number gets
+    the same neutral answer, and the right one is still opted out. A guesser learns
+    nothing more; the person always gets out. Raises ``WrongNumber`` (while the link may
+    still say so) and ``NotANumber``.
+    """
+    wrong_key = f"wrong:{message.short_code}"
+    wrong_limit = settings.LANDING_WRONG_NUMBERS_PER_CODE
+    guarded = over_limit(
+        f"ip:{client_ip}",
+        limit=settings.LANDING_POSTS_PER_IP,
+        window=POSTS_PER_IP_WINDOW_SECONDS,
+    ) or is_blocked(wrong_key, limit=wrong_limit)
+    try:
+        event = confirm_optout(
+            message=message, typed_phone=typed_phone, reason=reason, reason_text=reason_text
+        )
+    except WrongNumber:
+        counted_over = over_limit(wrong_key, limit=wrong_limit, window=WRONG_NUMBER_WINDOW_SECONDS)
+        if guarded or counted_over:
+            return Left(event=None, neutral=True)
+        raise
+    return Left(event=event, neutral=guarded)
 
 
 def undo_token(event: ConsentEvent) -> str:

@@ -21,17 +21,17 @@ from optout.models import ConsentEvent
 from optout.selectors import is_one_tap, leave_reasons
 
 from .forms import LeaveForm
-from .ratelimit import client_ip, is_blocked, over_limit
+from .ratelimit import client_ip, over_limit
 from .services import (
+    POSTS_PER_IP_WINDOW_SECONDS,
     NotANumber,
     WrongNumber,
-    confirm_optout,
+    leave_by_link,
     undo_optout,
     undo_token,
     unsubscribe_email,
 )
 
-HOUR = 60 * 60
 WRONG_NUMBER = gettext_noop(
     "That is not the number this message was sent to. Check it and try again."
 )
@@ -65,10 +65,8 @@ def _unknown(request: HttpRequest) -> HttpResponse:
     return _render(request, "shorturl/unknown.html", {}, language=language, status=404)
 
 
-def _too_many(request: HttpRequest, language: str, reason: str) -> HttpResponse:
-    return _render(
-        request, "shorturl/too_many.html", {"reason": reason}, language=language, status=429
-    )
+def _too_many(request: HttpRequest, language: str) -> HttpResponse:
+    return _render(request, "shorturl/too_many.html", {}, language=language, status=429)
 
 
 def _for_message(view):
@@ -89,7 +87,7 @@ def _for_message(view):
 
 def _ip_over_limit(request: HttpRequest) -> bool:
     key = f"ip:{client_ip(request)}"
-    return over_limit(key, limit=settings.LANDING_POSTS_PER_IP, window=10 * 60)
+    return over_limit(key, limit=settings.LANDING_POSTS_PER_IP, window=POSTS_PER_IP_WINDOW_SECONDS)
 
 
 # No CSRF token: in-app browsers of messaging apps often drop cookies, and a person must
@@ -100,8 +98,6 @@ def _ip_over_limit(request: HttpRequest) -> bool:
 def landing(request: HttpRequest, message: Message, *, chosen: str, language: str) -> HttpResponse:
     code = message.short_code
     one_tap = is_one_tap(message.country)
-    wrong_key = f"wrong:{code}"
-    wrong_limit = settings.LANDING_WRONG_NUMBERS_PER_CODE
     with translation.override(language):
         form = LeaveForm(
             request.POST if request.method == "POST" else None,
@@ -110,30 +106,28 @@ def landing(request: HttpRequest, message: Message, *, chosen: str, language: st
         )
     status = 200
     if request.method == "POST":
-        if _ip_over_limit(request):
-            return _too_many(request, language, "ip")
-        if is_blocked(wrong_key, limit=wrong_limit):
-            return _too_many(request, language, "wrong")
         if form.is_valid():
             data = form.cleaned_data
             try:
-                event = confirm_optout(
+                left = leave_by_link(
                     message=message,
                     typed_phone=None if one_tap else data["phone"],
                     reason=data["reason"],
                     reason_text=data["reason_text"],
+                    client_ip=client_ip(request),
                 )
             except NotANumber:
                 with translation.override(language):
                     form.add_error("phone", _("That doesn't look like a phone number."))
             except WrongNumber:
-                if over_limit(wrong_key, limit=wrong_limit, window=HOUR):
-                    return _too_many(request, language, "wrong")
                 with translation.override(language):
                     form.add_error("phone", _(WRONG_NUMBER))
             else:
+                if left.neutral:
+                    context = {"message": message}
+                    return _render(request, "shorturl/if_yours.html", context, language=language)
                 done = reverse("shorturl:done", args=[code])
-                query = f"?t={undo_token(event)}" + (f"&lang={chosen}" if chosen else "")
+                query = f"?t={undo_token(left.event)}" + (f"&lang={chosen}" if chosen else "")
                 return redirect(done + query)
         status = 400
     context = {
@@ -159,7 +153,7 @@ def done(request: HttpRequest, message: Message, *, chosen: str, language: str) 
 @_for_message
 def undo(request: HttpRequest, message: Message, *, chosen: str, language: str) -> HttpResponse:
     if _ip_over_limit(request):
-        return _too_many(request, language, "ip")
+        return _too_many(request, language)
     try:
         undo_optout(message=message, token=request.POST.get("t", ""))
     except (signing.BadSignature, ConsentEvent.DoesNotExist):

@@ -157,23 +157,74 @@ def test_unknown_code_page_in_the_browsers_language(client, db):
     assert response["Content-Language"] == "de"
 
 
-def test_five_wrong_numbers_then_the_link_rests_for_an_hour(client, message, settings):
+NEUTRAL = "If that is the number this message was sent to"
+
+
+def test_past_the_wrong_number_limit_the_right_number_still_opts_out(client, message, settings):
     settings.LANDING_WRONG_NUMBERS_PER_CODE = 5
     for _ in range(5):
         assert client.post("/s/Xk7pQ2ab", {"phone": "+27 71 000 0000"}).status_code == 400
-    blocked = client.post("/s/Xk7pQ2ab", {"phone": NUMBER})
-    assert blocked.status_code == 429
-    assert "entered incorrectly too many times" in blocked.content.decode()
-    assert not Suppression.objects.exists()
+    response = client.post("/s/Xk7pQ2ab", {"phone": NUMBER, "reason": "too_many"})
+    assert response.status_code == 200
+    assert NEUTRAL in response.content.decode()
+    assert "Acme Coffee" in response.content.decode()
+    assert Suppression.objects.filter(company=message.company, address=NUMBER).exists()
+    assert ConsentEvent.objects.get().reason == "too_many"
 
 
-def test_posts_per_ip_are_limited(client, message, settings):
+def test_past_the_wrong_number_limit_a_guess_learns_nothing(client, message, settings):
+    settings.LANDING_WRONG_NUMBERS_PER_CODE = 5
+    for _ in range(5):
+        client.post("/s/Xk7pQ2ab", {"phone": "+27 71 000 0000"})
+    wrong = client.post("/s/Xk7pQ2ab", {"phone": "+27 71 000 0001"})
+    right = client.post("/s/Xk7pQ2ab", {"phone": NUMBER})
+    assert (wrong.status_code, wrong.content) == (right.status_code, right.content)
+    assert NEUTRAL in wrong.content.decode()
+    assert "not the number" not in wrong.content.decode()
+    # Only the right number is out.
+    assert list(Suppression.objects.values_list("address", flat=True)) == [NUMBER]
+
+
+def test_the_wrong_number_limit_is_per_link(client, message, company, settings):
+    settings.LANDING_WRONG_NUMBERS_PER_CODE = 2
+    _message(company, "+27711234568", "ZA", "Othr2345")
+    for _ in range(3):
+        client.post("/s/Xk7pQ2ab", {"phone": "+27 71 000 0000"})
+    response = client.post("/s/Othr2345", {"phone": "+27 71 000 0000"})
+    assert response.status_code == 400
+    assert "not the number this message was sent to" in response.content.decode()
+
+
+def test_past_the_per_address_limit_the_right_number_still_opts_out(client, message, settings):
+    """Recipients share addresses behind mobile carriers' NAT: a busy one blocks nobody."""
     settings.LANDING_POSTS_PER_IP = 3
     for _ in range(3):
-        client.post("/s/Xk7pQ2ab", {"phone": "bad"})
-    response = client.post("/s/Xk7pQ2ab", {"phone": NUMBER})
+        client.post("/s/Xk7pQ2ab", {"phone": "+27 71 000 0000"})
+    wrong = client.post("/s/Xk7pQ2ab", {"phone": "+27 71 000 0001"})
+    right = client.post("/s/Xk7pQ2ab", {"phone": NUMBER})
+    assert (wrong.status_code, wrong.content) == (right.status_code, right.content)
+    assert NEUTRAL in right.content.decode()
+    assert Suppression.objects.filter(address=NUMBER).exists()
+
+
+def test_past_the_per_address_limit_one_tap_still_opts_out(client, company, settings):
+    settings.LANDING_POSTS_PER_IP = 1
+    _message(company, "+61412345678", "AU", "Aus23456")
+    _message(company, "+61412345679", "AU", "Aus23457")
+    assert client.post("/s/Aus23456", {}).status_code == 302
+    response = client.post("/s/Aus23457", {})
+    assert response.status_code == 200
+    assert NEUTRAL in response.content.decode()
+    assert Suppression.objects.filter(address="+61412345679").exists()
+
+
+def test_undo_posts_per_address_are_limited(client, message, settings):
+    settings.LANDING_POSTS_PER_IP = 2
+    for _ in range(2):
+        client.post("/s/Xk7pQ2ab/undo", {"t": "forged"})
+    response = client.post("/s/Xk7pQ2ab/undo", {"t": "forged"})
     assert response.status_code == 429
-    assert not Suppression.objects.exists()
+    assert "Too many requests came from your connection" in response.content.decode()
 
 
 def test_undo_right_after_leaving(client, message):
