@@ -265,7 +265,7 @@ def receive_inbound_sms(
         except IntegrityError:  # the same reply, delivered twice at once
             return same.get()
     if inbound.status == InboundMessage.Status.RECEIVED:
-        process_inbound_sms(inbound=inbound)
+        return process_inbound_sms(inbound=inbound)
     return inbound
 
 
@@ -284,17 +284,22 @@ def _is_outdated(*, inbound: InboundMessage, company: Company, address: str) -> 
 
 
 def process_inbound_sms(*, inbound: InboundMessage) -> InboundMessage:
+    """Act on a stored reply once; returns it as it then stands."""
     Status = InboundMessage.Status
-    try:
-        phone = parse_inbound_phone(inbound.sender)
-    except InvalidAddress:
-        inbound.status = Status.UNATTRIBUTED
-        inbound.save(update_fields=["status"])
-        logger.info("Inbound SMS %s from an unreadable number: %s", inbound.pk, inbound.status)
-        return inbound
-    inbound.sender_e164 = phone.e164
-    match = match_keyword(inbound.text, country=phone.region)
     with transaction.atomic():
+        # Two deliveries of one reply at once: the second waits here, then finds it done.
+        inbound = InboundMessage.objects.select_for_update().get(pk=inbound.pk)
+        if inbound.status != Status.RECEIVED:
+            return inbound
+        try:
+            phone = parse_inbound_phone(inbound.sender)
+        except InvalidAddress:
+            inbound.status = Status.UNATTRIBUTED
+            inbound.save(update_fields=["status"])
+            logger.info("Inbound SMS %s from an unreadable number: unattributed", inbound.pk)
+            return inbound
+        inbound.sender_e164 = phone.e164
+        match = match_keyword(inbound.text, country=phone.region)
         company, campaign_id = _attribute(
             recipient=inbound.recipient, sender=phone.e164, webhook=inbound.webhook
         )

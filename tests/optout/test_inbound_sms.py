@@ -1,10 +1,12 @@
 import json
 import logging
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection, transaction
 from django.utils import timezone
 
 from optout.models import ConsentEvent, InboundMessage, Suppression
@@ -355,3 +357,45 @@ def test_inbound_log_names_the_reply_not_the_number(post_inbound_sms, route, cap
     assert f"Inbound SMS {response.json()['id']}" in caplog.text
     assert "+33 6 •••• 5678" in caplog.text
     assert "612345678" not in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_delivery_arriving_while_the_first_is_acted_on_is_acted_on_once(route, company):
+    from optout.services import receive_inbound_sms
+
+    inbound = InboundMessage.objects.create(
+        sender=NUMBER, recipient="36111", text="STOP", reference="gw-7"
+    )
+    locked = threading.Event()
+    answers = {}
+
+    def first_delivery() -> None:
+        # Stands for the first delivery, half-way through acting on the reply.
+        try:
+            with transaction.atomic():
+                InboundMessage.objects.select_for_update().get(pk=inbound.pk)
+                locked.set()
+                time.sleep(1)
+                record_optout(company=company, address=NUMBER, source="sms_keyword")
+                InboundMessage.objects.filter(pk=inbound.pk).update(status="opted_out")
+        finally:
+            connection.close()
+
+    def second_delivery() -> None:
+        try:
+            answers["second"] = receive_inbound_sms(
+                sender=NUMBER, recipient="36111", text="STOP", reference="gw-7"
+            ).status
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=first_delivery)
+    first.start()
+    assert locked.wait(10)
+    second = threading.Thread(target=second_delivery)
+    second.start()
+    first.join(20)
+    second.join(20)
+
+    assert answers["second"] == "opted_out"
+    assert ConsentEvent.objects.count() == 1
