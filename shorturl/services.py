@@ -96,12 +96,23 @@ def undo_token(event: ConsentEvent) -> str:
     return signing.dumps(event.pk, salt=UNDO_SALT)
 
 
+def optout_for_token(*, message: Message, token: str) -> ConsentEvent | None:
+    """The opt-out of this link's number that ``token`` names, while it may be undone;
+    None for a forged, stale or foreign token."""
+    try:
+        event_id = signing.loads(token, salt=UNDO_SALT, max_age=UNDO_WINDOW_SECONDS)
+    except signing.BadSignature:
+        return None
+    return ConsentEvent.objects.filter(
+        pk=event_id, company=message.company, address=message.to, kind=ConsentEvent.Kind.OPT_OUT
+    ).first()
+
+
 def undo_optout(*, message: Message, token: str) -> ConsentEvent:
     """The person's own "undo", right after leaving, from the page that confirmed it."""
-    event_id = signing.loads(token, salt=UNDO_SALT, max_age=UNDO_WINDOW_SECONDS)
-    event = ConsentEvent.objects.get(
-        pk=event_id, company=message.company, address=message.to, kind=ConsentEvent.Kind.OPT_OUT
-    )
+    event = optout_for_token(message=message, token=token)
+    if event is None:
+        raise ConsentEvent.DoesNotExist("No opt-out of this link to undo")
     newer = ConsentEvent.objects.filter(
         company=event.company, address=event.address, pk__gt=event.pk
     )

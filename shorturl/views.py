@@ -3,7 +3,6 @@
 from functools import wraps
 
 from django.conf import settings
-from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,6 +26,7 @@ from .services import (
     NotANumber,
     WrongNumber,
     leave_by_link,
+    optout_for_token,
     undo_optout,
     undo_token,
     unsubscribe_email,
@@ -144,7 +144,12 @@ def landing(request: HttpRequest, message: Message, *, chosen: str, language: st
 @require_GET
 @_for_message
 def done(request: HttpRequest, message: Message, *, chosen: str, language: str) -> HttpResponse:
-    context = {"message": message, "undo_token": request.GET.get("t", ""), "chosen": chosen}
+    token = request.GET.get("t", "")
+    if optout_for_token(message=message, token=token) is None:
+        # Anyone may type this address: without the link's own opt-out it confirms
+        # nothing, and the landing page tells no more than the link already does.
+        return redirect(_with_lang(reverse("shorturl:landing", args=[message.short_code]), chosen))
+    context = {"message": message, "undo_token": token, "chosen": chosen}
     return _render(request, "shorturl/done.html", context, language=language)
 
 
@@ -156,7 +161,7 @@ def undo(request: HttpRequest, message: Message, *, chosen: str, language: str) 
         return _too_many(request, language)
     try:
         undo_optout(message=message, token=request.POST.get("t", ""))
-    except (signing.BadSignature, ConsentEvent.DoesNotExist):
+    except ConsentEvent.DoesNotExist:
         context = {"message": message, "chosen": chosen}
         return _render(
             request, "shorturl/undo_expired.html", context, language=language, status=400

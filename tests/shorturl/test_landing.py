@@ -242,6 +242,57 @@ def test_undo_right_after_leaving(client, message):
     ]
 
 
+def _leave(client) -> str:
+    """Opt the link's number out; the done page's address."""
+    return client.post("/s/Xk7pQ2ab", {"phone": NUMBER})["Location"]
+
+
+@pytest.mark.parametrize("query", ["", "?t=", "?t=forged", "?t=MQ:1tQx:abcdef&lang=de"])
+def test_done_page_without_a_real_token_sends_back_to_the_landing_page(client, message, query):
+    response = client.get(f"/s/Xk7pQ2ab/done{query}")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/s/Xk7pQ2ab")
+    assert "/done" not in response["Location"]
+    assert "unsubscribed" not in client.get(response["Location"]).content.decode()
+
+
+def test_done_page_keeps_the_language_when_it_sends_back(client, message):
+    response = client.get("/s/Xk7pQ2ab/done?t=forged&lang=de")
+    assert response["Location"] == "/s/Xk7pQ2ab?lang=de"
+
+
+def test_done_page_of_another_links_optout_sends_back(client, message, company):
+    _message(company, "+27711234568", "ZA", "Othr2345")
+    other = client.post("/s/Othr2345", {"phone": "+27711234568"})["Location"]
+    token = other.split("?t=")[1]
+    response = client.get(f"/s/Xk7pQ2ab/done?t={token}")
+    assert response.status_code == 302
+    assert "/done" not in response["Location"]
+
+
+def test_done_page_for_an_optin_token_sends_back(client, message):
+    from optout.services import record_optin
+    from shorturl.services import undo_token
+
+    event = record_optin(company=message.company, address=NUMBER, source="api")
+    response = client.get(f"/s/Xk7pQ2ab/done?t={undo_token(event)}")
+    assert response.status_code == 302
+
+
+def test_done_page_after_the_undo_window_sends_back(client, message):
+    done = _leave(client)
+    with time_machine.travel(timezone.now() + timedelta(minutes=31)):
+        response = client.get(done)
+    assert response.status_code == 302
+    assert "/done" not in response["Location"]
+
+
+def test_done_page_with_its_token_confirms(client, message):
+    response = client.get(_leave(client))
+    assert response.status_code == 200
+    assert "You're unsubscribed" in response.content.decode()
+
+
 def test_forged_or_late_undo_changes_nothing(client, message):
     done = client.post("/s/Xk7pQ2ab", {"phone": NUMBER}, follow=True)
     token = re.search(r'name="t" value="([^"]+)"', done.content.decode()).group(1)
