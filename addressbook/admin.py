@@ -1,12 +1,14 @@
 from django.contrib import admin
 
 from .models import (
+    AuditEvent,
     Company,
     Contact,
     CustomField,
     Group,
     ImportJob,
     ImportRejection,
+    Invitation,
     Membership,
 )
 
@@ -84,3 +86,32 @@ class ImportRejectionAdmin(admin.ModelAdmin):
     list_display = ["job", "row", "reason"]
     search_fields = ["reason"]
     raw_id_fields = ["job"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "company", "role", "created_at", "accepted_at", "revoked_at"]
+    list_filter = ["role", "company"]
+    search_fields = ["email", "company__name"]
+    readonly_fields = ["invited_by", "created_at", "accepted_at", "accepted_by"]
+    raw_id_fields = ["company"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit log is append-only: staff read it here, nobody edits or deletes it."""
+
+    list_display = ["created_at", "company", "actor_name", "action", "target", "ip"]
+    list_filter = ["action", "company"]
+    search_fields = ["target", "actor_name", "company__name"]
+    list_select_related = ["company"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

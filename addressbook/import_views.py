@@ -12,6 +12,7 @@ from .csvfiles import DELIMITERS, ENCODINGS, FileProblem
 from .exports import line_writer
 from .models import ImportJob
 from .selectors import custom_fields_of, groups_of, imports_of
+from .services.audit import Action, record_audit
 from .services.groups import GroupError, create_group
 from .services.imports import (
     BASE_FIELDS,
@@ -77,7 +78,16 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             job = _configure(request, job)
             if request.POST.get("action") == "start":
-                start_import(job=job)
+                if start_import(job=job):
+                    record_audit(
+                        company=request.company,
+                        action=Action.IMPORT_STARTED,
+                        actor=request.user,
+                        obj=job,
+                        target=job.filename,
+                        details={"mode": job.mode, "group": str(job.group or "")},
+                        ip=request.META.get("REMOTE_ADDR"),
+                    )
                 return redirect("addressbook:import-detail", pk=job.pk)
             preview = preview_import(job=job, suppressed_of=_suppressed_of())
         except (ImportProblem, GroupError, FileProblem) as exc:

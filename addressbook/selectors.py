@@ -6,7 +6,16 @@ from django.db.models import Count, Q, QuerySet
 from django.http import QueryDict
 
 from .addresses import InvalidAddress, parse_phone
-from .models import Company, Contact, CustomField, Group, ImportJob
+from .models import (
+    AuditEvent,
+    Company,
+    Contact,
+    CustomField,
+    Group,
+    ImportJob,
+    Invitation,
+    Membership,
+)
 
 
 @dataclass(frozen=True)
@@ -88,3 +97,25 @@ def custom_fields_of(*, company: Company) -> QuerySet[CustomField]:
 
 def imports_of(*, company: Company) -> QuerySet[ImportJob]:
     return ImportJob.objects.filter(company=company)
+
+
+def audit_events_of(*, company: Company, action: str = "") -> QuerySet[AuditEvent]:
+    """Newest first; ``action`` narrows to one kind of event (an unknown one to none)."""
+    events = AuditEvent.objects.filter(company=company).select_related("actor")
+    if action:
+        events = events.filter(action=action)
+    return events.order_by("-created_at", "-id")
+
+
+def members_of(*, company: Company) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(company=company)
+        .select_related("user")
+        .order_by("user__username", "id")
+    )
+
+
+def open_invitations_of(*, company: Company) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(
+        company=company, accepted_at__isnull=True, revoked_at__isnull=True
+    ).select_related("invited_by")

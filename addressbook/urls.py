@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import import_views, views
+from . import import_views, team_views, views
 
 app_name = "addressbook"
 
@@ -22,4 +22,14 @@ urlpatterns = [
     path("contacts/<int:pk>/", views.contact_edit, name="contact-edit"),
     path("contacts/<int:pk>/delete/", views.contact_delete, name="contact-delete"),
     path("company/<int:company_id>/switch/", views.company_switch, name="company-switch"),
+    path("team/", team_views.team, name="team"),
+    path("team/<int:pk>/role/", team_views.member_role, name="member-role"),
+    path("team/<int:pk>/remove/", team_views.member_remove, name="member-remove"),
+    path(
+        "team/invitations/<int:pk>/revoke/",
+        team_views.invitation_revoke,
+        name="invitation-revoke",
+    ),
+    path("invitations/<str:token>/", team_views.invitation_accept, name="invitation-accept"),
+    path("audit/", team_views.audit_log, name="audit-log"),
 ]

@@ -8,6 +8,7 @@ from django.utils.dateformat import format as format_date
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
+from addressbook.services.audit import Action, record_audit
 from addressbook.tenancy import company_required, get_for_company
 
 from .forms import CampaignForm, ScheduleForm
@@ -146,7 +147,9 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "progress": None if unsent else campaign_progress(campaign=campaign),
         "optouts": optouts[:50],
         "reasons": reasons,
-        "messages_page": Paginator(campaign.messages.all(), 50).get_page(request.GET.get("page")),
+        "messages_page": Paginator(campaign.messages.filter(company=request.company), 50).get_page(
+            request.GET.get("page")
+        ),
     }
     return render(request, "campaigns/campaign_detail.html", context)
 
@@ -156,6 +159,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def campaign_send(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_for_company(Campaign.objects, request.company, pk=pk)
     if send_campaign(campaign=campaign):
+        _audit(request, Action.CAMPAIGN_SENT, campaign)
         messages.success(request, f"“{campaign}” is being sent.")
     else:
         messages.warning(request, _refused(campaign, "sent now"))
@@ -178,6 +182,7 @@ def campaign_schedule(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         if scheduled:
             local = format_date(timezone.localtime(at, form.zone), "j M Y, H:i")
+            _audit(request, Action.CAMPAIGN_SCHEDULED, campaign, send_at=at.isoformat())
             messages.success(
                 request, f"“{campaign}” will be sent on {local} ({request.company.timezone})."
             )
@@ -227,16 +232,32 @@ def campaign_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         cancel_campaign,
         done="“{}” is cancelled: messages not yet handed to the gateway will not be sent.",
         refused="cancelled",
+        audit=Action.CAMPAIGN_CANCELLED,
     )
 
 
-def _transition(request: HttpRequest, pk: int, service, *, done: str, refused: str):
+def _transition(
+    request: HttpRequest, pk: int, service, *, done: str, refused: str, audit: str = ""
+):
     campaign = get_for_company(Campaign.objects, request.company, pk=pk)
     if service(campaign=campaign):
+        if audit:
+            _audit(request, audit, campaign)
         messages.success(request, done.format(campaign))
     else:
         messages.warning(request, _refused(campaign, refused))
     return redirect("campaigns:campaign-detail", pk=campaign.pk)
+
+
+def _audit(request: HttpRequest, action: str, campaign: Campaign, **details) -> None:
+    record_audit(
+        company=request.company,
+        action=action,
+        actor=request.user,
+        obj=campaign,
+        details={"channel": campaign.channel, **details},
+        ip=request.META.get("REMOTE_ADDR"),
+    )
 
 
 def _refused(campaign: Campaign, what: str) -> str:
