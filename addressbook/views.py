@@ -115,7 +115,7 @@ def _contact_form(request: HttpRequest, contact: Contact | None) -> HttpResponse
     initial = {}
     if contact:
         initial = {f: getattr(contact, f) for f in ("first_name", "last_name", "phone", "email")}
-        initial["groups"] = contact.groups.all()
+        initial["groups"] = contact.groups.filter(company=request.company)
         initial.update({f"custom_{k}": v for k, v in contact.custom.items()})
     form = ContactForm(request.POST or None, initial=initial, company=request.company)
     if request.method == "POST" and form.is_valid():

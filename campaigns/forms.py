@@ -218,7 +218,11 @@ def _initial(campaign: Campaign) -> dict:
         "subject": campaign.subject,
         "body": campaign.body,
         "html_body": campaign.html_body,
-        "groups": list(campaign.groups.values_list("pk", flat=True)) if campaign.pk else [],
+        "groups": list(
+            campaign.groups.filter(company_id=campaign.company_id).values_list("pk", flat=True)
+        )
+        if campaign.pk
+        else [],
         "countries": campaign.countries,
     }
     for i, condition in enumerate(campaign.field_conditions[:CONDITION_ROWS]):

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 
 from addressbook.models import Company, Contact, Group
+from addressbook.scoping import TenantManager
 
 
 class Channel(models.TextChoices):
@@ -45,6 +46,8 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -98,6 +101,8 @@ class Message(models.Model):
     gateway_reference = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["id"]

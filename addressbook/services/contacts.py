@@ -116,7 +116,13 @@ def update_contact(
 
 
 def set_contact_groups(*, contact: Contact, group_ids: list[int]) -> None:
-    contact.groups.set(contact.company.groups.filter(pk__in=group_ids))
+    company_groups = contact.company.groups
+    wanted = set(company_groups.filter(pk__in=group_ids).values_list("pk", flat=True))
+    # Not groups.set(): it reads the current groups without their company, which the
+    # tenant scope refuses; the ids are the company's own either way.
+    current = set(company_groups.filter(contacts=contact).values_list("pk", flat=True))
+    contact.groups.remove(*(current - wanted))
+    contact.groups.add(*(wanted - current))
 
 
 def delete_contact(*, contact: Contact) -> None:

@@ -134,7 +134,9 @@ def start_import(*, job: ImportJob) -> bool:
     from ..tasks import run_import_task
 
     started = ImportJob.objects.filter(
-        pk=job.pk, status__in=[ImportJob.Status.UPLOADED, ImportJob.Status.FAILED]
+        company_id=job.company_id,
+        pk=job.pk,
+        status__in=[ImportJob.Status.UPLOADED, ImportJob.Status.FAILED],
     ).update(status=ImportJob.Status.QUEUED, error="")
     if started:
         transaction.on_commit(lambda: run_import_task.delay(job.pk))
@@ -147,7 +149,7 @@ def resume_import(*, job: ImportJob) -> bool:
 
     stale = timezone.now() - STALLED_AFTER
     resumed = (
-        ImportJob.objects.filter(pk=job.pk)
+        ImportJob.objects.filter(company_id=job.company_id, pk=job.pk)
         .filter(
             Q(status=ImportJob.Status.FAILED)
             | Q(status=ImportJob.Status.RUNNING, heartbeat_at__lt=stale)

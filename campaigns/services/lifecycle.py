@@ -66,7 +66,9 @@ def update_campaign(
     if campaign.pk:
         # Read again under a lock: sent or scheduled from another tab meanwhile, it is
         # no draft any more, and saving the stale copy would undo that.
-        current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        current = Campaign.objects.select_for_update().get(
+            company_id=campaign.company_id, pk=campaign.pk
+        )
         if current.status != Status.DRAFT:
             raise CampaignError("Only a draft can be edited; unschedule it first.")
         campaign.status, campaign.scheduled_at = current.status, current.scheduled_at
@@ -91,31 +93,36 @@ def update_campaign(
     groups = [g for g in groups if g.company_id == company.pk]
     campaign.limited_to_groups = bool(groups)
     campaign.save()
-    campaign.groups.set(groups)
+    # Not groups.set(): it reads the current groups without their company, which the
+    # tenant scope refuses.
+    campaign.groups.clear()
+    campaign.groups.add(*groups)
     return campaign
 
 
 def send_campaign(*, campaign: Campaign) -> bool:
     """Start sending now; a second click (or a second tab) starts nothing more."""
-    return _start(campaign.pk, from_statuses=[Status.DRAFT, Status.SCHEDULED])
+    return _start(campaign.pk, campaign.company_id, from_statuses=[Status.DRAFT, Status.SCHEDULED])
 
 
 def schedule_campaign(*, campaign: Campaign, at: datetime) -> bool:
     if at <= timezone.now():
         raise CampaignError("Pick a time in the future.")
     return bool(
-        Campaign.objects.filter(pk=campaign.pk, status__in=[Status.DRAFT, Status.SCHEDULED]).update(
-            status=Status.SCHEDULED, scheduled_at=at
-        )
+        Campaign.objects.filter(
+            company_id=campaign.company_id,
+            pk=campaign.pk,
+            status__in=[Status.DRAFT, Status.SCHEDULED],
+        ).update(status=Status.SCHEDULED, scheduled_at=at)
     )
 
 
 def unschedule_campaign(*, campaign: Campaign) -> bool:
     """Back to a draft that can be edited and scheduled again."""
     return bool(
-        Campaign.objects.filter(pk=campaign.pk, status=Status.SCHEDULED).update(
-            status=Status.DRAFT, scheduled_at=None
-        )
+        Campaign.objects.filter(
+            company_id=campaign.company_id, pk=campaign.pk, status=Status.SCHEDULED
+        ).update(status=Status.DRAFT, scheduled_at=None)
     )
 
 
@@ -123,16 +130,18 @@ def start_due_campaigns(*, now: datetime | None = None) -> list[int]:
     """Start every scheduled campaign whose time has come; run by the periodic tick."""
     due = Campaign.objects.filter(
         status=Status.SCHEDULED, scheduled_at__lte=now or timezone.now()
-    ).values_list("pk", flat=True)
-    return [pk for pk in due if _start(pk, from_statuses=[Status.SCHEDULED])]
+    ).values_list("pk", "company_id")
+    return [
+        pk for pk, company_id in due if _start(pk, company_id, from_statuses=[Status.SCHEDULED])
+    ]
 
 
-def _start(campaign_id: int, *, from_statuses: list[str]) -> bool:
+def _start(campaign_id: int, company_id: int, *, from_statuses: list[str]) -> bool:
     from ..tasks import plan_campaign_task
 
-    started = Campaign.objects.filter(pk=campaign_id, status__in=from_statuses).update(
-        status=Status.SENDING, started_at=timezone.now()
-    )
+    started = Campaign.objects.filter(
+        company_id=company_id, pk=campaign_id, status__in=from_statuses
+    ).update(status=Status.SENDING, started_at=timezone.now())
     if started:
         transaction.on_commit(lambda: plan_campaign_task.delay(campaign_id))
     return bool(started)
@@ -141,16 +150,18 @@ def _start(campaign_id: int, *, from_statuses: list[str]) -> bool:
 def pause_campaign(*, campaign: Campaign) -> bool:
     """Workers stop before their next batch; nothing queued is lost."""
     return bool(
-        Campaign.objects.filter(pk=campaign.pk, status=Status.SENDING).update(status=Status.PAUSED)
+        Campaign.objects.filter(
+            company_id=campaign.company_id, pk=campaign.pk, status=Status.SENDING
+        ).update(status=Status.PAUSED)
     )
 
 
 def resume_campaign(*, campaign: Campaign) -> bool:
     from ..tasks import plan_campaign_task
 
-    resumed = Campaign.objects.filter(pk=campaign.pk, status=Status.PAUSED).update(
-        status=Status.SENDING
-    )
+    resumed = Campaign.objects.filter(
+        company_id=campaign.company_id, pk=campaign.pk, status=Status.PAUSED
+    ).update(status=Status.SENDING)
     if resumed:
         # Planning is done once; this plans a campaign paused before it was, and hands
         # out its chunks either way.
@@ -162,10 +173,10 @@ def resume_campaign(*, campaign: Campaign) -> bool:
 def cancel_campaign(*, campaign: Campaign) -> bool:
     """Stop for good: what has not been handed to the gateway is never sent."""
     cancelled = Campaign.objects.filter(
-        pk=campaign.pk, status__in=[Status.SENDING, Status.PAUSED]
+        company_id=campaign.company_id, pk=campaign.pk, status__in=[Status.SENDING, Status.PAUSED]
     ).update(status=Status.CANCELLED, finished_at=timezone.now())
     if not cancelled:
         return False
-    cancel_queued(Message.objects.filter(campaign=campaign))
+    cancel_queued(Message.objects.filter(company_id=campaign.company_id, campaign=campaign))
     campaign.chunks.filter(done_at__isnull=True).update(done_at=timezone.now(), leased_until=None)
     return True

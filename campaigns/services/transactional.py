@@ -41,7 +41,7 @@ def _send_now(message: Message) -> Message:
     """No queue to come back to: a gateway that is down fails it, with why."""
     outcome = hand_off([message])
     if outcome.retry:
-        Message.objects.filter(pk=message.pk).update(
+        Message.objects.filter(company_id=message.company_id, pk=message.pk).update(
             status=Message.Status.FAILED, error=outcome.retry_reason[:255]
         )
     message.refresh_from_db()
