@@ -325,11 +325,14 @@ def test_company_reasons_replace_the_defaults(client, message):
     assert ConsentEvent.objects.get().reason == "I moved abroad"
 
 
-def test_post_needs_no_cookie(client, message):
+def test_post_needs_no_cookie(marketer_client, message):
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
     assert strict.post("/s/Xk7pQ2ab", {"phone": NUMBER}).status_code == 302
+    # The marketer's contact page says so.
+    page = marketer_client.get(f"/contacts/{message.contact_id}/").content.decode()
+    assert "Opted out since" in page and "via landing page" in page
 
 
 def test_page_with_its_css_is_small(client, message):
