@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from addressbook import twofactor_views
+from addressbook import password_views, twofactor_views
 from addressbook.views import no_company
 from campaigns.hooks import delivery_report_webhook
 from optout.urls import hook_patterns
@@ -26,15 +26,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Password reset by email. The form answers the same whether or not the address
     # belongs to an account, so it cannot be used to find out who has one.
-    path(
-        "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            subject_template_name="emails/password-reset-subject.txt",
-            email_template_name="emails/password-reset-body.txt",
-            html_email_template_name="emails/password-reset-body.html",
-        ),
-        name="password_reset",
-    ),
+    path("password-reset/", password_views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password-reset/sent/",
         auth_views.PasswordResetDoneView.as_view(),
@@ -42,7 +34,7 @@ urlpatterns = [
     ),
     path(
         "password-reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        password_views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(
