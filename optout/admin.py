@@ -87,12 +87,14 @@ class GatewayWebhookAdmin(admin.ModelAdmin):
 
     @admin.display(description="URLs for the gateway")
     def endpoints(self, obj: GatewayWebhook) -> str:
-        if not obj.pk:
+        # The saved key: a form sent back with errors holds the refused one.
+        key = GatewayWebhook.objects.filter(pk=obj.pk).values_list("key", flat=True).first()
+        if key is None:
             return "Shown once saved."
         return format_html(
             "Inbound SMS: <code>{}</code><br>Delivery reports: <code>{}</code>",
-            reverse("sms-inbound-company", args=[obj.key]),
-            reverse("sms-status-hook-company", args=[obj.key]),
+            reverse("sms-inbound-company", args=[key]),
+            reverse("sms-status-hook-company", args=[key]),
         )
 
     @admin.action(description="Generate new secrets (the gateway must be given them)")

@@ -2,7 +2,7 @@ import secrets
 import string
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinLengthValidator
+from django.core.validators import MinLengthValidator, validate_slug
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -261,7 +261,11 @@ class GatewayWebhook(models.Model):
 
     company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(
-        max_length=43, unique=True, default=new_webhook_key, help_text="Part of the URLs"
+        max_length=43,
+        unique=True,
+        default=new_webhook_key,
+        validators=[validate_slug, MinLengthValidator(20)],
+        help_text="Part of the URLs: letters, digits, - and _, at least 20 of them.",
     )
     secret = models.CharField(
         max_length=128,

@@ -27,9 +27,13 @@ class Migration(migrations.Migration):
                     "key",
                     models.CharField(
                         default=optout.models.new_webhook_key,
-                        help_text="Part of the URLs",
+                        help_text="Part of the URLs: letters, digits, - and _, at least 20 of them.",
                         max_length=43,
                         unique=True,
+                        validators=[
+                            django.core.validators.validate_slug,
+                            django.core.validators.MinLengthValidator(20),
+                        ],
                     ),
                 ),
                 (

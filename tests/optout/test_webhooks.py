@@ -256,3 +256,27 @@ def test_staff_cannot_save_a_short_secret(admin_client, hook):
     assert "at least 32 characters" in response.content.decode()
     hook.refresh_from_db()
     assert hook.secret != "short"
+
+
+@pytest.mark.parametrize("key", ["acme", "acme/../../admin-0123456789"])
+def test_staff_cannot_save_a_guessable_or_unroutable_key(admin_client, hook, key):
+    response = admin_client.post(
+        reverse("admin:optout_gatewaywebhook_change", args=[hook.pk]),
+        {"company": hook.company.pk, "key": key, "secret": hook.secret},
+    )
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+    hook.refresh_from_db()
+    assert hook.key != key
+
+
+def test_staff_give_a_company_webhooks_of_its_own(admin_client, client, company):
+    add = reverse("admin:optout_gatewaywebhook_add")
+    assert "Shown once saved." in admin_client.get(add).content.decode()
+    key, secret = "k" * 22, "s" * 40
+    response = admin_client.post(add, {"company": company.pk, "key": key, "secret": secret})
+    assert response.status_code == 302
+    body = json.dumps({"from": NUMBER, "to": "+3197010000009", "text": "STOP"}).encode()
+    answer = signed_post(client, f"/hooks/sms/{key}/inbound/", body, secret=secret)
+    assert answer.json()["status"] == "opted_out"
+    assert Suppression.objects.filter(company=company, address=NUMBER).exists()
