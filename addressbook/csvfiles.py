@@ -22,6 +22,25 @@ DELIMITERS = {",": "Comma", ";": "Semicolon", "\t": "Tab", "|": "Pipe"}
 
 csv.field_size_limit(MAX_LINE)
 
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+# OWASP's remedy: a leading apostrophe. Cells already starting with apostrophes before one
+# get one more, so that reading takes exactly one off and every value comes back as it was.
+FORMULA = re.compile(r"'*[=+\-@\t\r]")
+ESCAPED_FORMULA = re.compile(r"'+[=+\-@\t\r]")
+
+
+def escape_formula(value: object) -> object:
+    """A cell for a CSV we write: text a spreadsheet would run gets an apostrophe."""
+    if isinstance(value, str) and FORMULA.match(value):
+        return "'" + value
+    return value
+
+
+def unescape_formula(cell: str) -> str:
+    """A cell read from a CSV: takes off the apostrophe ``escape_formula`` put there, so
+    our own exports (``'+31…``) and other tools' import as they were."""
+    return cell[1:] if ESCAPED_FORMULA.match(cell) else cell
+
 
 class FileProblem(ValueError):
     """The file cannot be read as a contact list; the message says why and what to do."""
@@ -96,7 +115,10 @@ def read_rows(path: str | Path, fmt: Format) -> Iterator[list[str]]:
             except csv.Error as exc:
                 raise FileProblem(f"Line {reader.line_num} cannot be read: {exc}.") from exc
             # PostgreSQL text cannot hold NUL characters; a file with some is damaged there.
-            yield row if row == [TOO_LONG] else [cell.replace("\x00", "") for cell in row]
+            if row == [TOO_LONG]:
+                yield row
+            else:
+                yield [unescape_formula(cell.replace("\x00", "")) for cell in row]
 
 
 # Header names in en/fr/nl/de (and the usual CRM exports), folded as _fold() does.

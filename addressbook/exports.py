@@ -1,10 +1,11 @@
 """Contacts out as CSV, streamed row by row: a million contacts never sit in memory."""
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from django.db.models import QuerySet
 
+from .csvfiles import escape_formula
 from .models import Contact, CustomField
 
 HEADER = ["First name", "Last name", "Phone", "Email", "Country", "Groups"]
@@ -15,9 +16,18 @@ class _Echo:
         return value
 
 
-def line_writer():
-    """A csv writer whose writerow() returns the line, for streamed responses."""
-    return csv.writer(_Echo())
+class _LineWriter:
+    def __init__(self):
+        self._writer = csv.writer(_Echo())
+
+    def writerow(self, row: Iterable[object]) -> str:
+        return self._writer.writerow([escape_formula(value) for value in row])
+
+
+def line_writer() -> _LineWriter:
+    """A csv writer whose writerow() returns the line, for streamed responses; every CSV
+    the product writes goes through it, so no cell is run by a spreadsheet."""
+    return _LineWriter()
 
 
 def contacts_csv(contacts: QuerySet[Contact], fields: list[CustomField]) -> Iterator[str]:

@@ -1,6 +1,7 @@
 import csv
 import io
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from addressbook.models import CustomField, Group
@@ -35,7 +36,8 @@ def test_export_has_custom_fields_groups_and_status(marketer_client, company):
         "City",
         "Status",
     ]
-    assert rows[1] == ["Ada", "Tester", ada.phone, "", "NL", "Fair", "Delft", "reachable"]
+    # The apostrophe keeps a spreadsheet from reading "+31…" as a formula.
+    assert rows[1] == ["Ada", "Tester", f"'{ada.phone}", "", "NL", "Fair", "Delft", "reachable"]
     assert rows[2][0] == "Gone" and rows[2][-1] == "opted out"
 
 
@@ -57,14 +59,52 @@ def test_export_then_import_round_trips(
         company=company, first_name="Ada", email="ada@example.nl", custom={"city": "Delft"}
     )
     ContactFactory(company=company, first_name="Léa", phone="+33612345678", country="FR")
+    ContactFactory(
+        company=company,
+        first_name="=1+1",
+        last_name="'t Hooft",
+        custom={"city": "'=quoted already"},
+        email="eve@example.nl",
+    )
+    ContactFactory(company=company, first_name="@Bo", last_name="-Dash", custom={"city": "+1"})
     record_optout(company=company, address="ada@example.nl", source="api")
     exported = _export(marketer_client).encode("utf-8")
 
     job = create_import(company=other_company, upload=SimpleUploadedFile("x.csv", exported))
     job = run_import(job_id=job.pk, suppressed_of=suppressed_among)
 
-    assert job.counts == {"created": 2}
+    assert job.counts == {"created": 4}
     fields = ("first_name", "last_name", "phone", "email", "country", "custom")
     assert list(other_company.contacts.order_by("id").values_list(*fields)) == list(
         company.contacts.order_by("id").values_list(*fields)
     )
+
+
+FORMULAS = ['=HYPERLINK("http://x.test")', "+1+2", "-2+3", "@SUM(A1)", "\tTab", "\rReturn"]
+
+
+@pytest.mark.parametrize("value", FORMULAS)
+def test_export_escapes_cells_a_spreadsheet_would_run(marketer_client, company, value):
+    CustomField.objects.create(company=company, name="Note", key="note")
+    ContactFactory(company=company, first_name=value, last_name=value, custom={"note": value})
+    row = list(csv.reader(io.StringIO(_export(marketer_client).lstrip("\ufeff"))))[1]
+    assert row[0] == row[1] == row[6] == "'" + value
+
+
+def test_export_leaves_an_apostrophe_before_plain_text_alone(marketer_client, company):
+    ContactFactory(company=company, first_name="Gerard", last_name="'t Hooft")
+    row = list(csv.reader(io.StringIO(_export(marketer_client).lstrip("\ufeff"))))[1]
+    assert row[1] == "'t Hooft"
+
+
+def test_rejected_rows_csv_escapes_formulas(marketer_client, company, outsider, settings, tmp_path):
+    settings.IMPORT_DIR = tmp_path
+    upload = SimpleUploadedFile("x.csv", b"Phone,First name\n\"=cmd|' /C calc'!A0\",Eve\n")
+    job = create_import(company=company, upload=upload)
+    job = run_import(job_id=job.pk, suppressed_of=suppressed_among)
+    response = marketer_client.get(f"/imports/{job.pk}/rejected.csv")
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[1][2:] == ["'=cmd|' /C calc'!A0", "Eve"]
+    marketer_client.force_login(outsider)
+    assert marketer_client.get(f"/imports/{job.pk}/rejected.csv").status_code == 404
