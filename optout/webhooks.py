@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from hashlib import sha256
 
 from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, QueryDict
 
 from .models import GatewayWebhook
@@ -108,13 +109,19 @@ def _fields(request: HttpRequest, body: bytes, required: tuple[str, ...]) -> dic
     if request.content_type == "application/json":
         try:
             fields = json.loads(body)
-        # Nesting too deep for the parser is no JSON we could use either.
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        # ValueError: also a number too long to convert; RecursionError: nesting too deep.
+        # Neither is JSON we could use.
+        except (ValueError, RecursionError) as exc:
             raise BadRequest("Body is not valid JSON.") from exc
         if not isinstance(fields, dict):
             raise BadRequest("Body must be a JSON object.")
     else:
-        fields = QueryDict(body, encoding="utf-8").dict()
+        try:
+            fields = QueryDict(body, encoding="utf-8").dict()
+        except TooManyFieldsSent as exc:
+            raise BadRequest(
+                f"More than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} form fields."
+            ) from exc
     fields = storable(fields)
     missing = [name for name in required if not isinstance(fields.get(name), str)]
     if missing:

@@ -95,8 +95,13 @@ def test_timestamp_that_is_not_unix_seconds_is_refused(client, route, stamp):
     assert response.json()["error"] == "X-Timestamp must be unix seconds."
 
 
-def test_deeply_nested_json_is_refused(client, route):
-    response = signed_post(client, STATUS, b"[" * 30_000 + b"]" * 30_000)
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 30_000 + b"]" * 30_000, b'{"reference": ' + b"1" * 5000 + b', "status": "failed"}'],
+    ids=["deeply-nested", "endless-number"],
+)
+def test_json_the_parser_cannot_take_is_refused(client, route, body):
+    response = signed_post(client, STATUS, body)
     assert response.status_code == 400
     assert response.json()["error"] == "Body is not valid JSON."
 
@@ -280,3 +285,11 @@ def test_staff_give_a_company_webhooks_of_its_own(admin_client, client, company)
     answer = signed_post(client, f"/hooks/sms/{key}/inbound/", body, secret=secret)
     assert answer.json()["status"] == "opted_out"
     assert Suppression.objects.filter(company=company, address=NUMBER).exists()
+
+
+def test_form_with_too_many_fields_is_refused_with_json(client, route):
+    body = b"&".join(b"f%d=1" % n for n in range(2000)) + b"&from=33612345678&to=36111&text=STOP"
+    response = signed_post(client, INBOUND, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert "fields" in response.json()["error"]
+    assert not InboundMessage.objects.exists()
