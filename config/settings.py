@@ -1,8 +1,8 @@
 """One settings module, driven by the environment (see .env.example).
 
-With nothing set, the product runs as a trial: SQLite, Celery on kombu's filesystem
-transport in ``var/``, console SMS backend. ``DATABASE_URL`` and ``REDIS_URL`` switch it
-to PostgreSQL and Redis.
+With nothing set, the product runs as a trial: SQLite, Celery on a filesystem broker
+(``config.broker``) in ``var/``, console SMS backend. ``DATABASE_URL`` and ``REDIS_URL``
+switch it to PostgreSQL and Redis.
 """
 
 from datetime import timedelta
@@ -67,6 +67,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every line logged while serving a request carries its id.
+    "config.logging.RequestIdMiddleware",
     # Answers the load balancer before host checks and HTTPS redirects can refuse it.
     "config.health.HealthCheckMiddleware",
     "config.proxy.ForwardedForMiddleware",
@@ -236,14 +238,16 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = env.path("CELERY_FILESYSTEM_DIR", default=VAR_DIR / "celery")
-    for _sub in ("queue", "processed", "control"):
+    for _sub in ("queue", "claimed", "control"):
         (Path(_queue_dir) / _sub).mkdir(parents=True, exist_ok=True)
+    # kombu's filesystem transport with whole writes, single claims and claims of killed
+    # workers handed out again (config/broker.py says why the stock one is not enough).
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(Path(_queue_dir) / "queue"),
         "data_folder_out": str(Path(_queue_dir) / "queue"),
-        "processed_folder": str(Path(_queue_dir) / "processed"),
+        "claimed_folder": str(Path(_queue_dir) / "claimed"),
         "control_folder": str(Path(_queue_dir) / "control"),
-        "store_processed": False,
         # The default polls once a second; 50 ms keeps the trial responsive.
         "polling_interval": 0.05,
     }
@@ -255,8 +259,6 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-# The console SMS backend prints; show that as information, not as a warning.
-CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 
 # --- Sending ------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="campaigns.backends.console.ConsoleBackend")
@@ -318,15 +320,38 @@ INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
 if SHORT_HOST and SHORT_HOST not in ALLOWED_HOSTS:
     ALLOWED_HOSTS.append(SHORT_HOST)
 
+# One handler for everything (web, workers, beat, runserver's access log): JSON lines in
+# production, text in the trial; numbers, email addresses and tokens masked (config/logging.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"quiet_tick": {"()": "config.logfilters.QuietTick"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "quiet_tick": {"()": "config.logfilters.QuietTick"},
+        "request_id": {"()": "config.logging.RequestIdFilter"},
+        "mask": {"()": "config.logging.MaskPersonalData"},
+    },
+    "formatters": {
+        "text": {"()": "config.logging.TextFormatter"},
+        "json": {"()": "config.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id", "mask"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # Celery's own loggers: what it received, ran and scheduled.
     "loggers": {
-        name: {"filters": ["quiet_tick"]}
-        for name in ("celery.worker.strategy", "celery.app.trace", "celery.beat")
+        # Celery's own loggers: what it received, ran and scheduled.
+        **{
+            name: {"filters": ["quiet_tick"]}
+            for name in ("celery.worker.strategy", "celery.app.trace", "celery.beat")
+        },
+        # Django's default handlers would print these a second time, unmasked: through
+        # ours only. django.server is runserver's access log.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

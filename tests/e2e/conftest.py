@@ -71,5 +71,7 @@ def start_worker_process(tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
         celery_app.control.purge()
 
 
-def worker_log(tmp_path: Path, n: int = 0) -> str:
-    return (tmp_path / f"worker-{n}.log").read_text(errors="replace")
+def worker_logs(tmp_path: Path) -> str:
+    """Every worker's log, each under its name: what a failed test shows."""
+    logs = sorted(tmp_path.glob("worker-*.log"), key=lambda p: int(p.stem.split("-")[1]))
+    return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')}" for log in logs)

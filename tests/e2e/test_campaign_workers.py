@@ -15,7 +15,7 @@ from optout.services import record_optout
 from tests.factories import CampaignFactory, CompanyFactory
 from tests.redis_server import RedisServer
 
-from .conftest import worker_log
+from .conftest import worker_logs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,8 +59,9 @@ def _wait_sent(wait_for, campaign: Campaign, tmp_path, timeout: float = 90) -> N
     try:
         wait_for(lambda: _status(campaign) == Campaign.Status.SENT, timeout, "the campaign")
     except AssertionError:
-        logs = "\n".join(worker_log(tmp_path, n) for n in range(len(os.listdir(tmp_path))))
-        raise AssertionError(f"campaign is {_status(campaign)}; worker logs:\n{logs}") from None
+        raise AssertionError(
+            f"campaign is {_status(campaign)}; worker logs:\n{worker_logs(tmp_path)}"
+        ) from None
 
 
 def test_a_killed_worker_leaves_every_recipient_one_hand_off(
