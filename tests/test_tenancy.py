@@ -37,9 +37,17 @@ def test_other_company_gets_404(outsider_client, rows, method, url):
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.DRAFT
 
 
-def test_lists_show_only_own_company(outsider_client, rows):
-    assert "Secret" not in outsider_client.get("/contacts/").content.decode()
-    assert "Secret campaign" not in outsider_client.get("/campaigns/").content.decode()
+def test_lists_show_only_own_company(outsider_client, other_company, rows):
+    ContactFactory(company=other_company, first_name="Theirs")
+    CampaignFactory(company=other_company, name="Their campaign")
+    contacts = outsider_client.get("/contacts/")
+    campaigns = outsider_client.get("/campaigns/")
+    assert contacts.status_code == campaigns.status_code == 200
+    page = contacts.content.decode()
+    assert ">Theirs Tester<" in page and "Secret" not in page
+    assert '<span data-count="matching">1</span> of 1 contact.' in page
+    page = campaigns.content.decode()
+    assert "Their campaign" in page and "Secret campaign" not in page
 
 
 def test_colleague_sees_the_same_company(client, colleague, rows):
@@ -103,5 +111,16 @@ def test_campaign_page_counts_only_own_company_optouts(
         campaign_id=campaign.pk,
         reason_text="theirs only",
     )
-    page = marketer_client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    record_optout(
+        company=company,
+        address="+31687654321",
+        source="landing_page",
+        campaign_id=campaign.pk,
+        reason_text="ours",
+    )
+    response = marketer_client.get(f"/campaigns/{campaign.pk}/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Why people left" in page and "No opt-outs from this campaign" not in page
+    assert "+31687654321" in page and "“ours”" in page
     assert "theirs only" not in page and "+33612345678" not in page

@@ -21,7 +21,9 @@ def test_filters_by_group_country_and_status(marketer_client, company):
     assert names(status="opted_out") == {"Cy"}
     assert names(status="reachable") == {"Ada", "Bo"}
     assert names(status="reachable", country="NL") == {"Ada"}
-    assert bo.pk
+    assert names(country="FR", status="opted_out") == set()
+    page = marketer_client.get("/contacts/", {"country": "FR"}).content.decode()
+    assert bo.phone in page and ada.phone not in page and cy.phone not in page
 
 
 def test_counts_show_matching_and_total(marketer_client, company):
