@@ -10,6 +10,11 @@ id is an error in tests and a 500 in production, never a leak. The check reads t
 compiled WHERE tree: only conditions every returned row must meet count (an ``OR`` counts
 where all its branches pin the company; a negated condition never does).
 
+Not checked: writes that name no existing rows (``create``, ``bulk_create``), which set
+the company themselves; Django's own base-manager reads (``message.contact``,
+``refresh_from_db``, the deletion collector), which follow a row already in hand; and a
+streamed body (the CSV export), read after the view has returned and its scope closed.
+
 Outside a scope nothing changes: workers, the admin, management commands and the public
 pages run with no company of a request and keep their own filters. The rare deliberate
 cross-company read inside a scope says why, where a reviewer can grep for it::
@@ -28,6 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import models
 from django.db.models.expressions import Col
 from django.db.models.lookups import Exact, In
@@ -95,6 +101,13 @@ def _pins(node: object, company_id: int) -> bool:
     return False
 
 
+def _sql_of(query) -> str:
+    try:
+        return str(query)
+    except (EmptyResultSet, FullResultSet):  # a WHERE that compiles to nothing or all
+        return "(a query that matches no rows or every row)"
+
+
 def pins_company(query, company_id: int) -> bool:
     if query.is_empty():
         return True
@@ -114,7 +127,7 @@ class TenantQuerySet(models.QuerySet):
             f"{self.model._meta.label} was queried without its company inside the scope of "
             f"company {company_id}: filter on company (or a join to it, such as "
             f"contact__company), or wrap a deliberate cross-company query in "
-            f"unscoped(reason=...). Query: {self.query}"
+            f"unscoped(reason=...). Query: {_sql_of(self.query)}"
         )
 
     def _fetch_all(self) -> None:

@@ -143,6 +143,11 @@ def test_an_empty_queryset_passes(company, ada):
         assert list(Contact.objects.none()) == []
 
 
+def test_a_query_that_cannot_be_printed_still_raises_the_scope_error(company, ada):
+    with tenant_scope(company), pytest.raises(TenantScopeError):
+        list(Contact.objects.filter(pk__in=[]))
+
+
 def test_scope_closes_when_its_block_raises(company, ada, theirs):
     with pytest.raises(RuntimeError, match="the view failed"), tenant_scope(company):
         raise RuntimeError("the view failed")
