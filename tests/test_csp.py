@@ -137,9 +137,13 @@ INLINE = [
 ]
 
 
-@pytest.mark.parametrize(
-    "template", sorted(str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("*.html"))
+# Email bodies are read in mail clients, which need inline styles and ignore our policy.
+PAGES = sorted(
+    str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("*.html") if "emails" not in p.parts
 )
+
+
+@pytest.mark.parametrize("template", PAGES)
 def test_templates_hold_nothing_the_policy_would_block(template):
     text = (TEMPLATES / template).read_text()
     for pattern, what in INLINE:
