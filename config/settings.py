@@ -273,6 +273,10 @@ CM_MAX_ATTEMPTS = env.int("CM_MAX_ATTEMPTS", default=4)
 CM_RETRY_BACKOFF = env.float("CM_RETRY_BACKOFF", default=0.5)
 CM_BATCH_SIZE = env.int("CM_BATCH_SIZE", default=100)
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# An SMTP server for production mail (smtp+tls://user:password@host:587): sets the
+# backend, host, port, user, password and TLS at once.
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
 SEND_CHUNK_SIZE = env.int("SEND_CHUNK_SIZE", default=1000)
 SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=200)
 # Chunks of one campaign queued or running at once: a big campaign never fills the queue,
