@@ -171,6 +171,12 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.get_action_display()}: {self.target}"
 
+    @property
+    def details_text(self) -> str:
+        if {"from", "to"} <= self.details.keys():
+            return f"{self.details['from']} → {self.details['to']}"
+        return " · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in self.details.items() if v)
+
 
 class Group(models.Model):
     """A list of contacts; a contact belongs to any number of them."""

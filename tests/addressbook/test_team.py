@@ -204,6 +204,7 @@ def test_owner_changes_a_role(owner_client, marketer, company):
     assert f"{marketer} is now viewer" in owner_client.get("/team/").content.decode()
     event = AuditEvent.objects.get(action="member.role_changed")
     assert event.details == {"from": "marketer", "to": "viewer"}
+    assert "marketer → viewer" in owner_client.get("/audit/").content.decode()
 
 
 def test_owner_removes_a_member_who_then_has_no_company(owner_client, client, marketer):
