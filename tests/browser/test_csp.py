@@ -94,6 +94,14 @@ def test_dashboard_pages_run_with_nothing_refused(live_server, page: Page, compa
     expect(page.locator("#preview")).to_contain_text("Duplicate in the file")
     _nothing_refused(page, refused)
 
+    campaign = CampaignFactory(company=company, name="Spring beans", status=Campaign.Status.SENDING)
+    for contact, status in zip(company.contacts.all(), ["sent", "queued"], strict=True):
+        campaign.messages.create(company=company, contact=contact, to=contact.phone, status=status)
+    page.goto(f"{live_server.url}/campaigns/{campaign.pk}/")
+    expect(page.get_by_role("progressbar", name="Messages done")).to_have_attribute("value", "50")
+    _nothing_refused(page, refused)
+    _shoot(page, "campaign-progress")
+
     # The detector itself: an inline style is what the policy must refuse.
     page.evaluate("document.body.insertAdjacentHTML('beforeend', '<p style=\"color:red\">x</p>')")
     page.wait_for_function("window.__refused.length > 0")
