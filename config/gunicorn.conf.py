@@ -31,6 +31,9 @@ max_requests_jitter = max_requests // 10
 # Addresses of the proxies allowed to say the request came over HTTPS
 # (X-Forwarded-Proto); the app trusts that header only with BEHIND_TLS_PROXY=true.
 forwarded_allow_ips = env.str("FORWARDED_ALLOW_IPS", default="") or "127.0.0.1,::1"
+# No control socket: nothing here uses gunicornc, and two servers on one machine would
+# fight over its default path in the home folder.
+control_socket_disable = True
 # Heartbeat files in memory: containers often have a slow or read-only /tmp.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
