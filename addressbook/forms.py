@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import CustomField, Group
+from .models import Company, CustomField, Group
 
 
 class ContactForm(forms.Form):
@@ -60,3 +60,20 @@ class CustomFieldForm(forms.Form):
     choices = forms.CharField(
         max_length=500, required=False, help_text="For a choice field: the options, comma-separated"
     )
+
+
+class CompanySettingsForm(forms.ModelForm):
+    """What an owner may change of their company; the model's validators judge the values."""
+
+    class Meta:
+        model = Company
+        fields = ["name", "default_country", "timezone", "sms_sender", "help_contact"]
+        labels = {
+            "default_country": "Default country",
+            "timezone": "Time zone",
+            "sms_sender": "SMS sender",
+            "help_contact": "Help contact",
+        }
+
+    def clean_default_country(self) -> str:
+        return self.cleaned_data["default_country"].strip().upper()

@@ -1,5 +1,7 @@
+import re
 import zoneinfo
 
+import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -13,17 +15,36 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(f"“{value}” is not a time zone name such as Europe/Amsterdam.")
 
 
+def validate_region(value: str) -> None:
+    if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError(f"“{value}” is not a two-letter country code such as NL or FR.")
+
+
+# What gateways accept as the sender of an SMS: up to 11 letters, digits and spaces, or a
+# number of up to 16 digits.
+SMS_SENDER = re.compile(r"^(?:[A-Za-z0-9 ]{1,11}|\+?[0-9]{1,16})$")
+
+
+def validate_sms_sender(value: str) -> None:
+    if not SMS_SENDER.match(value):
+        raise ValidationError(
+            "An SMS sender is up to 11 letters, digits and spaces, or a number of up to 16 digits."
+        )
+
+
 class Company(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(unique=True)
     default_country = models.CharField(
         max_length=2,
         default="NL",
+        validators=[validate_region],
         help_text="ISO 3166 region used to read phone numbers written without a prefix.",
     )
     sms_sender = models.CharField(
         max_length=16,
         blank=True,
+        validators=[validate_sms_sender],
         help_text="Alphanumeric sender ID (up to 11 characters) or a number.",
     )
     timezone = models.CharField(

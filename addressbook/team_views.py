@@ -8,8 +8,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .models import AuditEvent, Invitation, Membership
+from .forms import CompanySettingsForm
+from .models import AuditEvent, Company, Invitation, Membership
 from .selectors import audit_events_of, members_of, open_invitations_of
+from .services.company import update_company
 from .services.team import (
     TeamError,
     accept_invitation,
@@ -156,3 +158,19 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     context = {"page": page, "action": action, "actions": AuditEvent.Action.choices}
     return render(request, "addressbook/audit_log.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@company_required(role=Role.OWNER)
+def company_settings(request: HttpRequest) -> HttpResponse:
+    # The form works on a copy, so a refused value never shows up as the company's name.
+    company = Company.objects.get(pk=request.company.pk)
+    form = CompanySettingsForm(request.POST or None, instance=company)
+    if request.method == "POST" and form.is_valid():
+        changed = update_company(
+            company=request.company, actor=request.user, ip=_ip(request), **form.cleaned_data
+        )
+        messages.success(request, "Settings saved." if changed else "Nothing changed.")
+        return redirect("addressbook:company-settings")
+    status = 400 if form.errors else 200
+    return render(request, "addressbook/company_settings.html", {"form": form}, status=status)

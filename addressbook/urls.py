@@ -32,4 +32,5 @@ urlpatterns = [
     ),
     path("invitations/<str:token>/", team_views.invitation_accept, name="invitation-accept"),
     path("audit/", team_views.audit_log, name="audit-log"),
+    path("company/settings/", team_views.company_settings, name="company-settings"),
 ]

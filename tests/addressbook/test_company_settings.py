@@ -1,0 +1,88 @@
+"""Owners keep their company's settings; the model's validators judge each value."""
+
+import pytest
+
+from addressbook.models import AuditEvent, Company
+from tests.factories import MembershipFactory
+
+VALID = {
+    "name": "Acme Coffee Roasters",
+    "default_country": "be",
+    "timezone": "Europe/Brussels",
+    "sms_sender": "AcmeRoast",
+    "help_contact": "help@acme.example",
+}
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client
+
+
+def test_owner_changes_the_settings(owner_client, owner, company):
+    assert owner_client.get("/company/settings/").status_code == 200
+    response = owner_client.post("/company/settings/", VALID, follow=True)
+    assert "Settings saved." in response.content.decode()
+    company.refresh_from_db()
+    assert (company.name, company.default_country, company.timezone, company.sms_sender) == (
+        "Acme Coffee Roasters",
+        "BE",
+        "Europe/Brussels",
+        "AcmeRoast",
+    )
+    event = AuditEvent.objects.get(action="company.changed")
+    assert event.actor == owner
+    assert event.details["timezone"] == "Europe/Amsterdam → Europe/Brussels"
+
+
+def test_saving_unchanged_settings_records_nothing(owner_client, company):
+    same = {
+        "name": company.name,
+        "default_country": company.default_country,
+        "timezone": company.timezone,
+        "sms_sender": "",
+        "help_contact": "",
+    }
+    response = owner_client.post("/company/settings/", same, follow=True)
+    assert "Nothing changed." in response.content.decode()
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("timezone", "Mars/Olympus", "is not a time zone name"),
+        ("default_country", "XX", "is not a two-letter country code"),
+        ("sms_sender", "Acme Coffee!", "An SMS sender is up to 11"),
+        ("name", "", "This field is required"),
+    ],
+)
+def test_bad_value_is_refused_with_a_reason(owner_client, company, field, value, message):
+    response = owner_client.post("/company/settings/", {**VALID, field: value})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    company.refresh_from_db()
+    assert company.name == "Acme Coffee" and company.timezone == "Europe/Amsterdam"
+    assert not AuditEvent.objects.exists()
+
+
+def test_marketer_and_viewer_cannot_change_settings(client, marketer, viewer, company):
+    for user in (marketer, viewer):
+        client.force_login(user)
+        assert client.get("/company/settings/").status_code == 403
+        assert client.post("/company/settings/", VALID).status_code == 403
+    company.refresh_from_db()
+    assert company.name == "Acme Coffee"
+
+
+def test_owner_of_another_company_changes_only_their_own(client, company, other_company):
+    stranger = MembershipFactory(company=other_company, role="owner").user
+    client.force_login(stranger)
+    client.post("/company/settings/", VALID)
+    assert Company.objects.get(pk=company.pk).name == "Acme Coffee"
+    assert Company.objects.get(pk=other_company.pk).name == "Acme Coffee Roasters"
+
+
+def test_outsider_marketer_is_refused(outsider_client):
+    assert outsider_client.post("/company/settings/", VALID).status_code == 403
