@@ -113,13 +113,16 @@ class Command(BaseCommand):
             slug="globex",
             defaults={"name": "Globex Travel", "default_country": "FR", "sms_sender": "Globex"},
         )
+        Role = Membership.Role
         users = [
-            ("anna", "anna@acme.example", [acme], False),
-            ("bruno", "bruno@globex.example", [globex], False),
-            ("admin", "admin@example.com", [acme, globex], True),
+            ("anna", "anna@acme.example", [acme], Role.OWNER, False),
+            ("marco", "marco@acme.example", [acme], Role.MARKETER, False),
+            ("vera", "vera@acme.example", [acme], Role.VIEWER, False),
+            ("bruno", "bruno@globex.example", [globex], Role.OWNER, False),
+            ("admin", "admin@example.com", [acme, globex], Role.OWNER, True),
         ]
         User = get_user_model()
-        for username, email, companies, staff in users:
+        for username, email, companies, role, staff in users:
             user, created = User.objects.get_or_create(
                 username=username,
                 defaults={"email": email, "is_staff": staff, "is_superuser": staff},
@@ -128,7 +131,10 @@ class Command(BaseCommand):
                 user.set_password(PASSWORD)
                 user.save()
             for company in companies:
-                Membership.objects.get_or_create(user=user, company=company)
+                # The demo's roles are as the README says, also in a trial seeded before.
+                Membership.objects.update_or_create(
+                    user=user, company=company, defaults={"role": role}
+                )
 
         for company, per_country in ((acme, 8), (globex, 3)):
             for region, names in NAMES.items():
@@ -148,7 +154,7 @@ class Command(BaseCommand):
                     )
 
         self.stdout.write(self.style.SUCCESS("Demo ready at http://127.0.0.1:8000/"))
-        for username, _, companies, staff in users:
+        for username, _, companies, role, staff in users:
             where = ", ".join(c.name for c in companies)
-            role = "staff admin (/admin/)" if staff else "marketer"
-            self.stdout.write(f"  {username} / {PASSWORD}  — {role}, {where}")
+            what = "staff admin (/admin/)" if staff else role.label.lower()
+            self.stdout.write(f"  {username} / {PASSWORD}  — {what}, {where}")
