@@ -1,11 +1,13 @@
 """``make bench``: a contact file imported through the real path, against phonenumbers
-alone; a marketing campaign sent through the real path, against one task per contact.
+alone; a marketing campaign sent through the real path, against one task per contact;
+the landing page on gunicorn under wrk, against a bare Django view.
 
-Environment: BENCH_ONLY (``import`` or ``campaign``, or both comma-separated; default
-both; ``campaign-profile``: one campaign in this process under cProfile, see
-bench.campaign_bench), BENCH_IMPORT_ROWS (default 200000), BENCH_IMPORT_ROWS_LARGE (unset:
-no second size), BENCH_IMPORT_TIMEOUT (seconds per import, default 3600), the BENCH_CAMPAIGN_*
-variables of bench.campaign_bench, and the project's own DATABASE_URL / REDIS_URL. Prints
+Environment: BENCH_ONLY (``import``, ``campaign`` or ``landing``, or several
+comma-separated; default all three; ``campaign-profile``: one campaign in this process
+under cProfile, see bench.campaign_bench), BENCH_IMPORT_ROWS (default 200000),
+BENCH_IMPORT_ROWS_LARGE (unset: no second size), BENCH_IMPORT_TIMEOUT (seconds per import,
+default 3600), the BENCH_CAMPAIGN_* variables of bench.campaign_bench, the BENCH_LANDING_*
+ones of bench.landing_bench, and the project's own DATABASE_URL / REDIS_URL. Prints
 ``BENCH <name> <value> <unit>`` lines; context after '#'.
 """
 
@@ -76,7 +78,7 @@ def _broker() -> str:
     return settings.CELERY_BROKER_URL.split("://")[0]
 
 
-PARTS = ("import", "campaign")
+PARTS = ("import", "campaign", "landing")
 EXTRA_PARTS = ("campaign-profile",)
 
 
@@ -121,6 +123,10 @@ def main() -> int:
             from .campaign_bench import campaign_part
 
             campaign_part(out=OUT)
+        elif part == "landing":
+            from .landing_bench import landing_part
+
+            landing_part(out=OUT)
         else:
             from .campaign_bench import profile_in_process
 
