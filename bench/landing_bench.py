@@ -4,7 +4,7 @@ persistent database connections) on PostgreSQL, wrk on 127.0.0.1.
 Three measures of BENCH_LANDING_SECONDS each (default 15), after a short warm-up, with
 BENCH_LANDING_CONNECTIONS (default 32) connections on BENCH_LANDING_WORKERS gunicorn
 workers (default 2): a bare Django view through the same middleware (the floor), GETs of
-the landing page of BENCH_LANDING_LINKS distinct links (default 20000), then POSTs of each
+the landing page of BENCH_LANDING_LINKS distinct links (default 10000), then POSTs of each
 link's right number, every one a real opt-out until the links run out (then repeats,
 which answer the same way). Needs DATABASE_URL on PostgreSQL and wrk (installed with apt
 when missing and root).
