@@ -190,6 +190,11 @@ class Channel(filesystem.Channel):
             logger.warning("Put %d message(s) of stopped workers back in the queue", recovered)
         return recovered
 
+    def _purge(self, queue) -> int:
+        # What a stopped worker had claimed waits to be delivered again: purged too.
+        self.recover_abandoned()
+        return super()._purge(queue)
+
     def _queue_bind(self, exchange, routing_key, pattern, queue) -> None:
         # kombu creates a new exchange file by truncating it and then writing, so a process
         # reading it in between fails on an empty file; create it whole, then let kombu add.

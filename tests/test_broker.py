@@ -122,6 +122,16 @@ def test_a_message_taken_by_a_killed_consumer_is_handed_out_again(tmp_path):
     assert _take(tmp_path, timeout=0.5) is None
 
 
+def test_a_purge_also_drops_what_a_killed_consumer_had_taken(tmp_path):
+    _put(tmp_path, "send chunk 7", "send chunk 8")
+    assert _run(_take_and_die, tmp_path) == -signal.SIGKILL
+
+    with _connection(tmp_path) as connection:
+        assert connection.SimpleQueue("jobs").clear() == 2
+
+    assert _take(tmp_path, timeout=0.5) is None
+
+
 def test_an_acknowledged_message_is_not_handed_out_again(tmp_path):
     _put(tmp_path, "send chunk 7")
 
