@@ -125,7 +125,7 @@ def _configure(request: HttpRequest, job: ImportJob) -> ImportJob:
     group = None
     if data.get("new_group", "").strip():
         group = create_group(company=request.company, name=data["new_group"])
-    elif data.get("group", "").isdigit():
+    elif data.get("group", "").isdecimal():
         group = groups_of(company=request.company).filter(pk=data["group"]).first()
     mode = data.get("mode") if data.get("mode") in ImportJob.Mode.values else job.mode
     return configure_import(

@@ -50,7 +50,7 @@ def filter_contacts(*, company: Company, filters: ContactFilter) -> QuerySet[Con
     contacts = Contact.objects.filter(company=company)
     if filters.q:
         contacts = contacts.filter(_search(company, filters.q))
-    if filters.group.isdigit():
+    if filters.group.isdecimal():  # not isdigit(): int() refuses "²"
         contacts = contacts.filter(groups__id=int(filters.group), groups__company=company)
     if filters.country:
         contacts = contacts.filter(country=filters.country.upper())

@@ -78,13 +78,13 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
     """Add to or remove from a group: the ticked contacts, or all that match the filter."""
     target = request.POST.get("target_group", "")
     group = get_for_company(
-        Group.objects, request.company, pk=int(target) if target.isdigit() else 0
+        Group.objects, request.company, pk=int(target) if target.isdecimal() else 0
     )
     if request.POST.get("scope") == "all":
         filters = ContactFilter.from_query(request.POST)
         ids = _filtered(request, filters).values_list("pk", flat=True).iterator(chunk_size=5000)
     else:
-        ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
+        ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdecimal()]
     if request.POST.get("action") == "remove":
         n = remove_from_group(group=group, contact_ids=ids)
         messages.success(request, f"Removed {n} contact{'s' * (n != 1)} from {group}.")

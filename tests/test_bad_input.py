@@ -148,3 +148,28 @@ def test_the_gateways_webhooks_are_left_to_strip_nul_themselves(client, db):
     )
     assert response.status_code == 200
     assert InboundMessage.objects.get().text == "Hello there"
+
+
+@pytest.mark.parametrize("group", ["²", "①", "99999999999999999999999"])
+def test_a_group_filter_that_is_no_id_gets_no_server_error(marketer_client, company, group):
+    marketer_client.raise_request_exception = False
+    ContactFactory(company=company, first_name="Ada")
+    page = marketer_client.get("/contacts/", {"group": group})
+    assert page.status_code == 200
+    export = marketer_client.get("/contacts/export.csv", {"group": group})
+    assert export.status_code == 200
+    assert b"".join(export.streaming_content).decode("utf-8-sig").startswith("First name")
+
+
+def test_bulk_actions_ignore_ids_that_are_no_ids(marketer_client, company):
+    from addressbook.models import Group
+
+    marketer_client.raise_request_exception = False
+    group = Group.objects.create(company=company, name="Fair")
+    ada = ContactFactory(company=company)
+    response = marketer_client.post(
+        "/contacts/bulk/", {"target_group": group.pk, "ids": [str(ada.pk), "²", "9" * 30]}
+    )
+    assert response.status_code == 302
+    assert list(group.contacts.all()) == [ada]
+    assert marketer_client.post("/contacts/bulk/", {"target_group": "²"}).status_code == 404

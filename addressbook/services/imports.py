@@ -104,7 +104,7 @@ def configure_import(
     mode: str,
 ) -> ImportJob:
     columns = len(headers_of(job))
-    if any(not index.isdigit() or int(index) >= columns for index in mapping):
+    if any(not index.isdecimal() or int(index) >= columns for index in mapping):
         raise ImportProblem("The mapping names a column the file does not have.")
     default_country = default_country.upper()
     if default_country not in phonenumbers.SUPPORTED_REGIONS:
