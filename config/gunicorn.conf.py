@@ -45,4 +45,3 @@ logger_class = "config.gunicorn_logging.Logger"
 accesslog = "-"
 errorlog = "-"
 loglevel = env.str("LOG_LEVEL", default="info").lower()
-logger_class = "config.gunicorn_logging.Logger"
