@@ -36,6 +36,17 @@ class LoginThrottleHandler(AxesDatabaseHandler):
         return count
 
 
+def attempted_username(request: HttpRequest, credentials: dict | None) -> str | None:
+    """The username tried, cut to what axes stores: no account has a longer one."""
+    if credentials is not None:
+        username = credentials.get(settings.AXES_USERNAME_FORM_FIELD)
+    else:
+        username = request.POST.get(settings.AXES_USERNAME_FORM_FIELD)
+    if username is None:
+        return None
+    return username[: AccessAttempt._meta.get_field("username").max_length]
+
+
 def _failures(attempts: QuerySet[AccessAttempt]) -> int:
     return attempts.aggregate(n=Sum("failures_since_start"))["n"] or 0
 

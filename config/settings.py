@@ -224,6 +224,7 @@ LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "addressbook.loginthrottle.lockout_response"
+AXES_USERNAME_CALLABLE = "addressbook.loginthrottle.attempted_username"
 # Quiet start-up; its log lines show usernames and addresses masked either way.
 AXES_VERBOSE = False
 # Two-factor codes (django-otp): each wrong code doubles the wait before the next try.

@@ -143,6 +143,19 @@ def test_without_a_trusted_proxy_a_forwarded_address_changes_nothing(client, mar
     assert response.status_code == 429
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b"username=" + b"x" * 5000, b"username=a%00b", b"username=%ED%A0%80", b"username="],
+    ids=["huge", "nul", "surrogate", "empty"],
+)
+def test_a_garbage_username_gets_the_form_or_a_400_never_a_server_error(client, body, db):
+    response = client.post(
+        "/login/", body + b"&password=wrong", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code in (200, 400)
+    assert not signed_in(client)
+
+
 # --- two-factor sign-in -----------------------------------------------------------------
 @pytest.fixture
 def device(marketer) -> TOTPDevice:
