@@ -12,6 +12,7 @@ from optout.services import record_optin, record_optout
 from .ratelimit import is_blocked, over_limit
 
 UNDO_SALT = "shorturl.undo"
+RESUBSCRIBED_SALT = "shorturl.resubscribed"
 UNDO_WINDOW_SECONDS = 30 * 60
 WRONG_NUMBER_WINDOW_SECONDS = 60 * 60
 POSTS_PER_IP_WINDOW_SECONDS = 10 * 60
@@ -96,15 +97,32 @@ def undo_token(event: ConsentEvent) -> str:
     return signing.dumps(event.pk, salt=UNDO_SALT)
 
 
+def resubscribed_token(event: ConsentEvent) -> str:
+    return signing.dumps(event.pk, salt=RESUBSCRIBED_SALT)
+
+
 def optout_for_token(*, message: Message, token: str) -> ConsentEvent | None:
     """The opt-out of this link's number that ``token`` names, while it may be undone;
     None for a forged, stale or foreign token."""
+    return _event_for_token(
+        message=message, token=token, salt=UNDO_SALT, kind=ConsentEvent.Kind.OPT_OUT
+    )
+
+
+def optin_for_token(*, message: Message, token: str) -> ConsentEvent | None:
+    """The undo of this link's opt-out that ``token`` names, shortly after it."""
+    return _event_for_token(
+        message=message, token=token, salt=RESUBSCRIBED_SALT, kind=ConsentEvent.Kind.OPT_IN
+    )
+
+
+def _event_for_token(*, message: Message, token: str, salt: str, kind: str) -> ConsentEvent | None:
     try:
-        event_id = signing.loads(token, salt=UNDO_SALT, max_age=UNDO_WINDOW_SECONDS)
+        event_id = signing.loads(token, salt=salt, max_age=UNDO_WINDOW_SECONDS)
     except signing.BadSignature:
         return None
     return ConsentEvent.objects.filter(
-        pk=event_id, company=message.company, address=message.to, kind=ConsentEvent.Kind.OPT_OUT
+        pk=event_id, company=message.company, address=message.to, kind=kind
     ).first()
 
 

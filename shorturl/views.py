@@ -26,7 +26,9 @@ from .services import (
     NotANumber,
     WrongNumber,
     leave_by_link,
+    optin_for_token,
     optout_for_token,
+    resubscribed_token,
     undo_optout,
     undo_token,
     unsubscribe_email,
@@ -67,6 +69,10 @@ def _unknown(request: HttpRequest) -> HttpResponse:
 
 def _too_many(request: HttpRequest, language: str) -> HttpResponse:
     return _render(request, "shorturl/too_many.html", {}, language=language, status=429)
+
+
+def _back_to_landing(message: Message, chosen: str) -> HttpResponse:
+    return redirect(_with_lang(reverse("shorturl:landing", args=[message.short_code]), chosen))
 
 
 def _for_message(view):
@@ -148,8 +154,8 @@ def done(request: HttpRequest, message: Message, *, chosen: str, language: str) 
     if optout_for_token(message=message, token=token) is None:
         # Anyone may type this address: without the link's own opt-out it confirms
         # nothing, and the landing page tells no more than the link already does.
-        return redirect(_with_lang(reverse("shorturl:landing", args=[message.short_code]), chosen))
-    context = {"message": message, "undo_token": token, "chosen": chosen}
+        return _back_to_landing(message, chosen)
+    context = {"message": message, "token": token, "chosen": chosen}
     return _render(request, "shorturl/done.html", context, language=language)
 
 
@@ -160,13 +166,15 @@ def undo(request: HttpRequest, message: Message, *, chosen: str, language: str) 
     if _ip_over_limit(request):
         return _too_many(request, language)
     try:
-        undo_optout(message=message, token=request.POST.get("t", ""))
+        event = undo_optout(message=message, token=request.POST.get("t", ""))
     except ConsentEvent.DoesNotExist:
         context = {"message": message, "chosen": chosen}
         return _render(
             request, "shorturl/undo_expired.html", context, language=language, status=400
         )
-    return redirect(_with_lang(reverse("shorturl:resubscribed", args=[message.short_code]), chosen))
+    back = reverse("shorturl:resubscribed", args=[message.short_code])
+    query = f"?t={resubscribed_token(event)}" + (f"&lang={chosen}" if chosen else "")
+    return redirect(back + query)
 
 
 @require_GET
@@ -174,7 +182,11 @@ def undo(request: HttpRequest, message: Message, *, chosen: str, language: str) 
 def resubscribed(
     request: HttpRequest, message: Message, *, chosen: str, language: str
 ) -> HttpResponse:
-    return _render(request, "shorturl/resubscribed.html", {"message": message}, language=language)
+    token = request.GET.get("t", "")
+    if optin_for_token(message=message, token=token) is None:
+        return _back_to_landing(message, chosen)
+    context = {"message": message, "token": token}
+    return _render(request, "shorturl/resubscribed.html", context, language=language)
 
 
 @csrf_exempt

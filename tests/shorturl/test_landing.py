@@ -293,6 +293,18 @@ def test_done_page_with_its_token_confirms(client, message):
     assert "You're unsubscribed" in response.content.decode()
 
 
+@pytest.mark.parametrize("query", ["", "?t=forged"])
+def test_back_page_without_a_real_undo_sends_back_to_the_landing_page(client, message, query):
+    response = client.get(f"/s/Xk7pQ2ab/back{query}")
+    assert response.status_code == 302
+    assert response["Location"] == "/s/Xk7pQ2ab"
+
+
+def test_back_page_does_not_take_the_done_pages_token(client, message):
+    token = _leave(client).split("?t=")[1]
+    assert client.get(f"/s/Xk7pQ2ab/back?t={token}").status_code == 302
+
+
 def test_forged_or_late_undo_changes_nothing(client, message):
     done = client.post("/s/Xk7pQ2ab", {"phone": NUMBER}, follow=True)
     token = re.search(r'name="t" value="([^"]+)"', done.content.decode()).group(1)
