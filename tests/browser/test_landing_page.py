@@ -80,3 +80,25 @@ def test_recipient_reads_the_page_in_their_language(live_server, page: Page, mes
     expect(page.get_by_role("heading", level=1)).to_contain_text("Stop marketing messages from")
     assert heading_fr != page.get_by_role("heading", level=1).inner_text()
     page.screenshot(path=SHOTS / "landing-en.png", full_page=True)
+
+
+@pytest.mark.browser
+def test_a_recipient_who_mistyped_too_often_still_gets_out(
+    live_server, page: Page, message, settings
+):
+    settings.LANDING_WRONG_NUMBERS_PER_CODE = 2
+    page.goto(f"{live_server.url}/s/Xk7pQ2ab")
+    for _ in range(2):
+        page.get_by_label("Your mobile number").fill("071 123 0000")
+        page.get_by_role("button", name="Unsubscribe").click()
+        expect(page.get_by_role("alert")).to_contain_text("not the number")
+
+    page.get_by_label("Your mobile number").fill("071 123 4567")
+    page.get_by_role("button", name="Unsubscribe").click()
+
+    expect(page.locator("main")).to_contain_text(
+        "If that is the number this message was sent to, it will get no more marketing "
+        "from Acme Coffee"
+    )
+    page.screenshot(path=SHOTS / "landing-if-yours.png", full_page=True)
+    assert Suppression.objects.filter(company=message.company, address="+27711234567").exists()
