@@ -4,6 +4,9 @@ import copy
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.parse
@@ -213,6 +216,37 @@ def test_json_lines_parse_and_name_time_level_logger_and_request(json_log, clien
     assert first["message"] == "Something about ***@example.nl"
     assert first["time"].startswith("20") and first["time"].endswith("+00:00")
     assert any(line["request_id"] == "req-42" for line in lines[1:])
+
+
+def test_a_worker_writes_json_lines_like_the_web(tmp_path):
+    """Celery would otherwise put its own handler, plain text and unmasked, on the root."""
+    env = {**os.environ, "LOG_FORMAT": "json", "CELERY_FILESYSTEM_DIR": str(tmp_path)}
+    env.pop("REDIS_URL", None)  # its own broker folder: it must not take the tests' tasks
+    env.pop("CELERY_BROKER_URL", None)
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo"]
+    lines = []
+    with subprocess.Popen(
+        [*command, "--without-mingle", "--without-gossip", "--without-heartbeat"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as worker:
+        timer = threading.Timer(60, worker.kill)
+        timer.start()
+        try:
+            for line in worker.stderr:
+                lines.append(line)
+                if "ready." in line:
+                    break
+        finally:
+            timer.cancel()
+            worker.terminate()
+
+    ready = json.loads(lines[-1])
+    assert (ready["level"], ready["logger"]) == ("INFO", "celery.apps.worker")
+    assert ready["message"].endswith("ready.")
 
 
 @pytest.mark.parametrize(
