@@ -19,9 +19,10 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter as BaseJsonFormatter
 
 MASK = "***"
-# +31612345678, CM's own spelling of it (0031612345678), and either in a query string.
-_PHONE = re.compile(r"(?<![\w+%])(?:\+|%2B|00)[1-9]\d{6,14}(?!\d)", re.I)
-_EMAIL = re.compile(r"[\w.%+-]+(?:@|%40)([\w-]+(?:\.[\w-]+)+)", re.I)
+# +31612345678, CM's own spelling of it (0031612345678), and either in a query string,
+# encoded once or, inside a login's ?next=, twice.
+_PHONE = re.compile(r"(?<![\w+%])(?:\+|%2B|%252B|00)[1-9]\d{6,14}(?!\d)", re.I)
+_EMAIL = re.compile(r"[\w.%+-]+(?:@|%40|%2540)([\w-]+(?:\.[\w-]+)+)", re.I)
 # Paths that carry a token: the email unsubscribe link, invitations, password reset
 # links (not their fixed pages), the per-company webhook keys.
 _TOKEN_PATHS = [
@@ -31,8 +32,9 @@ _TOKEN_PATHS = [
     re.compile(r"(/hooks/sms/)(?!inbound/|status/)[^/?#\s\\\"']+"),
 ]
 # Query parameters that carry one (the landing page's undo token and the like), and the
-# dashboard's search, which holds whatever a marketer looked for: names, numbers.
-_TOKEN_PARAMS = re.compile(r"([?&](?:t|token|key|code|signature|sig|q)=)[^&#\s\\\"']+", re.I)
+# dashboard's search, which holds whatever a marketer looked for (names, numbers), and
+# a login's ?next=, which holds such a URL in turn.
+_TOKEN_PARAMS = re.compile(r"([?&](?:t|token|key|code|signature|sig|q|next)=)[^&#\s\\\"']+", re.I)
 # Anything else that looks like a value of Django's signing: parts joined by ':', the last
 # one a long signature.
 _SIGNED = re.compile(r"\b[\w-]+(?::[\w-]+)*:[\w-]{26,}")

@@ -165,6 +165,7 @@ def test_tokens_in_other_paths_stay_out_of_the_access_log(log, runserver, wait_f
         "/hooks/sms/acme-K8wq2LxP0vRt/inbound/",
         "/contacts/?q=sanne.dekker%40example.nl",
         "/contacts/?q=%2B33612345678",
+        "/login/?next=/contacts/%3Fq%3Dsanne.dekker%2540example.nl",
     ]
     for path in paths:
         _fetch(runserver + path)
@@ -255,6 +256,8 @@ def test_a_worker_writes_json_lines_like_the_web(tmp_path):
         ("to +31612345678.", "to +31***78."),
         ("CM 0031612345678", "CM 003***78"),
         ("anna+news@example.co.uk", "***@example.co.uk"),
+        ("?next=/c/%3Fq%3D%252B31612345678", "?next=***"),
+        ("search sanne%2540example.nl", "search ***@example.nl"),
         ("/done?lang=fr&t=MTIz:1tAbCd:q2w3e4r5t6y7u8i9o0p1a2s3d4f5g6h", "/done?lang=fr&t=***"),
         ("campaign 12 sent 1000 in 12:30:45", "campaign 12 sent 1000 in 12:30:45"),
     ],
