@@ -150,6 +150,8 @@ class Invitation(models.Model):
 class AuditEvent(models.Model):
     """Who did what in a company's dashboard, when and from where. Append-only."""
 
+    # API keys and webhooks are owners' business too: when the API gives them out, their
+    # creation and revocation get an action here and a record_audit call in their service.
     class Action(models.TextChoices):
         IMPORT_STARTED = "import.started", "Import started"
         CAMPAIGN_SENT = "campaign.sent", "Campaign sent"

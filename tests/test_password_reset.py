@@ -4,6 +4,10 @@ import re
 
 import pytest
 from django.core import mail
+from django.test import Client
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 NEW_PASSWORD = "a-long-new-pass-2026"
 
@@ -69,3 +73,16 @@ def test_bad_address_is_a_clear_message(client, db, email):
     assert response.status_code == 400
     assert 'class="error"' in response.content.decode()
     assert not mail.outbox
+
+
+@hypothesis_settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(email=st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=400))
+def test_any_address_gets_a_clear_answer(marketer, email):
+    visitor = Client(raise_request_exception=False)
+    response = visitor.post("/password-reset/", {"email": email})
+    assert response.status_code in (302, 400)

@@ -4,6 +4,7 @@ import re
 import smtplib
 import threading
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 import time_machine
@@ -11,7 +12,11 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connections, transaction
+from django.test import Client
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from addressbook.models import AuditEvent, Invitation, Membership
 from addressbook.services.team import TeamError, change_role, remove_member
@@ -321,3 +326,40 @@ def test_outsider_marketer_is_refused_for_their_own_role(outsider_client, market
     assert response.status_code == 403
     assert "owner role in Globex Travel" in response.content.decode()
     assert Membership.objects.filter(pk=membership.pk).exists()
+
+
+fuzz = hypothesis_settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+any_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=300)
+
+
+@fuzz
+@given(token=any_text)
+def test_any_invitation_token_is_refused_without_a_server_error(db, token):
+    visitor = Client(raise_request_exception=False)
+    response = visitor.get(f"/invitations/{quote(token, safe='')}/")
+    assert response.status_code in (400, 404, 410)
+
+
+@fuzz
+@given(username=any_text, password=any_text, extra=st.dictionaries(any_text, any_text, max_size=2))
+def test_any_join_form_gets_a_clear_answer(owner_invitation_link, username, password, extra):
+    # The examples share the test's database: the first to succeed uses the invitation up.
+    visitor = Client(raise_request_exception=False)
+    users = get_user_model().objects.count()
+    form = {**extra, "username": username, "password1": password, "password2": password}
+    response = visitor.post(owner_invitation_link, form)
+    assert response.status_code in (302, 400, 410)
+    assert get_user_model().objects.count() == users + (response.status_code == 302)
+
+
+@pytest.fixture
+def owner_invitation_link(client, owner) -> str:
+    client.force_login(owner)
+    _invite(client)
+    client.logout()
+    return _link(mail.outbox[0])
