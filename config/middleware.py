@@ -1,10 +1,12 @@
 """Input no page could store is refused at the door with a 400 that says why."""
 
+import codecs
 import re
 from collections.abc import Callable, Iterable
 
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+from django.utils.http import parse_header_parameters
 
 # NUL cannot be stored in PostgreSQL text, a lone surrogate in no UTF-8 column. Browsers
 # send neither; without this check they reach a query or a save halfway through a view
@@ -61,3 +63,33 @@ def _strings(data: QueryDict) -> Iterable[str]:
 
 def _unstorable(strings: Iterable[str]) -> bool:
     return any(UNSTORABLE.search(s) for s in strings)
+
+
+def refuse_unreadable_charset(application: Callable) -> Callable:
+    """WSGI wrapper: a 400 for a Content-Type naming a codec that is no text encoding.
+
+    Django decodes the query string in that charset while it builds the request, before
+    any middleware runs, so ``?lang=en`` with ``charset=rot13`` escapes Django as a
+    LookupError and the server answers 500.
+    """
+
+    def guarded(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        _, params = parse_header_parameters(environ.get("CONTENT_TYPE", ""))
+        if not _is_readable(params.get("charset", "")):
+            start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8")])
+            return [UNREADABLE_MESSAGE.encode()]
+        return application(environ, start_response)
+
+    return guarded
+
+
+def _is_readable(charset: str) -> bool:
+    try:
+        codecs.lookup(charset or "utf-8")
+    except LookupError:
+        return True  # a name Python does not know: Django ignores it and reads UTF-8
+    try:
+        b"a".decode(charset or "utf-8", errors="ignore")  # b"" would decode even in rot13
+    except LookupError:
+        return False
+    return True

@@ -173,3 +173,26 @@ def test_bulk_actions_ignore_ids_that_are_no_ids(marketer_client, company):
     assert response.status_code == 302
     assert list(group.contacts.all()) == [ada]
     assert marketer_client.post("/contacts/bulk/", {"target_group": "²"}).status_code == 404
+
+
+def test_a_query_with_a_charset_that_is_no_text_encoding_gets_400_from_the_server(db):
+    # Django decodes the query string while it builds the request, before any middleware:
+    # this is the WSGI application gunicorn serves, not the test client's handler.
+    from wsgiref.util import setup_testing_defaults
+
+    from config.wsgi import application
+
+    environ = {}
+    setup_testing_defaults(environ)
+    environ.update(
+        PATH_INFO="/s/Xk7pQ2ab",
+        QUERY_STRING="lang=en",
+        CONTENT_TYPE="text/plain; charset=rot13",
+        HTTP_HOST="testserver",
+    )
+    statuses = []
+    body = b"".join(
+        application(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    )
+    assert statuses == ["400 Bad Request"]
+    assert b"cannot be read" in body
