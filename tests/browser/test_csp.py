@@ -147,3 +147,13 @@ def test_admin_runs_with_nothing_refused(live_server, page: Page, company, refus
     page.goto(f"{live_server.url}/admin/auth/user/add/")
     expect(page.get_by_role("heading", name="Add user")).to_be_visible()
     _nothing_refused(page, refused)
+    # Its richest form: a select2 autocomplete, the two-box group picker, a prepopulated slug.
+    page.goto(f"{live_server.url}/admin/addressbook/contact/add/")
+    page.locator(".select2-selection").first.click()
+    expect(page.locator(".select2-results")).to_contain_text("Acme Coffee")
+    expect(page.locator("#id_groups_from")).to_be_visible()
+    _nothing_refused(page, refused)
+    page.goto(f"{live_server.url}/admin/addressbook/company/add/")
+    page.locator("#id_name").press_sequentially("Globex Travel")
+    expect(page.locator("#id_slug")).to_have_value("globex-travel")
+    _nothing_refused(page, refused)
