@@ -156,6 +156,7 @@ class AuditEvent(models.Model):
         IMPORT_STARTED = "import.started", "Import started"
         CAMPAIGN_SENT = "campaign.sent", "Campaign sent"
         CAMPAIGN_SCHEDULED = "campaign.scheduled", "Campaign scheduled"
+        CAMPAIGN_UNSCHEDULED = "campaign.unscheduled", "Campaign schedule cancelled"
         CAMPAIGN_CANCELLED = "campaign.cancelled", "Campaign cancelled"
         OPTOUT_RECORDED = "optout.recorded", "Opt-out recorded by hand"
         MEMBER_INVITED = "member.invited", "Member invited"

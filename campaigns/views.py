@@ -200,6 +200,7 @@ def campaign_unschedule(request: HttpRequest, pk: int) -> HttpResponse:
         unschedule_campaign,
         done="“{}” is a draft again: it is sent only when you send or schedule it.",
         refused="unscheduled",
+        audit=Action.CAMPAIGN_UNSCHEDULED,
     )
 
 

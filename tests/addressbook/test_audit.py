@@ -65,10 +65,12 @@ def test_sending_a_campaign_is_recorded_once(marketer_client, marketer, company,
 def test_scheduling_and_cancelling_are_recorded(marketer_client, marketer, company, campaign):
     at = timezone.localtime(timezone.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     marketer_client.post(f"/campaigns/{campaign.pk}/schedule/", {"send_at": at})
+    marketer_client.post(f"/campaigns/{campaign.pk}/unschedule/")
     sending = CampaignFactory(company=company, name="Live", status=Campaign.Status.SENDING)
     marketer_client.post(f"/campaigns/{sending.pk}/cancel/")
     assert _events(company) == [
         ("campaign.scheduled", marketer.username, "Beans"),
+        ("campaign.unscheduled", marketer.username, "Beans"),
         ("campaign.cancelled", marketer.username, "Live"),
     ]
     assert "send_at" in AuditEvent.objects.get(action="campaign.scheduled").details
