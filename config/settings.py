@@ -322,6 +322,8 @@ UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="marketing@localhost")
 # Days an emailed invitation to join a company's team stays valid (each works once).
 INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
+# Password-reset emails to one address per hour; past it the form answers the same, silently.
+PASSWORD_RESETS_PER_ADDRESS = env.int("PASSWORD_RESETS_PER_ADDRESS", default=3)
 if SHORT_HOST and SHORT_HOST not in ALLOWED_HOSTS:
     ALLOWED_HOSTS.append(SHORT_HOST)
 

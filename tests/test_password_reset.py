@@ -86,3 +86,13 @@ def test_any_address_gets_a_clear_answer(marketer, email):
     visitor = Client(raise_request_exception=False)
     response = visitor.post("/password-reset/", {"email": email})
     assert response.status_code in (302, 400)
+
+
+def test_repeated_requests_do_not_flood_the_inbox(client, marketer, settings):
+    settings.PASSWORD_RESETS_PER_ADDRESS = 2
+    answers = [
+        client.post("/password-reset/", {"email": marketer.email.upper()}, follow=True)
+        for _ in range(4)
+    ]
+    assert len(mail.outbox) == 2
+    assert len({_main(a) for a in answers}) == 1  # the same answer every time
