@@ -401,3 +401,15 @@ def test_mask_hides_what_is_not_a_phone_number():
 
     assert mask_phone("+31612345678") == "+31 6 •••• 5678"
     assert mask_phone("ada@example.nl") == "••••"
+
+
+def test_the_right_number_opts_out_while_the_rate_limit_store_is_down(client, message, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    response = client.post("/s/Xk7pQ2ab", {"phone": NUMBER})
+    assert response.status_code == 302
+    assert Suppression.objects.filter(address=NUMBER).exists()
