@@ -119,6 +119,20 @@ def test_any_query_on_the_pages_changes_nothing(visitor, links, suffix, query):
     assert state() == before
 
 
+header_text = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=600)
+
+
+@fuzz
+@given(accept_language=header_text, user_agent=header_text, cookie=header_text)
+def test_any_headers_on_the_landing_page_get_no_server_error(
+    visitor, links, accept_language, user_agent, cookie
+):
+    headers = {"accept-language": accept_language, "user-agent": user_agent, "cookie": cookie}
+    for suffix in ("", "/done"):
+        assert visitor.get(f"/s/{CODE}{suffix}", headers=headers).status_code < 500
+    assert visitor.get("/s/nope2345", headers=headers).status_code == 404
+
+
 @fuzz
 @given(phone=field, reason=field, reason_text=field, lang=any_text)
 def test_any_form_without_the_right_number_opts_nobody_out(
