@@ -77,14 +77,12 @@ def contact_list(request: HttpRequest) -> HttpResponse:
 def contact_bulk(request: HttpRequest) -> HttpResponse:
     """Add to or remove from a group: the ticked contacts, or all that match the filter."""
     target = request.POST.get("target_group", "")
-    group = get_for_company(
-        Group.objects, request.company, pk=int(target) if target.isdecimal() else 0
-    )
+    group = get_for_company(Group.objects, request.company, pk=_as_id(target))
     if request.POST.get("scope") == "all":
         filters = ContactFilter.from_query(request.POST)
         ids = _filtered(request, filters).values_list("pk", flat=True).iterator(chunk_size=5000)
     else:
-        ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdecimal()]
+        ids = [_as_id(pk) for pk in request.POST.getlist("ids") if _as_id(pk)]
     if request.POST.get("action") == "remove":
         n = remove_from_group(group=group, contact_ids=ids)
         messages.success(request, f"Removed {n} contact{'s' * (n != 1)} from {group}.")
@@ -237,3 +235,10 @@ def company_switch(request: HttpRequest, company_id: int) -> HttpResponse:
 @login_required
 def no_company(request: HttpRequest) -> HttpResponse:
     return render(request, "addressbook/no_company.html")
+
+
+def _as_id(value: str) -> int:
+    """A posted id, or 0 when it is none: digits only, and small enough for any database."""
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return 0
