@@ -210,21 +210,13 @@ def change_role(
     company = membership.company
     with transaction.atomic():
         _lock_team(company)
-        membership = (
-            Membership.objects.select_related("user")
-            .filter(company=company, pk=membership.pk)
-            .first()
-        )
+        membership = _locked_member(company, membership)
         if membership is None:
             raise TeamError("This person is no longer a member.")
         old = membership.role
         if old == role:
             return membership
-        if old == Role.OWNER and not _owners_after(company, leaving=membership):
-            raise TeamError(
-                f"{membership.user} is the last owner of {company}: make someone else an "
-                "owner first."
-            )
+        _keep_an_owner(company, membership)
         membership.role = role
         membership.save(update_fields=["role"])
         record_audit(
@@ -246,18 +238,10 @@ def remove_member(
     company = membership.company
     with transaction.atomic():
         _lock_team(company)
-        membership = (
-            Membership.objects.select_related("user")
-            .filter(company=company, pk=membership.pk)
-            .first()
-        )
+        membership = _locked_member(company, membership)
         if membership is None:
             return
-        if membership.role == Role.OWNER and not _owners_after(company, leaving=membership):
-            raise TeamError(
-                f"{membership.user} is the last owner of {company}: make someone else an "
-                "owner first."
-            )
+        _keep_an_owner(company, membership)
         record_audit(
             company=company,
             action=Action.MEMBER_REMOVED,
@@ -268,3 +252,17 @@ def remove_member(
             ip=ip,
         )
         membership.delete()
+
+
+def _locked_member(company: Company, membership: Membership) -> Membership | None:
+    """The membership as it is now, read under the team lock the caller holds."""
+    return (
+        Membership.objects.select_related("user").filter(company=company, pk=membership.pk).first()
+    )
+
+
+def _keep_an_owner(company: Company, membership: Membership) -> None:
+    if membership.role == Role.OWNER and not _owners_after(company, leaving=membership):
+        raise TeamError(
+            f"{membership.user} is the last owner of {company}: make someone else an owner first."
+        )
