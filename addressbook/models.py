@@ -150,8 +150,6 @@ class Invitation(models.Model):
 class AuditEvent(models.Model):
     """Who did what in a company's dashboard, when and from where. Append-only."""
 
-    # API keys and webhooks are owners' business too: when the API gives them out, their
-    # creation and revocation get an action here and a record_audit call in their service.
     class Action(models.TextChoices):
         IMPORT_STARTED = "import.started", "Import started"
         CAMPAIGN_SENT = "campaign.sent", "Campaign sent"
@@ -165,6 +163,11 @@ class AuditEvent(models.Model):
         MEMBER_REMOVED = "member.removed", "Member removed"
         ROLE_CHANGED = "member.role_changed", "Role changed"
         COMPANY_CHANGED = "company.changed", "Company settings changed"
+        API_KEY_CREATED = "api_key.created", "API key created"
+        API_KEY_REVOKED = "api_key.revoked", "API key revoked"
+        WEBHOOK_ADDED = "webhook.added", "Webhook endpoint added"
+        WEBHOOK_CHANGED = "webhook.changed", "Webhook endpoint changed"
+        WEBHOOK_REMOVED = "webhook.removed", "Webhook endpoint removed"
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="audit_events")
     # Kept when the user is deleted: the target and details still say what happened.

@@ -61,6 +61,10 @@ INSTALLED_APPS = [
     "optout",
     "campaigns",
     "shorturl",
+    "api",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
@@ -361,4 +365,39 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
+}
+
+
+# --- REST API (api/) -------------------------------------------------------------------
+REST_FRAMEWORK = {
+    # Fail closed: a view that names no authentication of its own needs an API key.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.authentication.HasActiveKey"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.base.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+# Requests per minute per API key unless the key says otherwise; 0: no limit.
+API_REQUESTS_PER_MINUTE = env.int("API_REQUESTS_PER_MINUTE", default=600)
+# How long the answer to a POST with an Idempotency-Key is kept for its retries.
+API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Opt-out address book API",
+    "DESCRIPTION": "Contacts, groups, suppressions, consent events, campaigns and "
+    "transactional messages of one company: the company of the API key in "
+    '`Authorization: Bearer <key>`. Errors are `{"error": {"code", "message", '
+    '"fields"}}`; lists are pages with a `next` cursor; a POST that creates or sends '
+    "takes an `Idempotency-Key` header so that a retry does nothing twice.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_common_errors",
+    ],
 }

@@ -15,6 +15,7 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("", include("optout.urls")),
     path("s/", include("shorturl.urls")),
+    path("api/", include("api.urls")),
     *hook_patterns,
     path("hooks/sms/status/", delivery_report_webhook, name="sms-status-hook"),
     path("hooks/sms/<slug:key>/status/", delivery_report_webhook, name="sms-status-hook-company"),

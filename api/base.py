@@ -1,0 +1,238 @@
+"""What every endpoint shares: the key's company and its scope, errors, pages, limits.
+
+An endpoint is a ``CompanyAPIView`` (or one of its generic subclasses): the key's company
+is ``self.company``, every tenant query inside the view must start from it (the scope of
+``addressbook.scoping`` is open for the whole request), and another company's row is a 404.
+"""
+
+import hashlib
+import json
+import math
+import time
+from contextlib import ExitStack
+from datetime import timedelta
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
+from rest_framework import exceptions, generics, pagination, status, throttling
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from addressbook.models import Company
+from addressbook.scoping import tenant_scope
+
+from .authentication import ApiKeyAuthentication, HasActiveKey
+from .models import ApiKey, IdempotentRequest
+
+
+# --- errors -------------------------------------------------------------------------
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the object."
+    default_code = "conflict"
+
+
+class Unprocessable(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "The request is well formed but cannot be carried out."
+    default_code = "unprocessable"
+
+
+def invalid(message: str, *, fields: dict | None = None, code: str = "invalid"):
+    """A 400 with one message and, optionally, the fields it is about."""
+    error = exceptions.ValidationError({"detail": message, **(fields or {})})
+    error.default_code = code
+    return error
+
+
+def _first_code(codes) -> str:
+    while isinstance(codes, dict | list):
+        if not codes:
+            return "invalid"
+        codes = next(iter(codes.values())) if isinstance(codes, dict) else codes[0]
+    return str(codes)
+
+
+def exception_handler(exc, context):
+    """Every error is ``{"error": {"code", "message", "fields"}}`` with its 4xx."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) if str(exc) else None)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    fields: dict = {}
+    if isinstance(exc, exceptions.ValidationError):
+        if isinstance(data, dict):
+            message = data.pop("detail", None)
+            fields = data
+            code = exc.default_code if message else _first_code(exc.get_codes())
+            if isinstance(message, list):
+                message = " ".join(str(m) for m in message)
+            message = message or "Some fields are not valid: see fields."
+        else:
+            code, message = "invalid", " ".join(str(m) for m in data)
+    else:
+        code = _first_code(exc.get_codes())
+        message = str(data.get("detail", "")) if isinstance(data, dict) else str(data)
+    response.data = {"error": {"code": code, "message": message, "fields": fields}}
+    return response
+
+
+# --- authentication, limits ----------------------------------------------------------
+class KeyRateThrottle(throttling.BaseThrottle):
+    """A fixed one-minute window per key, counted in the cache shared by all workers.
+
+    One atomic increment per request: cheap enough for the suppression check, which a
+    customer's senders call before every message.
+    """
+
+    window = 60
+
+    def allow_request(self, request, view) -> bool:
+        key = request.auth
+        if not isinstance(key, ApiKey):
+            return True
+        limit = key.rate_limit or settings.API_REQUESTS_PER_MINUTE
+        if not limit:
+            return True
+        now = time.time()
+        window = int(now // self.window)
+        counter = f"api-rate:{key.prefix}:{window}"
+        cache.add(counter, 0, timeout=self.window * 2)
+        try:
+            used = cache.incr(counter)
+        except ValueError:  # evicted between add and incr: this request starts the count
+            cache.set(counter, 1, timeout=self.window * 2)
+            used = 1
+        self._wait = (window + 1) * self.window - now
+        return used <= limit
+
+    def wait(self) -> float:
+        return math.ceil(self._wait)
+
+
+class Throttled(exceptions.Throttled):
+    default_code = "rate_limited"
+
+
+class CursorPage(pagination.CursorPagination):
+    """Stable pages over a list that changes while a program walks it: ``?cursor=``."""
+
+    page_size = 100
+    page_size_query_param = "limit"
+    max_page_size = 1000
+    ordering = "-id"
+
+
+# --- the view ------------------------------------------------------------------------
+class CompanyAPIView(generics.GenericAPIView):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasActiveKey]
+    throttle_classes = [KeyRateThrottle]
+    pagination_class = CursorPage
+    company: Company
+
+    def dispatch(self, request, *args, **kwargs):
+        with ExitStack() as self._scope:
+            return super().dispatch(request, *args, **kwargs)
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        self.company = request.auth.company
+        request.company = self.company
+        # Every tenant query of this request must pin the key's company.
+        self._scope.enter_context(tenant_scope(self.company))
+
+    def throttled(self, request, wait):
+        raise Throttled(wait)
+
+    def get_serializer_context(self) -> dict:
+        context = super().get_serializer_context()
+        context["company"] = getattr(self, "company", None)
+        return context
+
+
+# --- idempotency -----------------------------------------------------------------------
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def idempotent(handler):
+    """Run a POST handler at most once per ``Idempotency-Key`` of the key's company.
+
+    The same key with the same request replays the first answer (with the header
+    ``Idempotent-Replayed: true``); with another request it is a 422; while the first is
+    still running, a 409. A request that ended in a server error leaves no trace, so it can
+    be retried. Without the header a POST runs as usual.
+    """
+
+    @wraps(handler)
+    def wrapper(view: CompanyAPIView, request, *args, **kwargs):
+        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+        if not key:
+            return handler(view, request, *args, **kwargs)
+        if len(key) > 255:
+            raise invalid(f"An {IDEMPOTENCY_HEADER} is at most 255 characters.")
+        company = view.company
+        fingerprint = hashlib.sha256(
+            json.dumps(
+                [request.method, request.path, request.data],
+                sort_keys=True,
+                cls=DjangoJSONEncoder,
+            ).encode()
+        ).hexdigest()
+        IdempotentRequest.objects.filter(
+            company=company, key=key, created_at__lt=timezone.now() - _idempotency_ttl()
+        ).delete()
+        try:
+            with transaction.atomic():
+                record = IdempotentRequest.objects.create(
+                    company=company, key=key, fingerprint=fingerprint
+                )
+        except IntegrityError:
+            earlier = IdempotentRequest.objects.filter(company=company, key=key).first()
+            if earlier is None:  # it failed and was removed meanwhile: try again
+                raise Conflict(
+                    "A request with this Idempotency-Key has just failed; send it again.",
+                    code="idempotency_retry",
+                ) from None
+            if earlier.fingerprint != fingerprint:
+                raise Unprocessable(
+                    "This Idempotency-Key was used with another request. Use a new key for "
+                    "a new request.",
+                    code="idempotency_key_reused",
+                ) from None
+            if earlier.status_code is None:
+                raise Conflict(
+                    "A request with this Idempotency-Key is still in progress.",
+                    code="idempotency_in_progress",
+                ) from None
+            replay = Response(earlier.response, status=earlier.status_code)
+            replay["Idempotent-Replayed"] = "true"
+            return replay
+        try:
+            response = handler(view, request, *args, **kwargs)
+        except exceptions.APIException as error:
+            response = view.handle_exception(error)
+        except BaseException:
+            IdempotentRequest.objects.filter(company=company, pk=record.pk).delete()
+            raise
+        if response.status_code >= 500:
+            IdempotentRequest.objects.filter(company=company, pk=record.pk).delete()
+        else:
+            IdempotentRequest.objects.filter(company=company, pk=record.pk).update(
+                status_code=response.status_code,
+                response=json.loads(json.dumps(response.data, cls=DjangoJSONEncoder)),
+            )
+        return response
+
+    return wrapper
+
+
+def _idempotency_ttl() -> timedelta:
+    return timedelta(hours=settings.API_IDEMPOTENCY_HOURS)

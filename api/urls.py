@@ -1,0 +1,40 @@
+"""``/api/v1/``: each area of the API has its module; the schema and docs sit beside them."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework import exceptions
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.permissions import AllowAny
+
+app_name = "api"
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def not_found(request, *args, **kwargs):
+    raise exceptions.NotFound("No such endpoint. The endpoints are listed at /api/v1/docs/.")
+
+
+v1 = [
+    # The description of the API is public: it holds no company's data.
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),
+        name="schema",
+    ),
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api:schema", authentication_classes=[], permission_classes=[AllowAny]
+        ),
+        name="docs",
+    ),
+]
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    re_path(r"^.*$", not_found, name="not-found"),
+]
