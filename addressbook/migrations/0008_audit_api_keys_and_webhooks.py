@@ -4,15 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('addressbook', '0007_audit_campaign_unscheduled'),
+        ("addressbook", "0007_audit_campaign_unscheduled"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('import.started', 'Import started'), ('campaign.sent', 'Campaign sent'), ('campaign.scheduled', 'Campaign scheduled'), ('campaign.unscheduled', 'Campaign schedule cancelled'), ('campaign.cancelled', 'Campaign cancelled'), ('optout.recorded', 'Opt-out recorded by hand'), ('member.invited', 'Member invited'), ('invitation.revoked', 'Invitation revoked'), ('member.joined', 'Member joined'), ('member.removed', 'Member removed'), ('member.role_changed', 'Role changed'), ('company.changed', 'Company settings changed'), ('api_key.created', 'API key created'), ('api_key.revoked', 'API key revoked'), ('webhook.added', 'Webhook endpoint added'), ('webhook.changed', 'Webhook endpoint changed'), ('webhook.removed', 'Webhook endpoint removed')], max_length=40),
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("import.started", "Import started"),
+                    ("campaign.sent", "Campaign sent"),
+                    ("campaign.scheduled", "Campaign scheduled"),
+                    ("campaign.unscheduled", "Campaign schedule cancelled"),
+                    ("campaign.cancelled", "Campaign cancelled"),
+                    ("optout.recorded", "Opt-out recorded by hand"),
+                    ("member.invited", "Member invited"),
+                    ("invitation.revoked", "Invitation revoked"),
+                    ("member.joined", "Member joined"),
+                    ("member.removed", "Member removed"),
+                    ("member.role_changed", "Role changed"),
+                    ("company.changed", "Company settings changed"),
+                    ("api_key.created", "API key created"),
+                    ("api_key.revoked", "API key revoked"),
+                    ("webhook.added", "Webhook endpoint added"),
+                    ("webhook.changed", "Webhook endpoint changed"),
+                    ("webhook.removed", "Webhook endpoint removed"),
+                ],
+                max_length=40,
+            ),
         ),
     ]
