@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("optout.urls")),
     path("s/", include("shorturl.urls")),
     path("api/", include("api.urls")),
+    path("integrations/", include("api.dashboard_urls")),
     *hook_patterns,
     path("hooks/sms/status/", delivery_report_webhook, name="sms-status-hook"),
     path("hooks/sms/<slug:key>/status/", delivery_report_webhook, name="sms-status-hook-company"),
