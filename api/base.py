@@ -71,7 +71,7 @@ def exception_handler(exc, context):
         if isinstance(data, dict):
             message = data.pop("detail", None)
             fields = data
-            code = exc.default_code if message else _first_code(exc.get_codes())
+            code = exc.default_code if message else "invalid"
             if isinstance(message, list):
                 message = " ".join(str(m) for m in message)
             message = message or "Some fields are not valid: see fields."
