@@ -33,8 +33,13 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate(self, request):
         header = get_authorization_header(request).split()
-        if not header or header[0].lower() != self.keyword.lower().encode():
+        if not header:
             return None
+        if header[0].lower() != self.keyword.lower().encode():
+            # Basic, Token, a bare key: say what to send rather than "no key".
+            raise exceptions.AuthenticationFailed(
+                "Send the key as “Authorization: Bearer <key>”.", code="invalid_key"
+            )
         if len(header) != 2:
             raise exceptions.AuthenticationFailed(
                 "Send the key as “Authorization: Bearer <key>”, with no spaces in the key.",

@@ -7,14 +7,17 @@ is ``self.company``, every tenant query inside the view must start from it (the 
 
 import hashlib
 import json
+import logging
 import math
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.http import Http404
@@ -29,6 +32,8 @@ from addressbook.scoping import tenant_scope
 from .authentication import ApiKeyAuthentication, HasActiveKey
 from .models import ApiKey, IdempotentRequest
 
+logger = logging.getLogger(__name__)
+
 
 # --- errors -------------------------------------------------------------------------
 class Conflict(exceptions.APIException):
@@ -41,6 +46,17 @@ class Unprocessable(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = "The request is well formed but cannot be carried out."
     default_code = "unprocessable"
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+    def __init__(self) -> None:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        super().__init__(
+            f"The request body is larger than {limit:,} bytes. Send fewer rows per request."
+        )
 
 
 def invalid(message: str, *, fields: dict | None = None, code: str = "invalid"):
@@ -58,25 +74,48 @@ def _first_code(codes) -> str:
     return str(codes)
 
 
+def _flat_fields(errors, path: str = "") -> dict[str, list[str]]:
+    """``{"rows": [{}, {"phone": ["…"]}]}`` as ``{"rows[1].phone": ["…"]}``.
+
+    Nested serializers answer with nested errors; a program reads one flat map of
+    field paths to messages, the same shape whatever the depth.
+    """
+    if isinstance(errors, dict):
+        flat: dict[str, list[str]] = {}
+        for name, inner in errors.items():
+            flat.update(_flat_fields(inner, f"{path}.{name}" if path else str(name)))
+        return flat
+    if isinstance(errors, list) and errors and all(isinstance(e, str) for e in errors):
+        return {path or "detail": [str(e) for e in errors]}
+    if isinstance(errors, list):
+        flat = {}
+        for index, inner in enumerate(errors):
+            flat.update(_flat_fields(inner, f"{path}[{index}]"))
+        return flat
+    return {path or "detail": [str(errors)]}
+
+
 def exception_handler(exc, context):
     """Every error is ``{"error": {"code", "message", "fields"}}`` with its 4xx."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) if str(exc) else None)
+    elif isinstance(exc, RequestDataTooBig):  # Django's own limit, met reading the body
+        exc = RequestTooLarge()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     data = response.data
     fields: dict = {}
     if isinstance(exc, exceptions.ValidationError):
-        if isinstance(data, dict):
-            message = data.pop("detail", None)
-            fields = data
+        if isinstance(data, list) and all(isinstance(m, str) for m in data):
+            code, message = "invalid", " ".join(str(m) for m in data)
+        else:
+            message = data.pop("detail", None) if isinstance(data, dict) else None
+            fields = _flat_fields(data)
             code = exc.default_code if message else "invalid"
             if isinstance(message, list):
                 message = " ".join(str(m) for m in message)
             message = message or "Some fields are not valid: see fields."
-        else:
-            code, message = "invalid", " ".join(str(m) for m in data)
     else:
         code = _first_code(exc.get_codes())
         message = str(data.get("detail", "")) if isinstance(data, dict) else str(data)
@@ -89,7 +128,9 @@ class KeyRateThrottle(throttling.BaseThrottle):
     """A fixed one-minute window per key, counted in the cache shared by all workers.
 
     One atomic increment per request: cheap enough for the suppression check, which a
-    customer's senders call before every message.
+    customer's senders call before every message. The key's own ``rate_limit`` wins over
+    ``API_REQUESTS_PER_MINUTE``. A cache that does not answer counts nothing: an outage of
+    the store must not stop a company's systems from recording an opt-out.
     """
 
     window = 60
@@ -103,18 +144,42 @@ class KeyRateThrottle(throttling.BaseThrottle):
             return True
         now = time.time()
         window = int(now // self.window)
-        counter = f"api-rate:{key.prefix}:{window}"
+        try:
+            used = self._count(f"api-rate:{key.prefix}:{window}")
+        except Exception:  # any backend's connection error: Redis, memcached, database
+            logger.warning("Rate limit store unavailable; not counting API key %s", key.prefix)
+            return True
+        self._wait = (window + 1) * self.window - now
+        # What finalize_response tells the program, on every answer, not only on a 429.
+        request.rate_limit = RateLimit(
+            limit=limit, remaining=max(limit - used, 0), reset=math.ceil(self._wait)
+        )
+        return used <= limit
+
+    def _count(self, counter: str) -> int:
         cache.add(counter, 0, timeout=self.window * 2)
         try:
-            used = cache.incr(counter)
+            return cache.incr(counter)
         except ValueError:  # evicted between add and incr: this request starts the count
             cache.set(counter, 1, timeout=self.window * 2)
-            used = 1
-        self._wait = (window + 1) * self.window - now
-        return used <= limit
+            return 1
 
     def wait(self) -> float:
         return math.ceil(self._wait)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    limit: int
+    remaining: int
+    reset: int  # seconds until the window starts again
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset),
+        }
 
 
 class Throttled(exceptions.Throttled):
@@ -151,6 +216,14 @@ class CompanyAPIView(generics.GenericAPIView):
 
     def throttled(self, request, wait):
         raise Throttled(wait)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        rate_limit = getattr(request, "rate_limit", None)
+        if rate_limit is not None:
+            for header, value in rate_limit.headers().items():
+                response[header] = value
+        return response
 
     def get_serializer_context(self) -> dict:
         context = super().get_serializer_context()
@@ -217,7 +290,7 @@ def idempotent(handler):
             return replay
         try:
             response = handler(view, request, *args, **kwargs)
-        except exceptions.APIException as error:
+        except (exceptions.APIException, Http404, PermissionDenied) as error:
             response = view.handle_exception(error)
         except BaseException:
             IdempotentRequest.objects.filter(company=company, pk=record.pk).delete()

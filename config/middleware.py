@@ -5,7 +5,13 @@ import re
 from collections.abc import Callable, Iterable
 
 from django.core.exceptions import BadRequest
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+    QueryDict,
+)
 from django.utils.http import parse_header_parameters
 
 # NUL cannot be stored in PostgreSQL text, a lone surrogate in no UTF-8 column. Browsers
@@ -33,6 +39,9 @@ class BadInputMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path_info.startswith(EXEMPT_PREFIXES):
             problem = _problem(request)
+            if problem and request.path_info.startswith("/api/"):  # the API's error shape
+                error = {"code": "invalid", "message": problem, "fields": {}}
+                return JsonResponse({"error": error}, status=400)
             if problem:
                 return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")
         return self.get_response(request)

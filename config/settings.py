@@ -374,7 +374,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.authentication.HasActiveKey"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON that refuses NUL and lone surrogates, as the middleware refuses them in forms.
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONBodyParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.base.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -383,6 +384,34 @@ REST_FRAMEWORK = {
 API_REQUESTS_PER_MINUTE = env.int("API_REQUESTS_PER_MINUTE", default=600)
 # How long the answer to a POST with an Idempotency-Key is kept for its retries.
 API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
+# --- Webhooks out (api/webhooks.py) -----------------------------------------------------
+# Who hears of every consent event, inside the transaction that records it: dotted paths,
+# so optout imports nothing of the apps above it. The API writes its webhook outbox here.
+OPTOUT_EVENT_SUBSCRIBERS = ["api.webhooks.queue_deliveries"]
+# A delivery is tried this many times, waiting WEBHOOK_RETRY_BASE_SECONDS * 2**n (at most
+# six hours, give or take a fifth) in between: with the defaults, for about a day and a half.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=15)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+# After this many failed attempts in a row, the endpoint is disabled until an owner
+# re-enables it; what waits for it is kept and sent then.
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=15)
+# How often the tick sends what is due (retries, and deliveries whose task was lost).
+WEBHOOK_TICK_SECONDS = env.float("WEBHOOK_TICK_SECONDS", default=30.0)
+# Seconds to connect to an endpoint, and to wait for its answer.
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
+# Hours a rotated secret keeps signing beside the new one.
+WEBHOOK_OLD_SECRET_HOURS = env.int("WEBHOOK_OLD_SECRET_HOURS", default=24)
+# Endpoints on this machine or its private networks (loopback, 10/8, 192.168/16, link-local,
+# …), and plain http:// to localhost: for development, or a self-hosted install whose CRM is
+# on its own network. Off in production, so an endpoint cannot reach the platform's insides.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG)
+# Days the delivery log keeps what was delivered or failed for good.
+WEBHOOK_LOG_DAYS = env.int("WEBHOOK_LOG_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["webhooks-tick"] = {
+    "task": "api.tasks.webhooks_tick_task",
+    "schedule": WEBHOOK_TICK_SECONDS,
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Opt-out address book API",
     "DESCRIPTION": "Contacts, groups, suppressions, consent events, campaigns and "

@@ -23,6 +23,7 @@ from addressbook.models import (
     Invitation,
     Membership,
 )
+from api.models import ApiKey, IdempotentRequest
 from campaigns.models import CampaignChunk, Message
 from optout.models import (
     ConsentEvent,
@@ -186,6 +187,10 @@ def their_rows(other_company, outsider):
         company=other_company,
         action=AuditEvent.Action.CAMPAIGN_SENT,
         target=f"{SECRET} campaign",
+    )
+    ApiKey.objects.create(pk=THEIRS, company=other_company, name=SECRET, prefix="0" * 12)
+    IdempotentRequest.objects.create(
+        pk=THEIRS, company=other_company, key=SECRET, fingerprint="0" * 64
     )
     return rows_of(other_company)
 
