@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 from django.db.models import Count, Q, QuerySet
 from django.http import QueryDict
 
-from .addresses import InvalidAddress, parse_phone
+from .addresses import InvalidAddress, normalize_email, parse_phone
 from .models import (
     AuditEvent,
     Company,
@@ -62,6 +62,22 @@ def filter_contacts(*, company: Company, filters: ContactFilter) -> QuerySet[Con
         )
         if key:
             contacts = contacts.filter(**{f"custom__{key}__icontains": filters.value})
+    return contacts
+
+
+def with_address(
+    contacts: QuerySet[Contact], *, company: Company, phone: str = "", email: str = ""
+) -> QuerySet[Contact]:
+    """``contacts`` with exactly this phone number or email address, however it is written.
+
+    A phone in any usual format (national ones in the company's default country) matches
+    its E.164 form, an email its stored form; either raises ``InvalidAddress`` when it is
+    none. Both addresses are unique within a company, so each matches one contact at most.
+    """
+    if phone.strip():
+        contacts = contacts.filter(phone=parse_phone(phone, company.default_country).e164)
+    if email.strip():
+        contacts = contacts.filter(email=normalize_email(email))
     return contacts
 
 

@@ -84,10 +84,10 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
     else:
         ids = [_as_id(pk) for pk in request.POST.getlist("ids") if _as_id(pk)]
     if request.POST.get("action") == "remove":
-        n = remove_from_group(group=group, contact_ids=ids)
+        n = remove_from_group(group=group, contact_ids=ids).changed
         messages.success(request, f"Removed {n} contact{'s' * (n != 1)} from {group}.")
     else:
-        n = add_to_group(group=group, contact_ids=ids)
+        n = add_to_group(group=group, contact_ids=ids).changed
         messages.success(request, f"Added {n} contact{'s' * (n != 1)} to {group}.")
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, {request.get_host()}):

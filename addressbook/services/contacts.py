@@ -7,11 +7,16 @@ from ..models import Company, Contact
 
 
 class ContactError(ValueError):
-    """A contact cannot be saved; ``field`` says which input is at fault."""
+    """A contact cannot be saved; ``field`` says which input is at fault.
 
-    def __init__(self, message: str, field: str | None = None):
+    ``code`` tells programs the kinds apart: ``invalid`` input, an address another contact
+    already ``taken``, or an ``opted_out`` address that may not be edited away.
+    """
+
+    def __init__(self, message: str, field: str | None = None, *, code: str = "invalid"):
         super().__init__(message)
         self.field = field
+        self.code = code
 
 
 def _clean_addresses(*, company: Company, phone: str, email: str) -> dict[str, str]:
@@ -39,15 +44,19 @@ def _save(contact: Contact) -> Contact:
     except IntegrityError as exc:
         taken = Contact.objects.filter(company=contact.company).exclude(pk=contact.pk)
         if contact.phone and taken.filter(phone=contact.phone).exists():
-            raise ContactError("Another contact already has this phone number.", "phone") from exc
+            raise ContactError(
+                "Another contact already has this phone number.", "phone", code="taken"
+            ) from exc
         if contact.email and taken.filter(email=contact.email).exists():
-            raise ContactError("Another contact already has this email address.", "email") from exc
+            raise ContactError(
+                "Another contact already has this email address.", "email", code="taken"
+            ) from exc
         raise
     return contact
 
 
 def _clean_custom(company: Company, custom: dict[str, str] | None) -> dict:
-    from .imports import clean_custom_value
+    from .upserts import clean_custom_value
 
     cleaned = {}
     fields = {f.key: f for f in company.custom_fields.all()}
@@ -72,6 +81,7 @@ def _keep_suppressed_addresses(contact: Contact, new: dict[str, str]) -> None:
                 f"This {field} opted out; it stays on the contact so the opt-out holds. "
                 "Add a new contact for another address.",
                 field=field,
+                code="opted_out",
             )
 
 

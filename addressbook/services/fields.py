@@ -9,7 +9,11 @@ RESERVED_KEYS = {"first_name", "last_name", "full_name", "phone", "email", "comp
 
 
 class FieldError(ValueError):
-    pass
+    """``code`` is ``taken`` when another field has the name or key, else ``invalid``."""
+
+    def __init__(self, message: str, *, code: str = "invalid"):
+        super().__init__(message)
+        self.code = code
 
 
 def create_custom_field(
@@ -31,7 +35,9 @@ def create_custom_field(
                 company=company, name=name, key=key, type=type, choices=choices.strip()
             )
     except IntegrityError as exc:
-        raise FieldError(f"There is already a field called “{name}” or with key “{key}”.") from exc
+        raise FieldError(
+            f"There is already a field called “{name}” or with key “{key}”.", code="taken"
+        ) from exc
 
 
 def delete_custom_field(*, field: CustomField) -> None:
