@@ -32,6 +32,8 @@ v1 = [
         ),
         name="docs",
     ),
+    path("", include("api.suppressions")),
+    path("", include("api.events")),
 ]
 
 urlpatterns = [

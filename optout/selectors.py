@@ -1,5 +1,22 @@
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from addressbook.addresses import is_email, normalize_email, parse_phone
 from addressbook.models import Company, Contact
 
 from .models import (
@@ -132,3 +149,174 @@ def replies_to_review(*, company: Company) -> QuerySet[InboundMessage]:
 
 def suppression_list(*, company: Company) -> QuerySet[Suppression]:
     return Suppression.objects.filter(company=company).select_related("event")
+
+
+# --- for programs: the API's suppression list, check and consent-event feed -------------
+
+# How long a new consent event is held back from the feed: longer than the transaction
+# that writes an opt-out takes (see consent_feed).
+FEED_SETTLE = timedelta(seconds=5)
+# The application's clock (which stamps events) against the database's (which stamps
+# transactions): they may differ a little, on separate machines more.
+FEED_CLOCK_MARGIN = timedelta(seconds=2)
+MAX_ID = 2**63 - 1
+
+
+def parse_address(raw: str, *, company: Company) -> str:
+    """An email address or a phone number in any usual format, as suppressions key it.
+
+    National numbers are read in the company's default country, as the import reads them.
+    Raises ``InvalidAddress`` with a message a person can act on.
+    """
+    text = (raw or "").strip()
+    if is_email(text):
+        return normalize_email(text)
+    return parse_phone(text, company.default_country).e164
+
+
+def channel_of(address: str) -> str:
+    return "email" if is_email(address) else "sms"
+
+
+@dataclass(frozen=True)
+class SuppressionStatus:
+    """Whether marketing may go to one address; when it may not, since when, how and why."""
+
+    address: str
+    suppressed: bool
+    since: datetime | None = None
+    source: str = ""
+    reason: str = ""
+    reason_text: str = ""
+    campaign_id: int | None = None
+    event_id: int | None = None
+    suppression_id: int | None = None
+
+    @property
+    def may_send_marketing(self) -> bool:
+        return not self.suppressed
+
+
+def check_suppressions(*, company: Company, addresses: list[str]) -> dict[str, SuppressionStatus]:
+    """The status of each (already normalized) address: one query, whatever their number.
+
+    Called before every message a customer's own systems send, so it reads the
+    (company, address) unique index joined to the event by primary key, builds no model
+    instances and writes nothing.
+    """
+    wanted = [a for a in dict.fromkeys(addresses) if a]
+    found = {
+        row[0]: SuppressionStatus(
+            address=row[0],
+            suppressed=True,
+            since=row[1],
+            source=row[2],
+            reason=row[3],
+            reason_text=row[4],
+            campaign_id=row[5],
+            event_id=row[6],
+            suppression_id=row[7],
+        )
+        for row in Suppression.objects.filter(company=company, address__in=wanted)
+        .order_by()
+        .values_list(
+            "address",
+            "created_at",
+            "event__source",
+            "event__reason",
+            "event__reason_text",
+            "event__campaign_id",
+            "event_id",
+            "id",
+        )
+    }
+    return {a: found.get(a) or SuppressionStatus(address=a, suppressed=False) for a in wanted}
+
+
+def search_suppressions(
+    *,
+    company: Company,
+    address: str = "",
+    source: str = "",
+    campaign_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    query: str = "",
+) -> QuerySet[Suppression]:
+    """The suppression list narrowed as a program or a marketer asks.
+
+    ``address`` is exact (normalized, see ``parse_address``); ``query`` is any part of an
+    address, where digits match however the number is spaced; ``since``/``until`` bound the
+    moment the address was first suppressed (``until`` excluded).
+    """
+    rows = suppression_list(company=company)
+    if address:
+        rows = rows.filter(address=address)
+    if source:
+        rows = rows.filter(event__source=source)
+    if campaign_id is not None:
+        rows = rows.filter(event__campaign_id=campaign_id)
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    if until is not None:
+        rows = rows.filter(created_at__lt=until)
+    if query := query.strip():
+        match = Q(address__icontains=query)
+        digits = "".join(ch for ch in query if ch.isdigit())
+        if len(digits) >= 3 and not any(ch.isalpha() or ch == "@" for ch in query):
+            match |= Q(address__contains=digits)
+        rows = rows.filter(match)
+    return rows
+
+
+def consent_feed(
+    *,
+    company: Company,
+    after: int = 0,
+    limit: int = 100,
+    kind: str = "",
+    address: str = "",
+    settle: timedelta = FEED_SETTLE,
+) -> list[ConsentEvent]:
+    """The company's consent events after id ``after``, oldest first, safe to page through.
+
+    A client keeps the last id it read and asks for what comes after it. Ids are handed
+    out when a row is inserted, not when its transaction commits, so an event with a
+    smaller id can become visible after a larger one: had the larger one been read
+    already, the client would skip the smaller one for good. So the feed ends before the
+    first event that may still have an earlier neighbour on its way: one written less
+    than ``settle`` ago, or (on PostgreSQL) after the start of the oldest transaction
+    that is still writing, however long it runs (an import, a long batch).
+    """
+    events = ConsentEvent.objects.filter(company=company, id__gt=after)
+    if kind:
+        events = events.filter(kind=kind)
+    if address:
+        events = events.filter(address=address)
+    horizon = timezone.now() - settle
+    if oldest := _oldest_writing_transaction():
+        horizon = min(horizon, oldest - FEED_CLOCK_MARGIN)
+    first_unsettled = Subquery(
+        events.filter(created_at__gte=horizon).order_by("id").values("id")[:1]
+    )
+    return list(
+        events.filter(id__lt=Coalesce(first_unsettled, Value(MAX_ID))).order_by("id")[:limit]
+    )
+
+
+def _oldest_writing_transaction() -> datetime | None:
+    """When the oldest other transaction of this database that has written began.
+
+    Its events, not yet visible, were written after that moment. Other databases' and
+    read-only transactions cannot hold an event id. SQLite has one writer at a time: what
+    is committed there is all there is before the settle time.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
+        )
+        (oldest,) = cursor.fetchone()
+    return oldest

@@ -1,0 +1,130 @@
+"""``/api/v1/consent-events/``: every opt-out and opt-in, oldest first, for a CRM to follow.
+
+A client keeps the ``next_after`` of its last page and asks again with ``?after=``; after
+downtime it catches up from where it was. The feed never shows an event before every
+event with a smaller id is visible too (see ``optout.selectors.consent_feed``), so a
+client that follows ``after`` never skips one.
+"""
+
+from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from addressbook.addresses import InvalidAddress
+from optout.models import ConsentEvent, Source
+from optout.selectors import FEED_SETTLE, MAX_ID, channel_of, consent_feed, parse_address
+
+from .base import CompanyAPIView, invalid
+from .schema import errors
+
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+
+
+class ConsentEventSerializer(serializers.ModelSerializer):
+    channel = serializers.SerializerMethodField(help_text="`sms` or `email`")
+    source = serializers.ChoiceField(choices=Source.choices)
+    campaign_id = serializers.IntegerField(allow_null=True, help_text="The campaign it answered")
+
+    class Meta:
+        model = ConsentEvent
+        fields = [
+            "id",
+            "kind",
+            "address",
+            "channel",
+            "source",
+            "campaign_id",
+            "reason",
+            "reason_text",
+            "raw_text",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_channel(self, event: ConsentEvent) -> str:
+        return channel_of(event.address)
+
+
+FeedPage = inline_serializer(
+    name="ConsentEventPage",
+    fields={
+        "results": ConsentEventSerializer(many=True),
+        "next_after": serializers.IntegerField(
+            help_text="Send it as `?after=` next time: the last id of this page, or the "
+            "`after` you sent when there was nothing new."
+        ),
+        "has_more": serializers.BooleanField(
+            help_text="True when more events are ready: ask again at once."
+        ),
+    },
+)
+
+
+def _whole(raw: str, *, name: str, low: int, high: int, problems: dict) -> int | None:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        problems[name] = [f"A whole number from {low} to {high}."]
+        return None
+    return int(raw)
+
+
+class ConsentEventFeed(CompanyAPIView):
+    pagination_class = None
+
+    @extend_schema(
+        summary="Follow the consent events",
+        description="Every opt-out and opt-in of the company, oldest first: the record it "
+        "keeps for good. Start with `?after=0`, then send each answer's `next_after`. "
+        f"An event appears about {FEED_SETTLE.seconds} seconds after it happened (longer "
+        "while a long write, such as an import, is still running), once no event with a "
+        "smaller id can still appear: a client that follows `next_after` misses none.",
+        parameters=[
+            OpenApiParameter("after", int, description="Events with a larger id (default 0)"),
+            OpenApiParameter(
+                "limit",
+                int,
+                description=f"At most this many (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})",
+            ),
+            OpenApiParameter("kind", str, enum=ConsentEvent.Kind.values),
+            OpenApiParameter(
+                "address",
+                str,
+                description="One address: a phone number in any usual format or an email",
+            ),
+        ],
+        responses={200: FeedPage, **errors(400)},
+        tags=["Consent events"],
+    )
+    def get(self, request: Request) -> Response:
+        problems: dict = {}
+        params = request.query_params
+        after = _whole(params.get("after", "0").strip() or "0", name="after", low=0,
+                       high=MAX_ID, problems=problems)  # fmt: skip
+        limit = _whole(params.get("limit", "").strip() or str(DEFAULT_LIMIT), name="limit",
+                       low=1, high=MAX_LIMIT, problems=problems)  # fmt: skip
+        kind = params.get("kind", "").strip()
+        if kind and kind not in ConsentEvent.Kind.values:
+            problems["kind"] = [f"One of {', '.join(ConsentEvent.Kind.values)}."]
+        address = ""
+        if raw := params.get("address", "").strip():
+            try:
+                address = parse_address(raw, company=self.company)
+            except InvalidAddress as exc:
+                problems["address"] = [str(exc)]
+        if problems:
+            raise invalid("Some parameters are not valid: see fields.", fields=problems)
+        events = consent_feed(
+            company=self.company, after=after, limit=limit + 1, kind=kind, address=address
+        )
+        page = events[:limit]
+        return Response(
+            {
+                "results": ConsentEventSerializer(page, many=True).data,
+                "next_after": page[-1].pk if page else after,
+                "has_more": len(events) > limit,
+            }
+        )
+
+
+urlpatterns = [path("consent-events/", ConsentEventFeed.as_view(), name="consent-event-list")]
