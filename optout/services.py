@@ -86,6 +86,7 @@ def record_optout(
         ],
         ignore_conflicts=True,
     )
+    _tell_subscribers(event)
     return event
 
 
@@ -106,7 +107,15 @@ def record_optin(
     Suppression.objects.filter(company=company).filter(
         Q(address=address) | Q(event__address=address)
     ).delete()
+    _tell_subscribers(event)
     return event
+
+
+def _tell_subscribers(event: ConsentEvent) -> None:
+    # In the event's own transaction, so what a subscriber writes (the webhook outbox)
+    # exists exactly when the event does. Dotted paths: optout imports nothing above it.
+    for subscriber in settings.OPTOUT_EVENT_SUBSCRIBERS:
+        import_string(subscriber)(event=event)
 
 
 def note_marketing_sent(

@@ -23,7 +23,13 @@ from addressbook.models import (
     Invitation,
     Membership,
 )
-from api.models import ApiKey, IdempotentRequest
+from api.models import (
+    ApiKey,
+    IdempotentRequest,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from campaigns.models import CampaignChunk, Message
 from optout.models import (
     ConsentEvent,
@@ -191,6 +197,27 @@ def their_rows(other_company, outsider):
     ApiKey.objects.create(pk=THEIRS, company=other_company, name=SECRET, prefix="0" * 12)
     IdempotentRequest.objects.create(
         pk=THEIRS, company=other_company, key=SECRET, fingerprint="0" * 64
+    )
+    endpoint = WebhookEndpoint.objects.create(
+        pk=THEIRS, company=other_company, url="https://globex.example/hook", description=SECRET
+    )
+    delivery = WebhookDelivery.objects.create(
+        pk=THEIRS,
+        company=other_company,
+        endpoint=endpoint,
+        event=event,
+        kind=WebhookDelivery.Kind.OPT_OUT,
+        payload={"id": f"evt_{THEIRS}", "data": {"reason_text": SECRET}},
+        status=WebhookDelivery.Status.DELIVERED,
+    )
+    WebhookAttempt.objects.create(
+        pk=THEIRS,
+        company=other_company,
+        delivery=delivery,
+        number=1,
+        started_at=now,
+        status_code=200,
+        response_snippet=SECRET,
     )
     return rows_of(other_company)
 
