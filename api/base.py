@@ -83,7 +83,11 @@ def _flat_fields(errors, path: str = "") -> dict[str, list[str]]:
     if isinstance(errors, dict):
         flat: dict[str, list[str]] = {}
         for name, inner in errors.items():
-            flat.update(_flat_fields(inner, f"{path}.{name}" if path else str(name)))
+            if isinstance(name, int):  # a ListField's errors are keyed by position
+                inner_path = f"{path}[{name}]"
+            else:
+                inner_path = f"{path}.{name}" if path else str(name)
+            flat.update(_flat_fields(inner, inner_path))
         return flat
     if isinstance(errors, list) and errors and all(isinstance(e, str) for e in errors):
         return {path or "detail": [str(e) for e in errors]}
@@ -213,6 +217,12 @@ class CompanyAPIView(generics.GenericAPIView):
         request.company = self.company
         # Every tenant query of this request must pin the key's company.
         self._scope.enter_context(tenant_scope(self.company))
+
+    def permission_denied(self, request, message=None, code=None):
+        if request.authenticators and not request.successful_authenticator:
+            # No Authorization header at all: say how to send the key.
+            raise exceptions.NotAuthenticated(HasActiveKey.message)
+        super().permission_denied(request, message, code)
 
     def throttled(self, request, wait):
         raise Throttled(wait)

@@ -22,10 +22,16 @@ entered = threading.Event()
 release = threading.Event()
 
 
+class ProbeRow(serializers.Serializer):
+    phone = serializers.CharField(max_length=20)
+
+
 class ProbeInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     fail = serializers.ChoiceField(choices=["", "server", "conflict", "missing"], default="")
     wait = serializers.BooleanField(default=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=5), required=False)
+    rows = ProbeRow(many=True, required=False)
 
 
 class Probe(CompanyAPIView):
