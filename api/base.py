@@ -18,6 +18,7 @@ from functools import wraps
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.http import Http404
@@ -197,6 +198,35 @@ class CursorPage(pagination.CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 1000
     ordering = "-id"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        ordering = self.get_ordering(request, queryset, view)
+        self._position_field = queryset.model._meta.get_field(ordering[0].lstrip("-"))
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request):
+        """A cursor someone made up or cut short is bad input (a 400), not a missing page;
+        its position must fit the column it is compared with, or the query would fail."""
+        try:
+            cursor = super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise _bad_cursor() from None
+        if cursor is not None and cursor.position is not None:
+            try:
+                value = self._position_field.to_python(cursor.position)
+            except DjangoValidationError:
+                raise _bad_cursor() from None
+            if isinstance(value, int) and not -(2**63) <= value < 2**63:
+                raise _bad_cursor()
+        return cursor
+
+
+def _bad_cursor() -> exceptions.ValidationError:
+    return invalid(
+        "This cursor is not one of ours: start again without it, then follow `next`.",
+        fields={"cursor": ["Not a cursor of this list."]},
+        code="invalid_cursor",
+    )
 
 
 # --- the view ------------------------------------------------------------------------

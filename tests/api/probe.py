@@ -9,7 +9,7 @@ own URLs with ``@pytest.mark.urls("tests.api.probe")``.
 import threading
 
 from django.urls import include, path
-from rest_framework import serializers
+from rest_framework import generics, serializers
 from rest_framework.response import Response
 
 from addressbook.models import Group
@@ -60,7 +60,21 @@ class Probe(CompanyAPIView):
         return Response({"id": group.pk, "name": group.name}, status=201)
 
 
+class GroupOut(serializers.ModelSerializer):
+    class Meta:
+        model = Group
+        fields = ["id", "name"]
+
+
+class ProbeGroups(CompanyAPIView, generics.ListAPIView):
+    serializer_class = GroupOut
+
+    def get_queryset(self):
+        return Group.objects.filter(company=self.company)
+
+
 urlpatterns = [
     path("api/v1/probe", Probe.as_view()),
+    path("api/v1/probe/groups", ProbeGroups.as_view()),
     path("", include("config.urls")),
 ]
