@@ -316,7 +316,8 @@ def _oldest_writing_transaction() -> datetime | None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
+            "AND backend_type = 'client backend' AND backend_xid IS NOT NULL "
+            "AND pid <> pg_backend_pid()"
         )
         (oldest,) = cursor.fetchone()
     return oldest

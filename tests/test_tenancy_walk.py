@@ -84,12 +84,13 @@ HOSTILE_FORM = {
 }
 
 
-def _patterns(resolver: URLResolver, namespaces: tuple[str, ...] = (), params: tuple = ()):
+def url_patterns(resolver: URLResolver, namespaces: tuple[str, ...] = (), params: tuple = ()):
+    """(view name, namespaces, parameter names) of every URL pattern under ``resolver``."""
     for entry in resolver.url_patterns:
         found = tuple(getattr(entry.pattern, "converters", {}))
         if isinstance(entry, URLResolver):
             inner = (*namespaces, entry.namespace) if entry.namespace else namespaces
-            yield from _patterns(entry, inner, params + found)
+            yield from url_patterns(entry, inner, params + found)
         elif isinstance(entry, URLPattern):
             name = ":".join((*namespaces, entry.name or f"<unnamed {entry.pattern}>"))
             yield name, namespaces, params + found
@@ -98,7 +99,7 @@ def _patterns(resolver: URLResolver, namespaces: tuple[str, ...] = (), params: t
 def dashboard_patterns() -> list[tuple[str, tuple[str, ...]]]:
     """(view name, parameter names) of every URL pattern of the dashboard."""
     walked = {}
-    for name, namespaces, params in _patterns(get_resolver()):
+    for name, namespaces, params in url_patterns(get_resolver()):
         if OUTSIDE_NAMESPACES & set(namespaces) or name in OUTSIDE_NAMES:
             continue
         walked.setdefault(name, params)

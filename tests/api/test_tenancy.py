@@ -1,0 +1,167 @@
+"""Every API URL, with another company's ids, is a 404; no list shows another company's rows.
+
+The walk of ``tests/test_tenancy_walk.py``, with keys rather than sessions: the URL patterns
+come from the resolver (the ``api`` namespace), so a new endpoint is walked without being
+listed here. The walking key's company holds nothing; the other company holds one row of
+every kind, all with the same id, so whatever a URL's id names, it names the other
+company's row. That company's own key gets past the 404 on the same URLs and methods,
+which proves the ids were the right ones; its requests are rolled back, so they change
+nothing the walk compares.
+"""
+
+import itertools
+import json
+
+import pytest
+from django.db import transaction
+from django.urls import get_resolver, resolve, reverse
+
+from tests import test_tenancy_walk as dashboard_walk
+from tests.test_tenancy_walk import SECRET, THEIRS, body, rows_of, url_patterns
+
+# The other company's rows, one of every kind, each with the id THEIRS.
+their_rows = dashboard_walk.their_rows
+
+# The description of the API is public; the catch-all answers unknown paths.
+PUBLIC = {"api:schema", "api:docs"}
+OUTSIDE = {*PUBLIC, "api:not-found"}
+THEIR_ADDRESS = "+33612345678"  # suppressed in their_rows
+# What fills each URL parameter: every value names a row of the other company, and a
+# route is walked with each.
+VALUES = {
+    "pk": [THEIRS],
+    "ref": [THEIRS, THEIR_ADDRESS],
+}
+# What a request carries: enough that a view which found the row would change it.
+HOSTILE = {
+    "name": "Hijacked",
+    "first_name": "Hijacked",
+    "phone": "+31687654321",
+    "email": "hijacked@example.com",
+    "address": THEIR_ADDRESS,
+    "body": "Hijacked",
+    "channel": "sms",
+    "to": "+31687654321",
+    "groups": [THEIRS],
+    "contacts": [THEIRS],
+    "contact_ids": [THEIRS],
+}
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def api_patterns() -> list[tuple[str, tuple[str, ...]]]:
+    """(view name, parameter names) of every URL pattern of the API."""
+    walked = {}
+    for name, namespaces, params in url_patterns(get_resolver()):
+        if "api" in namespaces and name not in OUTSIDE:
+            walked.setdefault(name, params)
+    return sorted(walked.items())
+
+
+def urls_of(name: str, params: tuple[str, ...]) -> list[str]:
+    missing = [p for p in params if p not in VALUES]
+    assert not missing, f"{name}: say in VALUES what fills {missing}"
+    fillings = itertools.product(*(VALUES[p] for p in params))
+    return [reverse(name, kwargs=dict(zip(params, values, strict=True))) for values in fillings]
+
+
+def allowed_methods(url: str) -> list[str]:
+    view = resolve(url).func.cls
+    return [method for method in METHODS if hasattr(view, method)]
+
+
+def send(client, method: str, url: str):
+    if method == "get":
+        return client.get(url)
+    return getattr(client, method)(url, json.dumps(HOSTILE), content_type="application/json")
+
+
+def shows_theirs(response, *, echoing: bool = False) -> bool:
+    """Whether an answer holds the other company's rows.
+
+    SECRET is only in their names and texts. Their id and address are in the hostile
+    request too, and an answer may name what it was sent ("no group 987654 here"): they
+    count only in answers to a request that did not carry them (``echoing=False``).
+    """
+    text = body(response)
+    return SECRET in text or (not echoing and (str(THEIRS) in text or THEIR_ADDRESS in text))
+
+
+@pytest.fixture
+def walker(api):
+    """The key of a company that holds nothing."""
+    return api
+
+
+@pytest.fixture
+def as_their_owner(outsider_api):
+    """The other company's own key; whatever it does is rolled back."""
+
+    def request(method: str, url: str):
+        with transaction.atomic():
+            response = send(outsider_api, method, url)
+            transaction.set_rollback(True)
+        return response
+
+    return request
+
+
+def test_the_walk_sees_the_apis_urls():
+    names = {name for name, _ in api_patterns()}
+    assert {"api:suppression-list", "api:suppression-detail", "api:message-detail"} <= names
+    assert not names & OUTSIDE
+
+
+# as_their_owner first: its key is made before their_rows takes the other company's picture.
+def test_every_api_url_with_another_companys_id_is_a_404(
+    as_their_owner, walker, other_company, their_rows
+):
+    walked = 0
+    for name, params in api_patterns():
+        if not params:
+            continue
+        for url in urls_of(name, params):
+            for method in allowed_methods(url):
+                response = send(walker, method, url)
+                assert response.status_code == 404, f"{method} {url} ({name}): {body(response)}"
+                assert response.json()["error"]["code"] == "not_found", f"{method} {url}"
+                assert not shows_theirs(response, echoing=True), f"{method} {url}"
+                owner_gets = as_their_owner(method, url).status_code
+                assert owner_gets != 404, f"{method} {url} ({name}): not the other company's id"
+                walked += 1
+    assert walked >= 3
+    assert rows_of(other_company) == their_rows, "a request changed the other company's data"
+
+
+def test_api_lists_show_nothing_of_another_company(
+    as_their_owner, walker, other_company, their_rows
+):
+    shown_to_owner = []
+    for name, params in api_patterns():
+        if params:
+            continue
+        url = reverse(name)
+        methods = allowed_methods(url)
+        for method in methods:
+            response = send(walker, method, url)
+            assert response.status_code < 500, f"{method} {url} ({name})"
+            echoing = method != "get"
+            assert not shows_theirs(response, echoing=echoing), f"{method} {url}: {body(response)}"
+        if "get" in methods and shows_theirs(as_their_owner("get", url)):
+            shown_to_owner.append(name)
+    # The same lists do show the other company's rows to its own key.
+    assert {"api:suppression-list", "api:consent-event-list"} <= set(shown_to_owner)
+    assert rows_of(other_company) == their_rows
+
+
+def test_every_api_url_without_a_key_is_a_401(anonymous_api, other_company, their_rows):
+    for name, params in api_patterns():
+        for url in urls_of(name, params):
+            for method in allowed_methods(url):
+                response = send(anonymous_api, method, url)
+                assert response.status_code == 401, f"{method} {url} ({name})"
+                assert response.json()["error"]["code"] == "not_authenticated", f"{method} {url}"
+                assert response["WWW-Authenticate"].startswith("Bearer"), f"{method} {url}"
+    for name in PUBLIC:
+        assert anonymous_api.get(reverse(name)).status_code == 200, name
+    assert rows_of(other_company) == their_rows
