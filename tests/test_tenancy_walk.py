@@ -87,7 +87,10 @@ HOSTILE_FORM = {
 def url_patterns(resolver: URLResolver, namespaces: tuple[str, ...] = (), params: tuple = ()):
     """(view name, namespaces, parameter names) of every URL pattern under ``resolver``."""
     for entry in resolver.url_patterns:
-        found = tuple(getattr(entry.pattern, "converters", {}))
+        # A path()'s converters, or a re_path()'s named groups.
+        found = tuple(getattr(entry.pattern, "converters", {})) or tuple(
+            entry.pattern.regex.groupindex
+        )
         if isinstance(entry, URLResolver):
             inner = (*namespaces, entry.namespace) if entry.namespace else namespaces
             yield from url_patterns(entry, inner, params + found)
