@@ -34,6 +34,8 @@ v1 = [
     ),
     path("", include("api.suppressions")),
     path("", include("api.events")),
+    path("", include("api.campaigns")),
+    path("", include("api.messages")),
 ]
 
 urlpatterns = [

@@ -1,4 +1,3 @@
-import re
 import zoneinfo
 
 from django import forms
@@ -8,26 +7,16 @@ from addressbook.models import Company
 from addressbook.selectors import countries_of
 
 from .models import Campaign, Channel
-from .personalize import PLACEHOLDERS, BodyError, compile_body
+from .personalize import PLACEHOLDERS
 from .selectors import CONDITION_LOOKUPS
+from .services.lifecycle import COUNTRY, MAX_CONDITIONS, draft_errors
 
 _PLACEHOLDER_HELP = (
     "Placeholders: "
     + ", ".join(f"{{{{ {p} }}}}" for p in PLACEHOLDERS)
     + ', with a fallback if empty: {{ first_name|default:"there" }}.'
 )
-_ALPHANUMERIC_SENDER = re.compile(r"^[A-Za-z0-9 ]{1,11}$")
-_NUMERIC_SENDER = re.compile(r"^\+?[0-9]{1,16}$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-CONDITION_ROWS = 3
-
-
-def _template(value: str, custom_keys: list[str], *, html: bool = False) -> str:
-    try:
-        compile_body(value, html=html, custom_keys=custom_keys)
-    except BodyError as exc:
-        raise forms.ValidationError(str(exc)) from exc
-    return value
+CONDITION_ROWS = MAX_CONDITIONS
 
 
 class CountriesField(forms.MultipleChoiceField):
@@ -40,7 +29,7 @@ class CountriesField(forms.MultipleChoiceField):
         return sorted({code.strip().upper() for code in super().to_python(value)})
 
     def valid_value(self, value: str) -> bool:
-        return bool(_COUNTRY.match(value))
+        return bool(COUNTRY.match(value))
 
 
 class CampaignForm(forms.Form):
@@ -80,6 +69,7 @@ class CampaignForm(forms.Form):
             kwargs.setdefault("initial", _initial(campaign))
         super().__init__(*args, **kwargs)
         self.campaign = campaign
+        self.company = company
         self.custom_fields = list(company.custom_fields.all())
         self.custom_keys = [f.key for f in self.custom_fields]
         if self.custom_keys:
@@ -111,34 +101,27 @@ class CampaignForm(forms.Form):
                 label=f"Condition {i + 1}: value", max_length=200, required=False
             )
 
-    def clean_body(self) -> str:
-        return _template(self.cleaned_data["body"], self.custom_keys)
-
-    def clean_subject(self) -> str:
-        return _template(self.cleaned_data["subject"], self.custom_keys)
-
-    def clean_html_body(self) -> str:
-        return _template(self.cleaned_data["html_body"], self.custom_keys, html=True)
-
     def clean(self) -> dict:
         data = super().clean()
-        sender = data.get("sender", "").strip()
-        if data.get("channel") == Channel.EMAIL:
-            if not data.get("subject"):
-                self.add_error("subject", "An email needs a subject.")
-            if sender:
-                try:
-                    forms.EmailField().clean(sender)
-                except forms.ValidationError:
-                    self.add_error("sender", "Enter an email address to send from.")
-        elif sender and not (_ALPHANUMERIC_SENDER.match(sender) or _NUMERIC_SENDER.match(sender)):
-            self.add_error(
-                "sender",
-                "An SMS sender is up to 11 letters, digits and spaces, or a number of up to "
-                "16 digits.",
-            )
         data["field_conditions"] = self._conditions(data)
-        return data
+        # The rules of a draft are the service's, shared with the API; a field that did
+        # not clean (left empty) is not checked twice.
+        errors = draft_errors(
+            company=self.company,
+            channel=data.get("channel") or Channel.SMS,
+            sender=data.get("sender", ""),
+            subject=data.get("subject", ""),
+            body=data.get("body", ""),
+            html_body=data.get("html_body", ""),
+            countries=data.get("countries") or [],
+            field_conditions=data["field_conditions"],
+        )
+        for name, messages in errors.items():
+            field = name if name in self.fields else None
+            if field is None or name in self.cleaned_data:
+                for message in messages:
+                    self.add_error(field, message)
+        return self.cleaned_data
 
     def _conditions(self, data: dict) -> list[dict]:
         conditions = []

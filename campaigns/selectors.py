@@ -136,6 +136,7 @@ class CountryPreview:
     reachable: int
     body: str | None  # as the country's first contact gets it; None when the body is unreadable
     counter: Counter | None  # SMS only
+    footer: str = ""  # the opt-out text this country's SMS end with
 
     @property
     def parts(self) -> int | None:
@@ -201,9 +202,18 @@ def draft_preview(
     return _preview(company=company, channel=channel, body=body, subject=subject, audience=audience)
 
 
-def _preview(
-    *, company: Company, channel: str, body: str, subject: str, audience: QuerySet[Contact]
-) -> AudiencePreview:
+def audience_counts(*, campaign: Campaign) -> tuple[int, int]:
+    """How many a campaign would go to if sent now, and how many of them opted out."""
+    by_country, reachable = _counts_by_country(
+        company=campaign.company, audience=campaign_audience(campaign=campaign)
+    )
+    total = sum(row["total"] for row in by_country.values())
+    return total, total - sum(reachable.values())
+
+
+def _counts_by_country(
+    *, company: Company, audience: QuerySet[Contact]
+) -> tuple[dict[str, dict], dict[str, int]]:
     # Two grouped counts, each one query whatever the audience's size: never per contact.
     by_country = {
         row["country"]: row
@@ -218,6 +228,13 @@ def _preview(
         .annotate(n=Count("id"))
         .values_list("country", "n")
     )
+    return by_country, reachable
+
+
+def _preview(
+    *, company: Company, channel: str, body: str, subject: str, audience: QuerySet[Contact]
+) -> AudiencePreview:
+    by_country, reachable = _counts_by_country(company=company, audience=audience)
     total = sum(row["total"] for row in by_country.values())
     opted_out = total - sum(reachable.values())
     try:
@@ -276,9 +293,10 @@ def _sms_samples(
     previews = []
     for country in sorted(by_country):
         body = counter = None
+        footer = _optout_footer(rules, country)
         if country in contacts:
             values = placeholder_values(contacts[country], company.name)
-            body = compose_sms(template, values, _optout_footer(rules, country))
+            body = compose_sms(template, values, footer)
             counter = Counter(count_segments(body), country)
         previews.append(
             CountryPreview(
@@ -287,6 +305,7 @@ def _sms_samples(
                 reachable=reachable.get(country, 0),
                 body=body,
                 counter=counter,
+                footer=footer,
             )
         )
     return previews
@@ -318,6 +337,22 @@ def _email_sample(
 
 def campaigns_of(*, company: Company) -> QuerySet[Campaign]:
     return Campaign.objects.filter(company=company)
+
+
+def messages_of(*, company: Company) -> QuerySet[Message]:
+    """Every message of the company: its campaigns' and the transactional ones."""
+    return Message.objects.filter(company=company)
+
+
+def message_link(message: Message) -> str:
+    """The recipient's own opt-out link in this message: the short link of an SMS, the
+    unsubscribe link of an email; "" where there is none (a reply-STOP country, a
+    transactional message)."""
+    if not message.short_code:
+        return ""
+    if message.channel == Channel.EMAIL:
+        return unsubscribe_link(message.short_code)
+    return short_link(message.short_code)
 
 
 def campaign_stats(*, campaign: Campaign) -> CampaignStats:
@@ -390,6 +425,44 @@ def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
         cancelled=counts.get(S.CANCELLED, 0),
         expected=expected,
         waiting_until=waiting.aggregate(first=Min("not_before"))["first"],
+    )
+
+
+@dataclass(frozen=True)
+class CampaignCounters:
+    """A campaign's numbers in one place, for the API and anything else that reports."""
+
+    audience: int  # recipients; before sending, who sending now would go to
+    skipped: int  # opted out; before sending, how many sending now would skip
+    queued: int
+    sent: int  # delivered ones included
+    delivered: int
+    failed: int
+    cancelled: int
+    optouts: int  # opt-outs attributed to the campaign
+    optout_percent: float
+    done_percent: int
+    waiting_until: datetime | None
+
+
+def campaign_counters(*, campaign: Campaign) -> CampaignCounters:
+    if campaign.status in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+        total, opted_out = audience_counts(campaign=campaign)
+        return CampaignCounters(total, opted_out, 0, 0, 0, 0, 0, 0, 0.0, 0, None)
+    progress = campaign_progress(campaign=campaign)
+    stats = progress.stats
+    return CampaignCounters(
+        audience=progress.total,
+        skipped=stats.skipped,
+        queued=stats.queued,
+        sent=stats.sent,
+        delivered=progress.delivered,
+        failed=stats.failed,
+        cancelled=progress.cancelled,
+        optouts=stats.optouts,
+        optout_percent=round(stats.optout_percent, 2),
+        done_percent=progress.percent,
+        waiting_until=progress.waiting_until,
     )
 
 

@@ -26,6 +26,7 @@ from .services import (
     cancel_campaign,
     create_campaign,
     pause_campaign,
+    refusal,
     resume_campaign,
     schedule_campaign,
     send_campaign,
@@ -262,8 +263,7 @@ def _audit(request: HttpRequest, action: str, campaign: Campaign, **details) -> 
 
 
 def _refused(campaign: Campaign, what: str) -> str:
-    campaign.refresh_from_db(fields=["status"])
-    return f"“{campaign}” cannot be {what}: it is {campaign.get_status_display().lower()}."
+    return refusal(campaign=campaign, what=what)
 
 
 @require_GET

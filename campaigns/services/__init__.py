@@ -2,12 +2,16 @@
 
 from .lifecycle import (
     CampaignError,
+    CampaignInvalid,
     cancel_campaign,
     create_campaign,
+    draft_errors,
     pause_campaign,
+    refusal,
     resume_campaign,
     schedule_campaign,
     send_campaign,
+    sender_error,
     start_due_campaigns,
     unschedule_campaign,
     update_campaign,
@@ -21,22 +25,27 @@ from .sending import (
     send_chunk,
     tick,
 )
-from .transactional import send_transactional, send_transactional_email
+from .transactional import is_gateway_outage, send_transactional, send_transactional_email
 
 __all__ = [
     "UNKNOWN_OUTCOME",
     "CampaignError",
+    "CampaignInvalid",
     "RetryLater",
     "cancel_campaign",
     "create_campaign",
+    "draft_errors",
     "dispatch",
+    "is_gateway_outage",
     "note_chunk_failure",
     "pause_campaign",
     "plan_campaign",
+    "refusal",
     "resume_campaign",
     "schedule_campaign",
     "send_campaign",
     "send_chunk",
+    "sender_error",
     "send_transactional",
     "send_transactional_email",
     "start_due_campaigns",

@@ -1,22 +1,115 @@
 """A campaign's life: drafted, scheduled, started, paused, resumed, cancelled."""
 
+import re
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
 from addressbook.models import Company, Group
 
 from ..models import Campaign, Channel, Message
-from ..personalize import compile_body
+from ..personalize import BodyError, compile_body
+from ..selectors import CONDITION_LOOKUPS
 from .sending import cancel_queued
 
 Status = Campaign.Status
 
+ALPHANUMERIC_SENDER = re.compile(r"^[A-Za-z0-9 ]{1,11}$")
+NUMERIC_SENDER = re.compile(r"^\+?[0-9]{1,16}$")
+COUNTRY = re.compile(r"^[A-Z]{2}$")
+# As many as the editor has rows for: a campaign saved with more could not be edited there
+# without losing the rest.
+MAX_CONDITIONS = 3
+SMS_SENDER_RULE = (
+    "An SMS sender is up to 11 letters, digits and spaces, or a number of up to 16 digits."
+)
+
 
 class CampaignError(ValueError):
     """What the marketer asked for cannot be done; the message says why."""
+
+
+class CampaignInvalid(CampaignError):
+    """A draft that cannot be saved; ``errors`` names each field that is wrong, and why."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__(" ".join(messages[0] for messages in errors.values()))
+
+
+def sender_error(*, channel: str, sender: str) -> str:
+    """Why this sender cannot send on this channel, or "" (empty: the company's default)."""
+    sender = sender.strip()
+    if not sender:
+        return ""
+    if channel == Channel.EMAIL:
+        try:
+            validate_email(sender)
+        except ValidationError:
+            return "Enter an email address to send from."
+        return ""
+    if ALPHANUMERIC_SENDER.match(sender) or NUMERIC_SENDER.match(sender):
+        return ""
+    return SMS_SENDER_RULE
+
+
+def draft_errors(
+    *,
+    company: Company,
+    channel: str,
+    sender: str,
+    subject: str,
+    body: str,
+    html_body: str,
+    countries: Iterable[str] = (),
+    field_conditions: Iterable[dict] = (),
+) -> dict[str, list[str]]:
+    """What stops a draft from being saved, per field; the editor and the API show it.
+
+    Placeholders and tags are checked against the company's fields now, so that nothing
+    fails for every recipient at send time.
+    """
+    errors: dict[str, list[str]] = {}
+    keys = list(company.custom_fields.values_list("key", flat=True))
+    for name, text, html in (
+        ("body", body, False),
+        ("subject", subject, False),
+        ("html_body", html_body, True),
+    ):
+        try:
+            compile_body(text, html=html, custom_keys=keys)
+        except BodyError as exc:
+            errors[name] = [str(exc)]
+    if channel == Channel.EMAIL and not subject.strip() and "subject" not in errors:
+        errors["subject"] = ["An email needs a subject."]
+    if problem := sender_error(channel=channel, sender=sender):
+        errors["sender"] = [problem]
+    if bad := sorted({c for c in countries if not COUNTRY.match(c.upper())}):
+        errors["countries"] = [f"“{bad[0]}” is no ISO 3166 country code, such as NL or FR."]
+    problems = _condition_errors(list(field_conditions), keys)
+    if problems:
+        errors["field_conditions"] = problems
+    return errors
+
+
+def _condition_errors(conditions: list[dict], keys: list[str]) -> list[str]:
+    if len(conditions) > MAX_CONDITIONS:
+        return [f"At most {MAX_CONDITIONS} conditions."]
+    problems = []
+    for condition in conditions:
+        if condition.get("key") not in keys:
+            known = ", ".join(keys) or "none yet"
+            problems.append(f"“{condition.get('key')}” is none of your custom fields ({known}).")
+        elif condition.get("op") not in CONDITION_LOOKUPS:
+            problems.append(f"How to match is one of: {', '.join(CONDITION_LOOKUPS)}.")
+        elif not str(condition.get("value", "")).strip():
+            problems.append(f"Enter the value “{condition['key']}” must match.")
+    return problems
 
 
 def create_campaign(
@@ -73,11 +166,18 @@ def update_campaign(
             raise CampaignError("Only a draft can be edited; unschedule it first.")
         campaign.status, campaign.scheduled_at = current.status, current.scheduled_at
     company = campaign.company
-    # Refuse unknown placeholders and tags before anything is stored.
-    keys = list(company.custom_fields.values_list("key", flat=True))
-    compile_body(body, custom_keys=keys)
-    compile_body(subject, custom_keys=keys)
-    compile_body(html_body, html=True, custom_keys=keys)
+    errors = draft_errors(
+        company=company,
+        channel=channel,
+        sender=sender,
+        subject=subject,
+        body=body,
+        html_body=html_body,
+        countries=countries,
+        field_conditions=field_conditions,
+    )
+    if errors:
+        raise CampaignInvalid(errors)
     if channel == Channel.EMAIL:
         default_sender = f'"{company.name}" <{settings.DEFAULT_FROM_EMAIL}>'
     else:
@@ -98,6 +198,12 @@ def update_campaign(
     campaign.groups.clear()
     campaign.groups.add(*groups)
     return campaign
+
+
+def refusal(*, campaign: Campaign, what: str) -> str:
+    """Why an action did nothing: the campaign, read again, is in no state for it."""
+    campaign.refresh_from_db(fields=["status"])
+    return f"“{campaign}” cannot be {what}: it is {campaign.get_status_display().lower()}."
 
 
 def send_campaign(*, campaign: Campaign) -> bool:

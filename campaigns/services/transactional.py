@@ -9,6 +9,10 @@ from addressbook.models import Company
 from ..models import Channel, Message
 from .handoff import hand_off
 
+# How a message the gateway could not take at all begins its error: nothing was sent, so
+# sending it again later is safe (unlike a message the gateway took and then refused).
+GATEWAY_DOWN = "Not sent, the gateway is unavailable:"
+
 
 def send_transactional(*, company: Company, to: str, body: str, sender: str = "") -> Message:
     phone = parse_phone(to, company.default_country)
@@ -42,7 +46,12 @@ def _send_now(message: Message) -> Message:
     outcome = hand_off([message])
     if outcome.retry:
         Message.objects.filter(company_id=message.company_id, pk=message.pk).update(
-            status=Message.Status.FAILED, error=outcome.retry_reason[:255]
+            status=Message.Status.FAILED, error=f"{GATEWAY_DOWN} {outcome.retry_reason}"[:255]
         )
     message.refresh_from_db()
     return message
+
+
+def is_gateway_outage(message: Message) -> bool:
+    """Failed because the gateway could not be reached or asked to try later."""
+    return message.status == Message.Status.FAILED and message.error.startswith(GATEWAY_DOWN)

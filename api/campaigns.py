@@ -1,0 +1,787 @@
+"""``/api/v1/campaigns/``: marketing SMS and email campaigns, as the dashboard makes them.
+
+Drafted and edited while a draft, previewed as the editor previews them (per country, with
+the opt-out text each gets and what it costs), then sent, scheduled, paused, resumed or
+cancelled through the same services as the dashboard's buttons; the counters and the
+messages show how it went. A state that does not allow an action is a 409 saying why.
+"""
+
+import zoneinfo
+from datetime import datetime
+
+from django.db.models import Prefetch
+from django.http import Http404
+from django.urls import path
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import mixins, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from addressbook.models import Group
+from addressbook.services.audit import Action, record_audit
+from campaigns.models import Campaign, Channel, Message
+from campaigns.selectors import (
+    CONDITION_LOOKUPS,
+    AudiencePreview,
+    campaign_counters,
+    campaigns_of,
+    draft_preview,
+    messages_of,
+)
+from campaigns.selectors import audience_preview as saved_preview
+from campaigns.services import (
+    CampaignError,
+    CampaignInvalid,
+    cancel_campaign,
+    create_campaign,
+    draft_errors,
+    pause_campaign,
+    refusal,
+    resume_campaign,
+    schedule_campaign,
+    send_campaign,
+    unschedule_campaign,
+    update_campaign,
+)
+from campaigns.services.lifecycle import MAX_CONDITIONS
+from optout.selectors import MAX_ID
+
+from .base import CompanyAPIView, Conflict, idempotent, invalid
+from .messages import IDEMPOTENCY_PARAMETER, MessageSerializer
+from .schema import errors
+
+TAGS = ["Campaigns"]
+Status = Campaign.Status
+BODY_LENGTH = 100_000
+MAX_GROUPS = 1000
+
+
+# --- what goes out ---------------------------------------------------------------------
+class ConditionSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=100, help_text="A custom field's key")
+    op = serializers.ChoiceField(
+        choices=list(CONDITION_LOOKUPS), help_text="`is` (any case) or `contains`"
+    )
+    value = serializers.CharField(max_length=200)
+
+
+class CountersSerializer(serializers.Serializer):
+    audience = serializers.IntegerField(
+        help_text="Recipients; before sending, who sending now would go to"
+    )
+    skipped = serializers.IntegerField(
+        help_text="Skipped as opted out; before sending, how many sending now would skip"
+    )
+    queued = serializers.IntegerField(help_text="Waiting or being handed to the gateway")
+    sent = serializers.IntegerField(help_text="Taken by the gateway, delivered ones included")
+    delivered = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    cancelled = serializers.IntegerField(help_text="Not sent: the campaign was cancelled")
+    optouts = serializers.IntegerField(help_text="Opt-outs attributed to this campaign")
+    optout_percent = serializers.FloatField(help_text="Opt-outs per 100 messages sent")
+    done_percent = serializers.IntegerField(help_text="How far sending has come, 0–100")
+    waiting_until = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When recipients outside their country's sending hours get it",
+    )
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    groups = serializers.SerializerMethodField(help_text="Ids of the audience's groups")
+    countries = serializers.ListField(child=serializers.CharField())
+    field_conditions = ConditionSerializer(many=True)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "channel",
+            "status",
+            "sender",
+            "subject",
+            "body",
+            "html_body",
+            "groups",
+            "countries",
+            "field_conditions",
+            "scheduled_at",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_groups(self, campaign: Campaign) -> list[int]:
+        return [group.pk for group in campaign.groups.all()]
+
+
+class CampaignDetailSerializer(CampaignSerializer):
+    counters = serializers.SerializerMethodField(
+        help_text="Before sending, what sending now would do; after, how it went"
+    )
+
+    class Meta(CampaignSerializer.Meta):
+        fields = [*CampaignSerializer.Meta.fields, "counters"]
+        read_only_fields = fields
+
+    @extend_schema_field(CountersSerializer)
+    def get_counters(self, campaign: Campaign) -> dict:
+        return CountersSerializer(campaign_counters(campaign=campaign)).data
+
+
+class CounterSerializer(serializers.Serializer):
+    country = serializers.CharField(help_text="Whose opt-out text it was counted with")
+    encoding = serializers.ChoiceField(choices=["GSM-7", "UCS-2"])
+    characters = serializers.IntegerField(help_text="Septets (GSM-7) or UTF-16 units (UCS-2)")
+    parts = serializers.IntegerField()
+    per_part = serializers.IntegerField()
+    remaining = serializers.IntegerField(help_text="Still free in the last part")
+    ucs2_characters = serializers.ListField(
+        child=serializers.CharField(trim_whitespace=False),
+        help_text="The characters that force UCS-2",
+    )
+    replaceable = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        help_text="Characters forcing UCS-2 that a GSM-7 stand-in can replace, and it",
+    )
+    as_typed = serializers.BooleanField(
+        help_text="Counted from the body as typed: no contact to fill the placeholders yet"
+    )
+
+
+class CountryPreviewSerializer(serializers.Serializer):
+    country = serializers.CharField(
+        allow_null=True, help_text="ISO code; empty when unknown; null for an email"
+    )
+    total = serializers.IntegerField()
+    reachable = serializers.IntegerField()
+    skipped = serializers.IntegerField(help_text="Opted out: sending skips them")
+    body = serializers.CharField(
+        allow_null=True,
+        help_text="The message as the first contact gets it; null while the body has errors",
+    )
+    footer = serializers.CharField(help_text="SMS: the opt-out text this country gets")
+    encoding = serializers.CharField(allow_null=True)
+    parts = serializers.IntegerField(allow_null=True, help_text="SMS parts of one message")
+    total_parts = serializers.IntegerField(
+        allow_null=True, help_text="SMS parts for all its reachable contacts"
+    )
+
+
+class PreviewSerializer(serializers.Serializer):
+    audience = serializers.IntegerField(help_text="Contacts the campaign goes to")
+    skipped = serializers.IntegerField(help_text="Of them, opted out: skipped")
+    reachable = serializers.IntegerField()
+    estimated_parts = serializers.IntegerField(
+        allow_null=True, help_text="SMS parts for the whole audience"
+    )
+    counter = CounterSerializer(
+        allow_null=True, help_text="SMS: the longest message around (the costliest opt-out text)"
+    )
+    countries = CountryPreviewSerializer(many=True)
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="What would stop this draft from being saved, per field",
+    )
+
+
+def _preview_data(
+    preview: AudiencePreview, *, channel: str, problems: dict[str, list[str]]
+) -> dict:
+    counter = preview.counter
+    return {
+        "audience": preview.total,
+        "skipped": preview.opted_out,
+        "reachable": preview.reachable,
+        "estimated_parts": preview.estimated_parts,
+        "counter": None
+        if counter is None
+        else {
+            "country": counter.country,
+            "encoding": counter.segments.encoding,
+            "characters": counter.segments.units,
+            "parts": counter.segments.parts,
+            "per_part": counter.segments.per_part,
+            "remaining": counter.segments.remaining,
+            "ucs2_characters": list(counter.segments.ucs2_characters),
+            "replaceable": dict(counter.replaceable),
+            "as_typed": counter.as_typed,
+        },
+        "countries": [
+            {
+                "country": None if channel == Channel.EMAIL else c.country,
+                "total": c.total,
+                "reachable": c.reachable,
+                "skipped": c.total - c.reachable,
+                "body": c.body,
+                "footer": c.footer,
+                "encoding": c.counter.segments.encoding if c.counter else None,
+                "parts": c.counter.segments.parts if c.counter else None,
+                "total_parts": c.parts,
+            }
+            for c in preview.countries
+        ],
+        "errors": problems,
+    }
+
+
+# --- what comes in -----------------------------------------------------------------------
+class CampaignInputSerializer(serializers.Serializer):
+    """A draft as the editor has it: what it says, from whom, and to whom."""
+
+    name = serializers.CharField(max_length=120)
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.SMS)
+    sender = serializers.CharField(
+        max_length=254,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="SMS: up to 11 letters, digits and spaces, or a number of up to 16 digits. "
+        "Email: a From address. Empty: the company's default.",
+    )
+    subject = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default="", help_text="Email only"
+    )
+    body = serializers.CharField(
+        max_length=BODY_LENGTH,
+        trim_whitespace=False,
+        help_text="Placeholders such as {{ first_name }} or a custom field's key are filled "
+        'per contact; a fallback if empty: {{ first_name|default:"there" }}. SMS end with '
+        "the opt-out text of each recipient's country, emails with a personal unsubscribe "
+        "link: do not write them yourself.",
+    )
+    html_body = serializers.CharField(
+        max_length=BODY_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        trim_whitespace=False,
+        help_text="Email only, optional",
+    )
+    groups = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        default=list,
+        max_length=MAX_GROUPS,
+        help_text="Contacts in any of these groups; none: every contact",
+    )
+    countries = serializers.ListField(
+        child=serializers.CharField(max_length=2, min_length=2),
+        required=False,
+        default=list,
+        max_length=300,
+        help_text="ISO 3166 codes of the contacts' countries; none: every country",
+    )
+    field_conditions = ConditionSerializer(
+        many=True,
+        required=False,
+        default=list,
+        max_length=MAX_CONDITIONS,
+        help_text="Every one must match a contact's custom field",
+    )
+
+    def validate_groups(self, ids: list[int]) -> list[Group]:
+        wanted = list(dict.fromkeys(ids))
+        found = {
+            g.pk: g for g in Group.objects.filter(company=self.context["company"], pk__in=wanted)
+        }
+        missing = [pk for pk in wanted if pk not in found]
+        if missing:
+            raise serializers.ValidationError(f"No group with id {missing[0]} in this company.")
+        return [found[pk] for pk in wanted]
+
+    def validate_countries(self, codes: list[str]) -> list[str]:
+        return sorted({code.upper() for code in codes})
+
+
+class PreviewInputSerializer(CampaignInputSerializer):
+    """A draft being written: any field may be left out (the saved campaign's, if any)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+        self.fields["body"].allow_blank = True
+        self.fields["name"].allow_blank = True
+
+
+class ScheduleSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(
+        help_text="When to send, ISO 8601; without an offset, in the company's time zone"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if company := self.context.get("company"):
+            self.fields["at"].timezone = zoneinfo.ZoneInfo(company.timezone)
+
+
+def _fields(data: dict) -> dict:
+    """Validated input as ``create_campaign`` and ``update_campaign`` take it."""
+    return {
+        "name": data["name"],
+        "channel": data["channel"],
+        "sender": data["sender"],
+        "subject": data["subject"],
+        "body": data["body"],
+        "html_body": data["html_body"],
+        "groups": data["groups"],
+        "countries": data["countries"],
+        "field_conditions": [dict(c) for c in data["field_conditions"]],
+    }
+
+
+def _saved_fields(campaign: Campaign) -> dict:
+    return {
+        "name": campaign.name,
+        "channel": campaign.channel,
+        "sender": campaign.sender,
+        "subject": campaign.subject,
+        "body": campaign.body,
+        "html_body": campaign.html_body,
+        "groups": list(campaign.groups.all()),
+        "countries": campaign.countries,
+        "field_conditions": campaign.field_conditions,
+    }
+
+
+def _merged(campaign: Campaign, changes: dict) -> dict:
+    """The saved campaign with these changes; a sender of the old channel is not kept."""
+    fields = {**_saved_fields(campaign), **changes}
+    if fields["channel"] != campaign.channel and "sender" not in changes:
+        fields["sender"] = ""
+    return fields
+
+
+def _not_valid(exc: CampaignInvalid):
+    return invalid("The campaign cannot be saved: see fields.", fields=exc.errors)
+
+
+# --- the query string --------------------------------------------------------------------
+def _choice(request: Request, name: str, choices: list[str], problems: dict) -> str:
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        problems[name] = [f"Give {name} once."]
+    elif values and values[0] not in choices:
+        problems[name] = [f"One of {', '.join(choices)}."]
+    else:
+        return values[0] if values else ""
+    return ""
+
+
+def _campaigns(company):
+    # The groups of each campaign in one query, scoped to the company like every query.
+    groups = Group.objects.filter(company=company).only("id")
+    return campaigns_of(company=company).prefetch_related(Prefetch("groups", queryset=groups))
+
+
+def campaign_or_404(company, pk: int) -> Campaign:
+    found = _campaigns(company).filter(pk=pk).first() if pk <= MAX_ID else None
+    if found is None:
+        raise Http404("No such campaign in this company.")
+    return found
+
+
+def _detail(campaign: Campaign, *, code: int = status.HTTP_200_OK) -> Response:
+    fresh = campaign_or_404(campaign.company, campaign.pk)
+    return Response(CampaignDetailSerializer(fresh).data, status=code)
+
+
+# --- the endpoints -----------------------------------------------------------------------
+class CampaignList(mixins.ListModelMixin, CompanyAPIView):
+    serializer_class = CampaignSerializer
+
+    def get_queryset(self):
+        problems: dict = {}
+        wanted = {
+            "status": _choice(self.request, "status", Status.values, problems),
+            "channel": _choice(self.request, "channel", Channel.values, problems),
+        }
+        if problems:
+            raise invalid("Some filters are not valid: see fields.", fields=problems)
+        return _campaigns(self.company).filter(**{k: v for k, v in wanted.items() if v})
+
+    @extend_schema(
+        summary="List the campaigns",
+        description="Newest first, in pages (`?limit=`, at most 1000; follow `next`). "
+        "The counters are on each campaign's own page.",
+        parameters=[
+            OpenApiParameter("status", str, enum=Status.values),
+            OpenApiParameter("channel", str, enum=Channel.values),
+        ],
+        responses={200: CampaignSerializer(many=True), **errors(400)},
+        tags=TAGS,
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return self.list(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Create a draft campaign",
+        description="SMS or email, to groups and/or contacts matching countries and custom "
+        "fields, checked as the editor checks it (placeholders, sender, subject). It is "
+        "sent only by `send` or `schedule`. Send an `Idempotency-Key` header so that a "
+        "retry creates nothing twice.",
+        request=CampaignInputSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: CampaignDetailSerializer, **errors(400, 409, 422)},
+        examples=[
+            OpenApiExample(
+                "An SMS to one group in the Netherlands",
+                value={
+                    "name": "Spring beans",
+                    "channel": "sms",
+                    "body": "Hi {{ first_name }}, our spring beans are in!",
+                    "groups": [12],
+                    "countries": ["NL"],
+                },
+                request_only=True,
+            )
+        ],
+        tags=TAGS,
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        incoming = CampaignInputSerializer(data=request.data, context={"company": self.company})
+        incoming.is_valid(raise_exception=True)
+        try:
+            campaign = create_campaign(
+                company=self.company, created_by=None, **_fields(incoming.validated_data)
+            )
+        except CampaignInvalid as exc:
+            raise _not_valid(exc) from None
+        return _detail(campaign, code=status.HTTP_201_CREATED)
+
+
+class CampaignDetail(CompanyAPIView):
+    @extend_schema(
+        summary="One campaign, with its status and counters",
+        responses={200: CampaignDetailSerializer, **errors(404)},
+        tags=TAGS,
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return _detail(campaign_or_404(self.company, pk))
+
+    @extend_schema(
+        summary="Change a draft",
+        description="Only the fields given change; `groups`, `countries` and "
+        "`field_conditions` are replaced whole. A campaign that is no longer a draft "
+        "(scheduled: unschedule it first) is a 409 `not_draft`.",
+        request=PreviewInputSerializer,
+        responses={200: CampaignDetailSerializer, **errors(400, 404, 409)},
+        tags=TAGS,
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        campaign = campaign_or_404(self.company, pk)
+        if campaign.status != Status.DRAFT:
+            raise _not_draft(campaign)
+        incoming = CampaignInputSerializer(
+            data=request.data, partial=True, context={"company": self.company}
+        )
+        incoming.is_valid(raise_exception=True)
+        changes = dict(incoming.validated_data)
+        if "field_conditions" in changes:
+            changes["field_conditions"] = [dict(c) for c in changes["field_conditions"]]
+        try:
+            update_campaign(campaign=campaign, **_merged(campaign, changes))
+        except CampaignInvalid as exc:
+            raise _not_valid(exc) from None
+        except CampaignError:  # sent or scheduled meanwhile
+            raise _not_draft(campaign) from None
+        return _detail(campaign)
+
+
+def _not_draft(campaign: Campaign) -> Conflict:
+    return Conflict(
+        f"{refusal(campaign=campaign, what='edited')} Unschedule it first if it is scheduled.",
+        code="not_draft",
+    )
+
+
+PREVIEW = (
+    "The same as the editor shows: per destination country the message its first contact "
+    "gets, with the opt-out text of that country, its encoding (GSM-7 or UCS-2) and parts; "
+    "the audience and how many of it will be skipped as opted out; and what would stop the "
+    "draft from being saved."
+)
+
+
+class CampaignPreview(CompanyAPIView):
+    @extend_schema(
+        summary="Preview a campaign as saved",
+        description=PREVIEW,
+        responses={200: PreviewSerializer, **errors(404)},
+        tags=TAGS,
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        campaign = campaign_or_404(self.company, pk)
+        problems = _problems(self.company, _saved_fields(campaign))
+        preview = saved_preview(campaign=campaign)
+        return Response(_preview_data(preview, channel=campaign.channel, problems=problems))
+
+    @extend_schema(
+        summary="Preview changes to a draft before saving them",
+        description=PREVIEW + " The fields sent replace the saved ones; nothing is saved. "
+        "A campaign that is no longer a draft is a 409 `not_draft`.",
+        request=PreviewInputSerializer,
+        responses={200: PreviewSerializer, **errors(400, 404, 409)},
+        tags=TAGS,
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        campaign = campaign_or_404(self.company, pk)
+        if campaign.status != Status.DRAFT:
+            raise _not_draft(campaign)
+        return _preview_of(request, self.company, _saved_fields(campaign), base=campaign)
+
+
+class DraftPreview(CompanyAPIView):
+    @extend_schema(
+        operation_id="campaigns_draft_preview",
+        summary="Preview a campaign not saved yet",
+        description=PREVIEW + " Nothing is saved.",
+        request=PreviewInputSerializer,
+        responses={200: PreviewSerializer, **errors(400)},
+        tags=TAGS,
+    )
+    def post(self, request: Request) -> Response:
+        empty = {
+            "name": "",
+            "channel": Channel.SMS,
+            "sender": "",
+            "subject": "",
+            "body": "",
+            "html_body": "",
+            "groups": [],
+            "countries": [],
+            "field_conditions": [],
+        }
+        return _preview_of(request, self.company, empty)
+
+
+def _preview_of(request: Request, company, saved: dict, base: Campaign | None = None) -> Response:
+    incoming = PreviewInputSerializer(data=request.data, partial=True, context={"company": company})
+    incoming.is_valid(raise_exception=True)
+    changes = dict(incoming.validated_data)
+    if "field_conditions" in changes:
+        changes["field_conditions"] = [dict(c) for c in changes["field_conditions"]]
+    fields = _merged(base, changes) if base is not None else {**saved, **changes}
+    preview = draft_preview(
+        company=company,
+        channel=fields["channel"],
+        body=fields["body"],
+        subject=fields["subject"],
+        group_ids=[g.pk for g in fields["groups"]],
+        countries=fields["countries"],
+        field_conditions=[c for c in fields["field_conditions"] if c.get("key") in _keys(company)],
+    )
+    problems = _problems(company, fields)
+    return Response(_preview_data(preview, channel=fields["channel"], problems=problems))
+
+
+def _keys(company) -> set[str]:
+    return set(company.custom_fields.values_list("key", flat=True))
+
+
+def _problems(company, fields: dict) -> dict[str, list[str]]:
+    problems = draft_errors(
+        company=company,
+        channel=fields["channel"],
+        sender=fields["sender"],
+        subject=fields["subject"],
+        body=fields["body"],
+        html_body=fields["html_body"],
+        countries=fields["countries"],
+        field_conditions=fields["field_conditions"],
+    )
+    if not fields["name"].strip():
+        problems["name"] = ["Give the campaign a name."]
+    if not fields["body"].strip():
+        problems["body"] = ["Write the message."]
+    return problems
+
+
+# --- the actions -------------------------------------------------------------------------
+class _Action(CompanyAPIView):
+    """One button of the campaign's page: the lifecycle service, a 409 when it refuses."""
+
+    what = ""  # as in "cannot be <what>"
+    audit = ""  # the audit log's action, where the dashboard's button records one
+
+    def act(self, campaign: Campaign, request: Request) -> bool:
+        raise NotImplementedError
+
+    def run(self, request: Request, pk: int) -> Response:
+        campaign = campaign_or_404(self.company, pk)
+        if not self.act(campaign, request):
+            raise Conflict(refusal(campaign=campaign, what=self.what), code="invalid_state")
+        if self.audit:
+            record_audit(
+                company=self.company,
+                action=self.audit,
+                obj=campaign,
+                details={"channel": campaign.channel, "api_key": request.auth.name, **self.details},
+                ip=request.META.get("REMOTE_ADDR"),
+            )
+        return _detail(campaign)
+
+    details: dict = {}
+
+
+def _action_schema(summary: str, description: str, *, request=None, idempotent_too=False):
+    return extend_schema(
+        summary=summary,
+        description=description
+        + (
+            " Send an `Idempotency-Key` header so that a retry does nothing twice."
+            if idempotent_too
+            else ""
+        ),
+        request=request,
+        parameters=[IDEMPOTENCY_PARAMETER] if idempotent_too else [],
+        responses={
+            200: CampaignDetailSerializer,
+            **errors(*((400, 404, 409, 422) if idempotent_too else (404, 409))),
+        },
+        tags=TAGS,
+    )
+
+
+class CampaignSend(_Action):
+    what, audit = "sent now", Action.CAMPAIGN_SENT
+
+    def act(self, campaign: Campaign, request: Request) -> bool:
+        return send_campaign(campaign=campaign)
+
+    @_action_schema(
+        "Send a campaign now",
+        "A draft or scheduled campaign starts sending at once, in the background: follow "
+        "`status` and `counters`. Each eligible recipient gets it once; opted-out ones are "
+        "skipped; recipients outside their country's sending hours get it when those open.",
+        idempotent_too=True,
+    )
+    @idempotent
+    def post(self, request: Request, pk: int) -> Response:
+        return self.run(request, pk)
+
+
+class CampaignSchedule(_Action):
+    what, audit = "scheduled", Action.CAMPAIGN_SCHEDULED
+
+    def act(self, campaign: Campaign, request: Request) -> bool:
+        incoming = ScheduleSerializer(data=request.data, context={"company": self.company})
+        incoming.is_valid(raise_exception=True)
+        at: datetime = incoming.validated_data["at"]
+        try:
+            scheduled = schedule_campaign(campaign=campaign, at=at)
+        except CampaignError as exc:
+            raise invalid(str(exc), fields={"at": [str(exc)]}) from None
+        self.details = {"send_at": at.isoformat()}
+        return scheduled
+
+    @_action_schema(
+        "Schedule a campaign",
+        "A draft (or a scheduled campaign, to move it) is sent at `at`. Until then it can be "
+        "unscheduled and edited again.",
+        request=ScheduleSerializer,
+        idempotent_too=True,
+    )
+    @idempotent
+    def post(self, request: Request, pk: int) -> Response:
+        return self.run(request, pk)
+
+
+class CampaignUnschedule(_Action):
+    what, audit = "unscheduled", Action.CAMPAIGN_UNSCHEDULED
+
+    def act(self, campaign: Campaign, request: Request) -> bool:
+        return unschedule_campaign(campaign=campaign)
+
+    @_action_schema("Unschedule a campaign", "A scheduled campaign is a draft again.")
+    def post(self, request: Request, pk: int) -> Response:
+        return self.run(request, pk)
+
+
+class CampaignPause(_Action):
+    what = "paused"
+
+    def act(self, campaign: Campaign, request: Request) -> bool:
+        return pause_campaign(campaign=campaign)
+
+    @_action_schema(
+        "Pause a campaign",
+        "Nothing more is handed to the gateway until it is resumed; nothing queued is lost.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return self.run(request, pk)
+
+
+class CampaignResume(_Action):
+    what = "resumed"
+
+    def act(self, campaign: Campaign, request: Request) -> bool:
+        return resume_campaign(campaign=campaign)
+
+    @_action_schema("Resume a paused campaign", "Sending goes on where it stopped.")
+    def post(self, request: Request, pk: int) -> Response:
+        return self.run(request, pk)
+
+
+class CampaignCancel(_Action):
+    what, audit = "cancelled", Action.CAMPAIGN_CANCELLED
+
+    def act(self, campaign: Campaign, request: Request) -> bool:
+        return cancel_campaign(campaign=campaign)
+
+    @_action_schema(
+        "Cancel a campaign",
+        "A sending or paused campaign stops for good: what has not been handed to the "
+        "gateway is never sent (status `cancelled`).",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return self.run(request, pk)
+
+
+class CampaignMessages(mixins.ListModelMixin, CompanyAPIView):
+    serializer_class = MessageSerializer
+
+    def get_queryset(self):
+        campaign = campaign_or_404(self.company, self.kwargs["pk"])
+        problems: dict = {}
+        wanted = _choice(self.request, "status", Message.Status.values, problems)
+        if problems:
+            raise invalid("Some filters are not valid: see fields.", fields=problems)
+        found = messages_of(company=self.company).filter(campaign=campaign)
+        return found.filter(status=wanted) if wanted else found
+
+    @extend_schema(
+        summary="The messages of a campaign",
+        description="One per recipient, made as sending goes: to whom, the body as they "
+        "got it (with their opt-out text), its status, the gateway's reference and the "
+        "recipient's own short link. Newest first, in pages (`?limit=`, at most 1000; "
+        "follow `next`).",
+        parameters=[OpenApiParameter("status", str, enum=Message.Status.values)],
+        responses={200: MessageSerializer(many=True), **errors(400, 404)},
+        tags=TAGS,
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return self.list(request, *args, **kwargs)
+
+
+urlpatterns = [
+    path("campaigns/", CampaignList.as_view(), name="campaign-list"),
+    path("campaigns/preview", DraftPreview.as_view(), name="campaign-draft-preview"),
+    path("campaigns/<int:pk>", CampaignDetail.as_view(), name="campaign-detail"),
+    path("campaigns/<int:pk>/preview", CampaignPreview.as_view(), name="campaign-preview"),
+    path("campaigns/<int:pk>/send", CampaignSend.as_view(), name="campaign-send"),
+    path("campaigns/<int:pk>/schedule", CampaignSchedule.as_view(), name="campaign-schedule"),
+    path("campaigns/<int:pk>/unschedule", CampaignUnschedule.as_view(), name="campaign-unschedule"),
+    path("campaigns/<int:pk>/pause", CampaignPause.as_view(), name="campaign-pause"),
+    path("campaigns/<int:pk>/resume", CampaignResume.as_view(), name="campaign-resume"),
+    path("campaigns/<int:pk>/cancel", CampaignCancel.as_view(), name="campaign-cancel"),
+    path("campaigns/<int:pk>/messages", CampaignMessages.as_view(), name="campaign-messages"),
+]
