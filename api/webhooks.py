@@ -399,14 +399,15 @@ def enqueue_deliveries(*, endpoint_ids: list[int], countdown: float | None = Non
 
     for endpoint_id in endpoint_ids:
         try:
-            deliver_endpoint_task.apply_async((endpoint_id,), countdown=countdown)
-        except Exception:
+            # No publish retries: an opt-out must not wait on a broker that is down.
+            deliver_endpoint_task.apply_async((endpoint_id,), countdown=countdown, retry=False)
+        except Exception as exc:
             # The opt-out is recorded and its delivery is in the outbox: the tick sends it.
             logger.warning(
-                "Webhook endpoint %s: no task queued (broker unavailable?); the tick will "
-                "send its deliveries",
+                "Webhook endpoint %s: no task queued (%s: %s); the tick will send its deliveries",
                 endpoint_id,
-                exc_info=True,
+                type(exc).__name__,
+                exc,
             )
 
 
