@@ -33,6 +33,8 @@ v1 = [
         name="docs",
     ),
     path("", include("api.suppressions")),
+    path("", include("api.contacts")),
+    path("", include("api.groups")),
     path("", include("api.events")),
     path("", include("api.campaigns")),
     path("", include("api.messages")),
