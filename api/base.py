@@ -273,6 +273,7 @@ class CompanyAPIView(generics.GenericAPIView):
 
 # --- idempotency -----------------------------------------------------------------------
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_STALE = timedelta(minutes=15)
 
 
 def idempotent(handler):
@@ -280,8 +281,10 @@ def idempotent(handler):
 
     The same key with the same request replays the first answer (with the header
     ``Idempotent-Replayed: true``); with another request it is a 422; while the first is
-    still running, a 409. A request that ended in a server error leaves no trace, so it can
-    be retried. Without the header a POST runs as usual.
+    still running, a 409. Only a request that was carried out (a 2xx) is remembered: one
+    that was refused (a 4xx: nothing was done) or failed (a 5xx) leaves no trace, so the
+    same key can carry the corrected request or the retry. Without the header a POST runs
+    as usual.
     """
 
     @wraps(handler)
@@ -321,10 +324,16 @@ def idempotent(handler):
                     code="idempotency_key_reused",
                 ) from None
             if earlier.status_code is None:
-                raise Conflict(
-                    "A request with this Idempotency-Key is still in progress.",
-                    code="idempotency_in_progress",
-                ) from None
+                message = "A request with this Idempotency-Key is still in progress."
+                if earlier.created_at < timezone.now() - IDEMPOTENCY_STALE:
+                    # The process that ran it may have died; running it again might do
+                    # it twice, so the program decides, knowing what it sent.
+                    message = (
+                        "A request with this Idempotency-Key started "
+                        f"{earlier.created_at:%Y-%m-%d %H:%M} UTC and never finished. Check "
+                        "whether it took effect, then send it with a new Idempotency-Key."
+                    )
+                raise Conflict(message, code="idempotency_in_progress") from None
             replay = Response(earlier.response, status=earlier.status_code)
             replay["Idempotent-Replayed"] = "true"
             return replay
@@ -335,7 +344,7 @@ def idempotent(handler):
         except BaseException:
             IdempotentRequest.objects.filter(company=company, pk=record.pk).delete()
             raise
-        if response.status_code >= 500:
+        if response.status_code >= 400:
             IdempotentRequest.objects.filter(company=company, pk=record.pk).delete()
         else:
             IdempotentRequest.objects.filter(company=company, pk=record.pk).update(

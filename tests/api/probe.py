@@ -20,6 +20,8 @@ from api.base import CompanyAPIView, Conflict, idempotent
 # Set by a test to hold a POST with {"wait": true} inside its handler until released.
 entered = threading.Event()
 release = threading.Event()
+# Set by a test: the next POST fails with a server error, as a gateway outage would.
+fail_next = threading.Event()
 
 
 class ProbeRow(serializers.Serializer):
@@ -47,7 +49,8 @@ class Probe(CompanyAPIView):
             entered.set()
             release.wait(timeout=30)
         fail = given.validated_data["fail"]
-        if fail == "server":
+        if fail == "server" or fail_next.is_set():
+            fail_next.clear()
             raise RuntimeError("the gateway fell over")
         if fail == "conflict":
             raise Conflict("Not now.")
