@@ -69,8 +69,12 @@ def _record(messages: list[Message], results: dict[str, SendResult]) -> HandOff:
         else:
             failed[result.error[:255]].append(message.pk)
     # A few set-based updates per batch, not one per message. Only from SENDING: a
-    # delivery report that overtook this answer has already said more.
-    sending = Message.objects.filter(status=Message.Status.SENDING)
+    # delivery report that overtook this answer has already said more. A batch is one
+    # company's (a campaign's chunk, or one transactional message sent inside the API's
+    # scope of its company).
+    sending = Message.objects.filter(
+        company_id=messages[0].company_id, status=Message.Status.SENDING
+    )
     sending.filter(pk__in=sent).update(status=Message.Status.SENT, sent_at=now)
     for message in with_reference:
         sending.filter(pk=message.pk).update(
