@@ -188,7 +188,8 @@ def write_rows(
     created = [o for o in outcomes if o.outcome == "created"]
     updated = [o.contact for o in outcomes if o.outcome == "updated"]
     _insert_contacts(rules, [o.fields for o in created])
-    Contact.objects.bulk_update(updated, _UPDATE_FIELDS, batch_size=1000)
+    mine = Contact.objects.filter(company=rules.company)
+    mine.bulk_update(updated, _UPDATE_FIELDS, batch_size=1000)
     if created and (with_ids or rules.group_id):
         _find_created(rules.company, created)
     if rules.group_id:
