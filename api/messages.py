@@ -86,6 +86,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "segments",
             "created_at",
             "sent_at",
+            "delivered_at",
         ]
         read_only_fields = fields
         extra_kwargs = {
@@ -95,6 +96,7 @@ class MessageSerializer(serializers.ModelSerializer):
             },
             "error": {"help_text": "Why it failed, when it did"},
             "sent_at": {"help_text": "When the gateway took it"},
+            "delivered_at": {"help_text": "When it arrived, as the delivery report says"},
         }
 
     def get_short_link(self, message: Message) -> str:

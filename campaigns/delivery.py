@@ -111,7 +111,9 @@ def record_delivery_reports(
         # Locked, so that a report and a worker finishing the same message never interleave;
         # in id order, as a worker's UPDATE mostly takes them, to keep deadlocks rare.
         locked = found.select_for_update().order_by("pk")
-        messages = {str(m.pk): m for m in locked.only("id", "status", "error", "sent_at")}
+        messages = {
+            str(m.pk): m for m in locked.only("id", "status", "error", "sent_at", "delivered_at")
+        }
         changed, unknown, ignored = {}, [], 0
         for report in reports:
             message = messages.get(report.reference)
@@ -124,7 +126,9 @@ def record_delivery_reports(
                 changed[message.pk] = message
             else:
                 ignored += 1
-        Message.objects.bulk_update(changed.values(), ["status", "error", "sent_at"])
+        Message.objects.bulk_update(
+            changed.values(), ["status", "error", "sent_at", "delivered_at"]
+        )
     if unknown:
         logger.info(
             "%d delivery report(s) name no message of ours, e.g. %r", len(unknown), unknown[:5]
@@ -138,7 +142,8 @@ def _apply(report: DeliveryReport, message: Message) -> None:
     if report.outcome == DELIVERED:
         message.status, message.error = Message.Status.DELIVERED, ""
         # The report proves it went out, also when the hand-off never told us so.
-        message.sent_at = message.sent_at or report.at or timezone.now()
+        message.delivered_at = report.at or timezone.now()
+        message.sent_at = message.sent_at or message.delivered_at
     else:
         message.status = Message.Status.FAILED
         message.error = (report.error or DEFAULT_FAILURE)[:255]

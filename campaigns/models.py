@@ -101,6 +101,8 @@ class Message(models.Model):
     gateway_reference = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # From the gateway's delivery report: when the phone received it.
+    delivered_at = models.DateTimeField(null=True, blank=True)
 
     objects = TenantManager()
 

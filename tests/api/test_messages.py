@@ -185,9 +185,13 @@ def test_any_message_of_the_company_shows_its_status(api, client, company, outbo
     )
     assert shown["body"].startswith("Spring beans!\n")
 
-    report = json.dumps({"reference": str(sent.pk), "status": "delivered"}).encode()
-    assert signed_post(client, "/hooks/sms/status/", report).status_code == 200
-    assert api.get(f"/api/v1/messages/{sent.pk}").json()["status"] == "delivered"
+    assert shown["delivered_at"] is None
+    report = {"reference": str(sent.pk), "status": "delivered", "at": "2026-03-02T10:00:05Z"}
+    posted = signed_post(client, "/hooks/sms/status/", json.dumps(report).encode())
+    assert posted.status_code == 200
+    delivered = api.get(f"/api/v1/messages/{sent.pk}").json()
+    assert delivered["status"] == "delivered"
+    assert delivered["delivered_at"] == "2026-03-02T10:00:05Z"
 
 
 def test_another_company_s_message_is_a_404(api, outsider_api, outbox):
