@@ -436,6 +436,8 @@ class ContactDetail(CompanyAPIView):
 
 
 class ContactLookup(CompanyAPIView):
+    serializer_class = ContactSerializer
+
     @extend_schema(
         summary="The contact with this phone number or email address",
         description="Give `phone` (any usual format: `+31 6 12345678`, `0612345678`, "
@@ -570,6 +572,8 @@ def _row(row) -> tuple[dict[str, str], dict[str, str]]:
 
 
 class ContactBulk(CompanyAPIView):
+    serializer_class = BulkUpsertSerializer
+
     def initial(self, request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
         # 10,000 contacts outgrow DATA_UPLOAD_MAX_MEMORY_SIZE, which guards every other
