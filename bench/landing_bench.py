@@ -92,10 +92,11 @@ def _serving(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
     raise RuntimeError("gunicorn did not answer")
 
 
-def start_gunicorn(*, port: int, workers: int, log: Path) -> subprocess.Popen:
+def start_gunicorn(*, port: int, workers: int, log: Path, settings: str = "bench.landing_settings",
+                   extra_env: dict | None = None) -> subprocess.Popen:  # fmt: skip
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.landing_settings",
+        "DJANGO_SETTINGS_MODULE": settings,
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(40),
         "SMS_WEBHOOK_SECRET": secrets.token_urlsafe(40),
@@ -106,6 +107,7 @@ def start_gunicorn(*, port: int, workers: int, log: Path) -> subprocess.Popen:
         # neutrally after 200, without opting anyone out.
         "LANDING_POSTS_PER_IP": str(10**9),
         "LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     collect = [ROOT / ".venv/bin/python", "manage.py", "collectstatic", "--noinput", "-v0"]
     subprocess.run(collect, cwd=ROOT, env=env, check=True)
@@ -118,12 +120,13 @@ def start_gunicorn(*, port: int, workers: int, log: Path) -> subprocess.Popen:
     return process
 
 
-def run_wrk(wrk: str, url: str, *, seconds: int, connections: int, env: dict) -> dict:
+def run_wrk(wrk: str, url: str, *, seconds: int, connections: int, env: dict,
+            script: str = "landing.lua") -> dict:  # fmt: skip
     threads = min(2, connections)
     # A slow answer is measured, not dropped as wrk's default 2 s timeout would.
     command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
     command += ["--latency"]
-    command += ["-s", str(Path(__file__).with_name("landing.lua")), url]
+    command += ["-s", str(Path(__file__).with_name(script)), url]
     result = subprocess.run(
         command,
         env={**os.environ, **env, "LANDING_THREADS": str(threads)},

@@ -1,5 +1,6 @@
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from django.db import connection
 from django.db.models import (
@@ -205,19 +206,40 @@ def check_suppressions(*, company: Company, addresses: list[str]) -> dict[str, S
     instances and writes nothing.
     """
     wanted = [a for a in dict.fromkeys(addresses) if a]
+    with connection.cursor() as cursor:
+        cursor.execute(_check_sql(len(wanted), connection.vendor), [company.pk, *wanted])
+        rows = cursor.fetchall()
     found = {
-        row[0]: SuppressionStatus(
-            address=row[0],
+        address: SuppressionStatus(
+            address=address,
             suppressed=True,
-            since=row[1],
-            source=row[2],
-            reason=row[3],
-            reason_text=row[4],
-            campaign_id=row[5],
-            event_id=row[6],
-            suppression_id=row[7],
+            since=_aware(since),
+            source=source,
+            reason=reason,
+            reason_text=reason_text,
+            campaign_id=campaign_id,
+            event_id=event_id,
+            suppression_id=suppression_id,
         )
-        for row in Suppression.objects.filter(company=company, address__in=wanted)
+        for address, since, source, reason, reason_text, campaign_id, event_id, suppression_id in (
+            rows
+        )
+    }
+    return {a: found.get(a) or SuppressionStatus(address=a, suppressed=False) for a in wanted}
+
+
+@cache
+def _check_sql(count: int, vendor: str) -> str:
+    """The check's SQL for ``count`` addresses, written by the ORM once per process.
+
+    Compiling the queryset cost more than running it (about 0.4 ms of a 4 ms request,
+    measured under gunicorn by ``make bench``); the statement itself is the queryset's, so
+    the company stays its first parameter, as the tenant scope demands of every query.
+    """
+    placeholders = [f"address-{n}" for n in range(count)]
+    query = (
+        Suppression.objects.filter(company_id=0)
+        .filter(address__in=placeholders)
         .order_by()
         .values_list(
             "address",
@@ -229,8 +251,19 @@ def check_suppressions(*, company: Company, addresses: list[str]) -> dict[str, S
             "event_id",
             "id",
         )
-    }
-    return {a: found.get(a) or SuppressionStatus(address=a, suppressed=False) for a in wanted}
+        .query
+    )
+    sql, params = query.get_compiler(connection=connection).as_sql()
+    if list(params) != [0, *placeholders]:  # the parameters' order is what execute relies on
+        raise RuntimeError(f"Unexpected parameters of the suppression check: {params}")
+    return sql
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # SQLite hands back naive UTC from a raw cursor; PostgreSQL an aware moment.
+    if moment is None or timezone.is_aware(moment):
+        return moment
+    return timezone.make_aware(moment, UTC)
 
 
 def search_suppressions(
