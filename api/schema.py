@@ -1,7 +1,11 @@
 """The OpenAPI description: one error shape, documented on every operation."""
 
+import copy
+
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
+
+from .base import IDEMPOTENCY_HEADER, idempotent
 
 ErrorBody = inline_serializer(
     name="Error",
@@ -39,7 +43,14 @@ def errors(*statuses: int) -> dict[int, OpenApiResponse]:
 
 
 def add_common_errors(result, generator, request, public):
-    """Every operation can answer 401 (the key) and 429 (the rate limit)."""
+    """Document on every operation the answers that come from what all endpoints share.
+
+    The key (401) and the rate limit (429) on every operation with a key; a bad cursor
+    (400) on every page; malformed JSON (400) and a body too large (413) wherever a body
+    is read; an unknown id (404) wherever the path names one; and on every POST behind
+    ``@idempotent`` its header with what it can answer (400, 409, 422). A view documents
+    what is its own; these come from the foundation, so no view has to remember them.
+    """
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault("ErrorDetail", _ERROR_DETAIL)
     schemas.setdefault(
@@ -50,19 +61,67 @@ def add_common_errors(result, generator, request, public):
             "required": ["error"],
         },
     )
-    ref = {"$ref": "#/components/schemas/Error"}
-    for path in result.get("paths", {}).values():
-        for operation in path.values():
+    idempotent = _idempotent_operations(generator)
+    for path, item in result.get("paths", {}).items():
+        for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
-            if operation.get("security") == [{}] or not operation.get("security", True):
-                continue
-            for code in (401, 429):
-                operation["responses"].setdefault(
-                    str(code),
-                    {"content": {"application/json": {"schema": ref}}, "description": WHY[code]},
-                )
+            parameters = operation.setdefault("parameters", [])
+            if (path, method) in idempotent:
+                # One description of the header, whatever a view wrote of it.
+                parameters[:] = [p for p in parameters if p["name"] != IDEMPOTENCY_HEADER]
+                parameters.append(copy.deepcopy(_IDEMPOTENCY_PARAMETER))
+            named = {(parameter["in"], parameter["name"]) for parameter in parameters}
+            codes = set()
+            if not (operation.get("security") == [{}] or not operation.get("security", True)):
+                codes |= {401, 429}
+            if ("query", "cursor") in named:
+                codes.add(400)
+            if "requestBody" in operation:
+                codes |= {400, 413}
+            if any(place == "path" for place, _ in named):
+                codes.add(404)
+            if (path, method) in idempotent:
+                codes |= {400, 409, 422}
+            if not parameters:
+                del operation["parameters"]
+            responses = operation["responses"]
+            for code in codes:
+                responses.setdefault(str(code), _error_response(code))
+            operation["responses"] = dict(sorted(responses.items()))
     return result
+
+
+def _error_response(code: int) -> dict:
+    return {
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        "description": WHY[code],
+    }
+
+
+def _idempotent_operations(generator) -> set[tuple[str, str]]:
+    """(path, method) of the operations whose handler is wrapped by ``@idempotent``."""
+    found = set()
+    for path, _regex, method, callback in generator.endpoints or ():
+        handler = getattr(getattr(callback, "cls", None), method.lower(), None)
+        if getattr(handler, "__code__", None) is _IDEMPOTENT_CODE:
+            view = generator.create_view(callback, method)
+            found.add((generator.coerce_path(path, method, view), method.lower()))
+    return found
+
+
+# Every handler wrapped by @idempotent runs this one code object.
+_IDEMPOTENT_CODE = idempotent(lambda view, request: None).__code__
+_IDEMPOTENCY_PARAMETER = {
+    "in": "header",
+    "name": IDEMPOTENCY_HEADER,
+    "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "Any unique string (a UUID) per request. A retry with the same key and "
+    "the same request does nothing again and gets the first answer, with "
+    "`Idempotent-Replayed: true`; the key with another request is a 422, and while the "
+    "first is still running, a 409. Kept for `API_IDEMPOTENCY_HOURS`.",
+}
 
 
 _ERROR_DETAIL = {

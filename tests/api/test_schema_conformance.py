@@ -41,8 +41,14 @@ OURS = 424_242  # the id of one row of every kind of the fuzzing company
 PHONE = "+31612340000"  # a contact's number, also suppressed
 EMAIL = "fuzz@example.com"
 FIELD_KEY = "tier"
-# What a path parameter of that name is swapped for, when it is swapped.
-REAL_VALUES = {"key": FIELD_KEY, "phone": PHONE, "address": PHONE, "email": EMAIL}
+# Besides an id, what names a real row in a parameter of that name.
+REAL_VALUES = {
+    "ref": [str(OURS), PHONE],
+    "phone": [PHONE],
+    "address": [PHONE],
+    "email": [EMAIL],
+    "key": [FIELD_KEY],
+}
 
 CONFIG = SchemathesisConfig.from_dict(
     {
@@ -63,17 +69,29 @@ CHECKS = [
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", WSGIHandler(), config=CONFIG)
 
 
+def _sometimes_real(parameters):
+    """Each id (or address) as generated, or one that names a row of the fuzzed company."""
+    if not parameters:
+        return st.just(parameters)
+    choices = {}
+    for name, value in parameters.items():
+        real = list(REAL_VALUES.get(name, ()))
+        if isinstance(value, int) and not isinstance(value, bool):
+            real.append(OURS)
+        elif isinstance(value, str) and value.isascii() and value.isdigit():
+            real.append(str(OURS))
+        choices[name] = st.sampled_from([value, *real])
+    return st.fixed_dictionaries(choices)
+
+
 @schema.hook
 def flatmap_path_parameters(context, path_parameters):
-    """Half of the time, every id in the path is the id of a row that exists."""
-    if not path_parameters:
-        return st.just(path_parameters)
-    real = {
-        name: OURS if isinstance(value, int) and not isinstance(value, bool) else value
-        for name, value in path_parameters.items()
-    }
-    real.update({name: REAL_VALUES[name] for name in real if name in REAL_VALUES})
-    return st.sampled_from([path_parameters, real])
+    return _sometimes_real(path_parameters)
+
+
+@schema.hook
+def flatmap_query(context, query):
+    return _sometimes_real(query)
 
 
 @pytest.fixture

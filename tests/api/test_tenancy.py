@@ -13,9 +13,13 @@ import itertools
 import json
 
 import pytest
+import time_machine
 from django.db import transaction
 from django.urls import get_resolver, resolve, reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
 
+from optout.selectors import FEED_SETTLE
 from tests import test_tenancy_walk as dashboard_walk
 from tests.test_tenancy_walk import SECRET, THEIRS, body, rows_of, url_patterns
 
@@ -46,6 +50,9 @@ HOSTILE = {
     "contacts": [THEIRS],
     "contact_ids": [THEIRS],
 }
+# The same, naming rows that exist in no company.
+NOWHERE = 987_655
+NOWHERE_HOSTILE = json.loads(json.dumps(HOSTILE).replace(str(THEIRS), str(NOWHERE)))
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -70,10 +77,53 @@ def allowed_methods(url: str) -> list[str]:
     return [method for method in METHODS if hasattr(view, method)]
 
 
-def send(client, method: str, url: str):
+def send(client, method: str, url: str, data: dict = HOSTILE):
     if method == "get":
         return client.get(url)
-    return getattr(client, method)(url, json.dumps(HOSTILE), content_type="application/json")
+    return getattr(client, method)(url, json.dumps(data), content_type="application/json")
+
+
+def rolled_back(client, method: str, url: str, data: dict = HOSTILE):
+    """The answer to a request whose writes are undone, so the next one meets the same rows."""
+    with transaction.atomic():
+        response = send(client, method, url, data)
+        transaction.set_rollback(True)
+    return response
+
+
+def same_answer(one, other) -> bool:
+    """The same status, error code and fields at fault: nothing tells the two apart."""
+
+    def gist(response):
+        data = response.json() if response.get("Content-Type") == "application/json" else None
+        error = data.get("error") if isinstance(data, dict) else None
+        if not isinstance(error, dict):
+            return response.status_code, None, None
+        return response.status_code, error.get("code"), sorted(error.get("fields") or {})
+
+    return gist(one) == gist(other)
+
+
+def their_filters(url: str) -> list[tuple[dict, dict | None]]:
+    """For each query parameter of the list at ``url`` that can name a row: the query that
+    names the other company's row, and the same query naming no row (None for a text)."""
+    operation = live_schema()["paths"].get(url, {}).get("get", {})
+    filters = []
+    for parameter in operation.get("parameters", []):
+        name = parameter["name"]
+        if parameter["in"] != "query" or name in {"cursor", "limit", "after"}:
+            continue
+        if parameter["schema"].get("type") == "integer":
+            filters.append(({name: THEIRS}, {name: NOWHERE}))
+        elif name in {"phone", "address"}:
+            filters.append(({name: THEIR_ADDRESS}, {name: "+33612345670"}))
+        elif name == "q":
+            filters.append(({name: SECRET}, None))
+    return filters
+
+
+def live_schema() -> dict:
+    return APIClient().get(reverse("api:schema"), {"format": "json"}).json()
 
 
 def shows_theirs(response, *, echoing: bool = False) -> bool:
@@ -98,10 +148,7 @@ def as_their_owner(outsider_api):
     """The other company's own key; whatever it does is rolled back."""
 
     def request(method: str, url: str):
-        with transaction.atomic():
-            response = send(outsider_api, method, url)
-            transaction.set_rollback(True)
-        return response
+        return rolled_back(outsider_api, method, url)
 
     return request
 
@@ -136,22 +183,59 @@ def test_every_api_url_with_another_companys_id_is_a_404(
 def test_api_lists_show_nothing_of_another_company(
     as_their_owner, walker, other_company, their_rows
 ):
-    shown_to_owner = []
+    shown_to_owner, filtered = [], 0
+    for name, params in api_patterns():
+        if params or "get" not in allowed_methods(reverse(name)):
+            continue
+        url = reverse(name)
+        response = walker.get(url)
+        assert response.status_code < 500, f"GET {url} ({name})"
+        assert not shows_theirs(response), f"GET {url} ({name}): {body(response)}"
+        # Once the other company's events have settled into the feed.
+        with time_machine.travel(timezone.now() + 2 * FEED_SETTLE):
+            if shows_theirs(as_their_owner("get", url)):
+                shown_to_owner.append(name)
+        # Each filter of the list, set to what names the other company's rows, answers
+        # as it does for what names no row at all.
+        for query, nowhere in their_filters(url):
+            response = walker.get(url, query)
+            assert response.status_code < 500, f"GET {url} {query}"
+            assert not shows_theirs(response, echoing=True), f"GET {url} {query}"
+            if nowhere is not None:
+                assert same_answer(response, walker.get(url, nowhere)), f"GET {url} {query}"
+            filtered += 1
+    # The same lists do show the other company's rows to its own key.
+    assert {
+        "api:campaign-list",
+        "api:consent-event-list",
+        "api:contact-list",
+        "api:custom-field-list",
+        "api:group-list",
+        "api:suppression-list",
+    } <= set(shown_to_owner)
+    assert filtered >= 5
+    assert rows_of(other_company) == their_rows
+
+
+def test_api_writes_without_ids_touch_nothing_of_another_company(
+    as_their_owner, walker, other_company, their_rows
+):
+    """A create or send naming the other company's rows is refused as if they did not exist."""
+    written = 0
     for name, params in api_patterns():
         if params:
             continue
         url = reverse(name)
-        methods = allowed_methods(url)
-        for method in methods:
+        for method in set(allowed_methods(url)) - {"get"}:
+            naming_theirs = rolled_back(walker, method, url, HOSTILE)
+            naming_nothing = rolled_back(walker, method, url, NOWHERE_HOSTILE)
+            assert same_answer(naming_theirs, naming_nothing), f"{method} {url} ({name})"
             response = send(walker, method, url)
-            assert response.status_code < 500, f"{method} {url} ({name})"
-            echoing = method != "get"
-            assert not shows_theirs(response, echoing=echoing), f"{method} {url}: {body(response)}"
-        if "get" in methods and shows_theirs(as_their_owner("get", url)):
-            shown_to_owner.append(name)
-    # The same lists do show the other company's rows to its own key.
-    assert {"api:suppression-list", "api:consent-event-list"} <= set(shown_to_owner)
-    assert rows_of(other_company) == their_rows
+            assert response.status_code < 500, f"{method} {url} ({name}): {body(response)}"
+            assert not shows_theirs(response, echoing=True), f"{method} {url}: {body(response)}"
+            written += 1
+    assert written >= 5
+    assert rows_of(other_company) == their_rows, "a request changed the other company's data"
 
 
 def test_every_api_url_without_a_key_is_a_401(anonymous_api, other_company, their_rows):
