@@ -38,6 +38,8 @@ class EndpointForm(forms.Form):
         label="URL",
         max_length=500,
         assume_scheme="https",
+        # A text box (the dashboard's style), with a phone's URL keyboard.
+        widget=forms.TextInput(attrs={"inputmode": "url", "spellcheck": "false"}),
         help_text="An HTTPS URL of your own systems, such as https://crm.example.com/hooks/optout.",
     )
     description = forms.CharField(
