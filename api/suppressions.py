@@ -199,7 +199,12 @@ def _moment(request: Request, name: str, problems: dict) -> datetime | None:
     if moment is None:
         problems[name] = ["An ISO 8601 date or time, such as 2026-03-01 or 2026-03-01T12:00Z."]
         return None
-    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
+    try:
+        # In UTC before it reaches the database: PostgreSQL takes offsets up to ±15:59 only.
+        return moment.astimezone(UTC) if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        problems[name] = ["A moment between the years 1 and 9999."]
+        return None
 
 
 def _id(request: Request, name: str, problems: dict) -> int | None:

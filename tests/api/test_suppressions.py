@@ -317,6 +317,15 @@ def test_list_filters_by_moment(api, company):
     ]
 
 
+def test_since_with_an_offset_the_database_has_not_is_read_in_utc(api, company):
+    optout(company, "+31612345678")
+
+    answer = api.get(LIST, {"since": "0028-01-26T09:23:57-19:00"})
+
+    assert answer.status_code == 200
+    assert [r["address"] for r in answer.json()["results"]] == ["+31612345678"]
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
@@ -327,6 +336,7 @@ def test_list_filters_by_moment(api, company):
         ({"campaign": "-1"}, "campaign"),
         ({"since": "yesterday"}, "since"),
         ({"until": "2026-13-45"}, "until"),
+        ({"since": "0001-01-01T00:00:00+01:00"}, "since"),
         ({"cursor": "garbage"}, None),
     ],
 )
