@@ -81,6 +81,8 @@ class ConsentEvent(models.Model):
         indexes = [
             models.Index(fields=["company", "address"], name="consent_company_address_idx"),
             models.Index(fields=["company", "campaign_id"], name="consent_company_campaign_idx"),
+            # The API's event feed: one company's events in id order, after a cursor.
+            models.Index(fields=["company", "id"], name="consent_company_feed_idx"),
         ]
 
     def __str__(self) -> str:
