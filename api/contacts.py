@@ -710,5 +710,5 @@ urlpatterns = [
     path("contacts/", ContactList.as_view(), name="contact-list"),
     path("contacts/lookup", ContactLookup.as_view(), name="contact-lookup"),
     path("contacts/bulk", ContactBulk.as_view(), name="contact-bulk"),
-    re_path(rf"^contacts/{ID}/$", ContactDetail.as_view(), name="contact-detail"),
+    re_path(rf"^contacts/{ID}/\Z", ContactDetail.as_view(), name="contact-detail"),
 ]

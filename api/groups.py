@@ -350,8 +350,8 @@ class CustomFieldDetail(CompanyAPIView):
 
 urlpatterns = [
     path("groups/", GroupList.as_view(), name="group-list"),
-    re_path(rf"^groups/{ID}/$", GroupDetail.as_view(), name="group-detail"),
-    re_path(rf"^groups/{ID}/members$", GroupMembers.as_view(), name="group-members"),
+    re_path(rf"^groups/{ID}/\Z", GroupDetail.as_view(), name="group-detail"),
+    re_path(rf"^groups/{ID}/members\Z", GroupMembers.as_view(), name="group-members"),
     path("custom-fields/", CustomFieldList.as_view(), name="custom-field-list"),
-    re_path(rf"^custom-fields/{ID}/$", CustomFieldDetail.as_view(), name="custom-field-detail"),
+    re_path(rf"^custom-fields/{ID}/\Z", CustomFieldDetail.as_view(), name="custom-field-detail"),
 ]
