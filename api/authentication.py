@@ -83,8 +83,8 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "An API key of the company, created under Settings → API keys "
-            "or with `manage.py create_api_key`.",
+            "description": "An API key of the company, `oab_…`: created by an owner on "
+            "the dashboard's API keys screen, or with `manage.py create_api_key`.",
         }
 
 

@@ -2,10 +2,12 @@
 
 from django.urls import include, path, re_path
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import exceptions
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import AllowAny
+
+from .docs import docs
 
 app_name = "api"
 
@@ -25,13 +27,7 @@ v1 = [
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),
         name="schema",
     ),
-    path(
-        "docs/",
-        SpectacularSwaggerSplitView.as_view(
-            url_name="api:schema", authentication_classes=[], permission_classes=[AllowAny]
-        ),
-        name="docs",
-    ),
+    path("docs/", docs, name="docs"),
     path("", include("api.suppressions")),
     path("", include("api.contacts")),
     path("", include("api.groups")),
