@@ -7,7 +7,6 @@ messages show how it went. A state that does not allow an action is a 409 saying
 """
 
 import zoneinfo
-from datetime import datetime
 
 from django.db.models import Prefetch
 from django.http import Http404
@@ -23,7 +22,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from addressbook.models import Group
-from addressbook.services.audit import Action, record_audit
 from campaigns.models import Campaign, Channel, Message
 from campaigns.selectors import (
     CONDITION_LOOKUPS,
@@ -41,6 +39,7 @@ from campaigns.services import (
     create_campaign,
     draft_errors,
     pause_campaign,
+    record_campaign_action,
     refusal,
     resume_campaign,
     schedule_campaign,
@@ -52,7 +51,7 @@ from campaigns.services.lifecycle import MAX_CONDITIONS
 from optout.selectors import MAX_ID
 
 from .base import CompanyAPIView, Conflict, idempotent, invalid
-from .messages import IDEMPOTENCY_PARAMETER, MessageSerializer
+from .messages import MessageSerializer
 from .schema import errors
 
 TAGS = ["Campaigns"]
@@ -428,8 +427,7 @@ class CampaignList(mixins.ListModelMixin, CompanyAPIView):
         "sent only by `send` or `schedule`. Send an `Idempotency-Key` header so that a "
         "retry creates nothing twice.",
         request=CampaignInputSerializer,
-        parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: CampaignDetailSerializer, **errors(400, 409, 422)},
+        responses={201: CampaignDetailSerializer, **errors(400)},
         examples=[
             OpenApiExample(
                 "An SMS to one group in the Netherlands",
@@ -607,62 +605,66 @@ def _problems(company, fields: dict) -> dict[str, list[str]]:
 
 # --- the actions -------------------------------------------------------------------------
 class _Action(CompanyAPIView):
-    """One button of the campaign's page: the lifecycle service, a 409 when it refuses."""
+    """One button of the campaign's page: its lifecycle service, a 409 when it refuses,
+    and the audit log where the button records one."""
 
     what = ""  # as in "cannot be <what>"
-    audit = ""  # the audit log's action, where the dashboard's button records one
 
-    def act(self, campaign: Campaign, request: Request) -> bool:
+    def service(self, campaign: Campaign, request: Request):
+        """The lifecycle service the action calls, and its keyword arguments besides the
+        campaign (``request.data`` read and checked)."""
         raise NotImplementedError
+
+    def details(self, arguments: dict) -> dict:
+        """More for the audit log, as the dashboard's button records it."""
+        return {}
 
     def run(self, request: Request, pk: int) -> Response:
         campaign = campaign_or_404(self.company, pk)
-        if not self.act(campaign, request):
+        service, arguments = self.service(campaign, request)
+        try:
+            done = service(campaign=campaign, **arguments)
+        except CampaignError as exc:  # a time in the past
+            raise invalid(str(exc), fields={name: [str(exc)] for name in arguments}) from None
+        if not done:
             raise Conflict(refusal(campaign=campaign, what=self.what), code="invalid_state")
-        if self.audit:
-            record_audit(
-                company=self.company,
-                action=self.audit,
-                obj=campaign,
-                details={"channel": campaign.channel, "api_key": request.auth.name, **self.details},
-                ip=request.META.get("REMOTE_ADDR"),
-            )
+        record_campaign_action(
+            campaign=campaign,
+            service=service,
+            ip=request.META.get("REMOTE_ADDR"),
+            api_key=request.auth.name,
+            **self.details(arguments),
+        )
         return _detail(campaign)
 
-    details: dict = {}
 
-
-def _action_schema(summary: str, description: str, *, request=None, idempotent_too=False):
+def _action_schema(summary: str, description: str, *, request=None):
+    """An action's answers: the campaign, or 409 when its state does not allow it (the
+    foundation adds what an ``@idempotent`` one can answer besides)."""
     return extend_schema(
         summary=summary,
-        description=description
-        + (
-            " Send an `Idempotency-Key` header so that a retry does nothing twice."
-            if idempotent_too
-            else ""
-        ),
+        description=description,
         request=request,
-        parameters=[IDEMPOTENCY_PARAMETER] if idempotent_too else [],
         responses={
             200: CampaignDetailSerializer,
-            **errors(*((400, 404, 409, 422) if idempotent_too else (404, 409))),
+            **errors(*((400,) if request else ()), 404, 409),
         },
         tags=TAGS,
     )
 
 
 class CampaignSend(_Action):
-    what, audit = "sent now", Action.CAMPAIGN_SENT
+    what = "sent now"
 
-    def act(self, campaign: Campaign, request: Request) -> bool:
-        return send_campaign(campaign=campaign)
+    def service(self, campaign: Campaign, request: Request):
+        return send_campaign, {}
 
     @_action_schema(
         "Send a campaign now",
         "A draft or scheduled campaign starts sending at once, in the background: follow "
         "`status` and `counters`. Each eligible recipient gets it once; opted-out ones are "
-        "skipped; recipients outside their country's sending hours get it when those open.",
-        idempotent_too=True,
+        "skipped; recipients outside their country's sending hours get it when those open. "
+        "Send an `Idempotency-Key` header so that a retry does nothing twice.",
     )
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
@@ -670,25 +672,21 @@ class CampaignSend(_Action):
 
 
 class CampaignSchedule(_Action):
-    what, audit = "scheduled", Action.CAMPAIGN_SCHEDULED
+    what = "scheduled"
 
-    def act(self, campaign: Campaign, request: Request) -> bool:
+    def service(self, campaign: Campaign, request: Request):
         incoming = ScheduleSerializer(data=request.data, context={"company": self.company})
         incoming.is_valid(raise_exception=True)
-        at: datetime = incoming.validated_data["at"]
-        try:
-            scheduled = schedule_campaign(campaign=campaign, at=at)
-        except CampaignError as exc:
-            raise invalid(str(exc), fields={"at": [str(exc)]}) from None
-        self.details = {"send_at": at.isoformat()}
-        return scheduled
+        return schedule_campaign, {"at": incoming.validated_data["at"]}
+
+    def details(self, arguments: dict) -> dict:
+        return {"send_at": arguments["at"].isoformat()}
 
     @_action_schema(
         "Schedule a campaign",
         "A draft (or a scheduled campaign, to move it) is sent at `at`. Until then it can be "
         "unscheduled and edited again.",
         request=ScheduleSerializer,
-        idempotent_too=True,
     )
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
@@ -696,10 +694,10 @@ class CampaignSchedule(_Action):
 
 
 class CampaignUnschedule(_Action):
-    what, audit = "unscheduled", Action.CAMPAIGN_UNSCHEDULED
+    what = "unscheduled"
 
-    def act(self, campaign: Campaign, request: Request) -> bool:
-        return unschedule_campaign(campaign=campaign)
+    def service(self, campaign: Campaign, request: Request):
+        return unschedule_campaign, {}
 
     @_action_schema("Unschedule a campaign", "A scheduled campaign is a draft again.")
     def post(self, request: Request, pk: int) -> Response:
@@ -709,8 +707,8 @@ class CampaignUnschedule(_Action):
 class CampaignPause(_Action):
     what = "paused"
 
-    def act(self, campaign: Campaign, request: Request) -> bool:
-        return pause_campaign(campaign=campaign)
+    def service(self, campaign: Campaign, request: Request):
+        return pause_campaign, {}
 
     @_action_schema(
         "Pause a campaign",
@@ -723,8 +721,8 @@ class CampaignPause(_Action):
 class CampaignResume(_Action):
     what = "resumed"
 
-    def act(self, campaign: Campaign, request: Request) -> bool:
-        return resume_campaign(campaign=campaign)
+    def service(self, campaign: Campaign, request: Request):
+        return resume_campaign, {}
 
     @_action_schema("Resume a paused campaign", "Sending goes on where it stopped.")
     def post(self, request: Request, pk: int) -> Response:
@@ -732,10 +730,10 @@ class CampaignResume(_Action):
 
 
 class CampaignCancel(_Action):
-    what, audit = "cancelled", Action.CAMPAIGN_CANCELLED
+    what = "cancelled"
 
-    def act(self, campaign: Campaign, request: Request) -> bool:
-        return cancel_campaign(campaign=campaign)
+    def service(self, campaign: Campaign, request: Request):
+        return cancel_campaign, {}
 
     @_action_schema(
         "Cancel a campaign",

@@ -8,7 +8,6 @@ from django.utils.dateformat import format as format_date
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
-from addressbook.services.audit import Action, record_audit
 from addressbook.tenancy import company_required, get_for_company
 
 from .forms import CampaignForm, ScheduleForm
@@ -26,6 +25,7 @@ from .services import (
     cancel_campaign,
     create_campaign,
     pause_campaign,
+    record_campaign_action,
     refusal,
     resume_campaign,
     schedule_campaign,
@@ -160,7 +160,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def campaign_send(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_for_company(Campaign.objects, request.company, pk=pk)
     if send_campaign(campaign=campaign):
-        _audit(request, Action.CAMPAIGN_SENT, campaign)
+        _audit(request, send_campaign, campaign)
         messages.success(request, f"“{campaign}” is being sent.")
     else:
         messages.warning(request, _refused(campaign, "sent now"))
@@ -183,7 +183,7 @@ def campaign_schedule(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         if scheduled:
             local = format_date(timezone.localtime(at, form.zone), "j M Y, H:i")
-            _audit(request, Action.CAMPAIGN_SCHEDULED, campaign, send_at=at.isoformat())
+            _audit(request, schedule_campaign, campaign, send_at=at.isoformat())
             messages.success(
                 request, f"“{campaign}” will be sent on {local} ({request.company.timezone})."
             )
@@ -201,7 +201,6 @@ def campaign_unschedule(request: HttpRequest, pk: int) -> HttpResponse:
         unschedule_campaign,
         done="“{}” is a draft again: it is sent only when you send or schedule it.",
         refused="unscheduled",
-        audit=Action.CAMPAIGN_UNSCHEDULED,
     )
 
 
@@ -234,31 +233,26 @@ def campaign_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         cancel_campaign,
         done="“{}” is cancelled: messages not yet handed to the gateway will not be sent.",
         refused="cancelled",
-        audit=Action.CAMPAIGN_CANCELLED,
     )
 
 
-def _transition(
-    request: HttpRequest, pk: int, service, *, done: str, refused: str, audit: str = ""
-):
+def _transition(request: HttpRequest, pk: int, service, *, done: str, refused: str):
     campaign = get_for_company(Campaign.objects, request.company, pk=pk)
     if service(campaign=campaign):
-        if audit:
-            _audit(request, audit, campaign)
+        _audit(request, service, campaign)
         messages.success(request, done.format(campaign))
     else:
         messages.warning(request, _refused(campaign, refused))
     return redirect("campaigns:campaign-detail", pk=campaign.pk)
 
 
-def _audit(request: HttpRequest, action: str, campaign: Campaign, **details) -> None:
-    record_audit(
-        company=request.company,
-        action=action,
+def _audit(request: HttpRequest, service, campaign: Campaign, **details) -> None:
+    record_campaign_action(
+        campaign=campaign,
+        service=service,
         actor=request.user,
-        obj=campaign,
-        details={"channel": campaign.channel, **details},
         ip=request.META.get("REMOTE_ADDR"),
+        **details,
     )
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from addressbook.models import Company, Group
+from addressbook.services.audit import Action, record_audit
 
 from ..models import Campaign, Channel, Message
 from ..personalize import BodyError, compile_body
@@ -286,3 +287,30 @@ def cancel_campaign(*, campaign: Campaign) -> bool:
     cancel_queued(Message.objects.filter(company_id=campaign.company_id, campaign=campaign))
     campaign.chunks.filter(done_at__isnull=True).update(done_at=timezone.now(), leased_until=None)
     return True
+
+
+def record_campaign_action(
+    *, campaign: Campaign, service, actor=None, ip: str | None = None, **details
+) -> None:
+    """Put an action that was carried out on the audit log, if it is one kept there:
+    whoever took it (a member on the dashboard, a program with an API key)."""
+    action = _AUDITED.get(service)
+    if action is None:
+        return
+    record_audit(
+        company=campaign.company,
+        action=action,
+        actor=actor,
+        obj=campaign,
+        details={"channel": campaign.channel, **details},
+        ip=ip,
+    )
+
+
+# What changes when and whether a campaign reaches people is on the record.
+_AUDITED = {
+    send_campaign: Action.CAMPAIGN_SENT,
+    schedule_campaign: Action.CAMPAIGN_SCHEDULED,
+    unschedule_campaign: Action.CAMPAIGN_UNSCHEDULED,
+    cancel_campaign: Action.CAMPAIGN_CANCELLED,
+}

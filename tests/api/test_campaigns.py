@@ -293,6 +293,12 @@ def test_schedule_reads_a_time_without_offset_in_the_company_s_zone(api, draft):
         f"/api/v1/campaigns/{draft.pk}/schedule", {"at": "2099-06-01T09:00:00"}, format="json"
     )
     assert naive.status_code == 200
+    event = AuditEvent.objects.filter(action=AuditEvent.Action.CAMPAIGN_SCHEDULED).first()
+    assert event.details == {
+        "channel": "sms",
+        "api_key": "CRM sync",
+        "send_at": "2099-06-01T09:00:00+02:00",
+    }
     # Amsterdam is two hours ahead of UTC in June.
     assert Campaign.objects.get(pk=draft.pk).scheduled_at == datetime(2099, 6, 1, 7, tzinfo=UTC)
 
@@ -471,3 +477,41 @@ def test_created_previewed_and_sent_through_the_api_reaches_each_recipient_once(
     assert all(sms.body == f"Hi {sms.body[3:7]}!\n{NL_FOOTER}" for sms in outbox)
     counters = api.get(f"/api/v1/campaigns/{pk}").json()["counters"]
     assert (counters["audience"], counters["sent"], counters["skipped"]) == (5, 4, 1)
+
+
+# --- bad input ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("method", "suffix", "payload"),
+    [
+        ("post", "/api/v1/campaigns/", ["not", "an", "object"]),
+        ("post", "/api/v1/campaigns/", {"name": "x", "body": "a\u0000b"}),
+        ("post", "/api/v1/campaigns/", {"name": "x", "body": "b", "field_conditions": "city"}),
+        ("post", "/api/v1/campaigns/", {"name": "x", "body": "b", "groups": [True]}),
+        ("patch", "/api/v1/campaigns/{pk}", {"groups": None}),
+        ("patch", "/api/v1/campaigns/{pk}", {"channel": "fax"}),
+        ("post", "/api/v1/campaigns/{pk}/preview", {"countries": "NL"}),
+        ("post", "/api/v1/campaigns/preview", {"groups": [10**30]}),
+        ("post", "/api/v1/campaigns/{pk}/schedule", {"at": 1234567890}),
+        ("post", "/api/v1/campaigns/{pk}/schedule", ["2099-01-01T00:00:00Z"]),
+    ],
+)
+def test_bad_input_is_a_400_and_changes_nothing(api, draft, method, suffix, payload):
+    response = getattr(api, method)(suffix.format(pk=draft.pk), payload, format="json")
+    assert response.status_code == 400, response.content
+    assert set(response.json()["error"]) == {"code", "message", "fields"}
+    fresh = Campaign.objects.get(pk=draft.pk)
+    assert (fresh.status, fresh.body, Campaign.objects.count()) == (Status.DRAFT, draft.body, 1)
+
+
+def test_a_time_with_an_offset_postgresql_cannot_store_is_read_as_the_moment_it_names(api, draft):
+    response = api.post(
+        f"/api/v1/campaigns/{draft.pk}/schedule", {"at": "2099-01-01T00:00:00-19:00"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert Campaign.objects.get(pk=draft.pk).scheduled_at == datetime(2099, 1, 1, 19, tzinfo=UTC)
+
+
+def test_a_repeated_filter_is_a_400(api):
+    response = api.get("/api/v1/campaigns/?status=draft&status=sent")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"status": ["Give status once."]}
