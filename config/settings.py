@@ -423,6 +423,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for each set of choices that fields of the same name carry in several places.
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "campaigns.models.Channel",
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
