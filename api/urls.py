@@ -38,5 +38,6 @@ v1 = [
 
 urlpatterns = [
     path("v1/", include(v1)),
-    re_path(r"^.*$", not_found, name="not-found"),
+    # Any path, newlines included (a %0A in a path is still a path of the API).
+    re_path(r"^(?s:.*)\Z", not_found, name="not-found"),
 ]

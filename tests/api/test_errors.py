@@ -20,7 +20,17 @@ def _error(response, status: int, code: str) -> dict:
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/", "/api/v1/", "/api/v1/contactz", "/api/v2/contacts", "/api/v1/probe/x/y"]
+    "path",
+    [
+        "/api/",
+        "/api/v1/",
+        "/api/v1/contactz",
+        "/api/v2/contacts",
+        "/api/v1/probe/x/y",
+        "/api/v1/groups/a%0Ab/members",
+        "/api/v1/x%0D%0A",
+        "/api/v1/%C2%85",
+    ],
 )
 @pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
 def test_an_unknown_path_is_a_json_404(api, anonymous_api, path, method):
