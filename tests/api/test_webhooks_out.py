@@ -120,6 +120,15 @@ def test_another_companys_optout_goes_to_none_of_our_endpoints(other_company, en
     assert _deliveries(endpoint) == []
 
 
+def test_an_optout_through_the_api_is_queued_for_the_companys_endpoint(api, endpoint):
+    """Inside the API's tenant scope, as the dashboard's and the landing page's are not."""
+    response = api.post("/api/v1/suppressions/", {"address": "06 12345678"}, format="json")
+    assert response.status_code == 201, response.content
+    [delivery] = _deliveries(endpoint)
+    assert delivery.payload["data"]["address"] == NUMBER
+    assert delivery.payload["data"]["source"] == "api"
+
+
 # --- the request -------------------------------------------------------------------------
 def test_the_request_is_signed_with_the_endpoints_secret(company, endpoint, receiver):
     event = record_optout(company=company, address=NUMBER, source="sms_keyword", raw_text="STOP")
