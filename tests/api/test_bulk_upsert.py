@@ -3,8 +3,10 @@
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
-from addressbook.models import Contact, Group
+from addressbook.models import Contact, CustomField, Group
+from addressbook.services.imports import create_import, preview_import
 from optout.selectors import reachable_for_marketing, suppressed_among
 from optout.services import record_optout
 from tests.factories import ContactFactory
@@ -149,8 +151,6 @@ def test_skip_mode_and_a_group_for_every_row(api, company):
 
 
 def test_custom_values_follow_the_fields_types(api, company):
-    from addressbook.models import CustomField
-
     CustomField.objects.create(company=company, name="Visits", key="visits", type="number")
     response = post(
         api,
@@ -277,3 +277,29 @@ def test_without_a_key_nothing_is_written(db, anonymous_api):
     response = anonymous_api.post(BULK, {"contacts": [{"phone": number(1)}]}, format="json")
     assert response.status_code == 401
     assert not Contact.objects.exists()
+
+
+def test_rows_are_rejected_for_the_reasons_a_file_import_gives(api, company, settings, tmp_path):
+    settings.IMPORT_DIR = tmp_path
+    csv = (
+        "phone,email,first_name\n"
+        "0612345678,,Ada\n"
+        "+31 6 1,,Short\n"
+        ",not-an-email,Bad\n"
+        ",,Nobody\n"
+        "+31612345678,,Again\n"
+    )
+    job = create_import(
+        company=company, upload=SimpleUploadedFile("c.csv", csv.encode(), "text/csv")
+    )
+    imported = [(o.outcome, o.reason) for o in preview_import(job=job)]
+
+    rows = [
+        dict(zip(("phone", "email", "first_name"), line.split(","), strict=True))
+        for line in csv.splitlines()[1:]
+    ]
+    results = post(api, {"contacts": rows}).json()["results"]
+
+    assert [r["status"] for r in results] == ["created"] + ["rejected"] * 4
+    assert [r["error"] or "" for r in results] == [reason for _, reason in imported]
+    assert [o for o, _ in imported] == ["created", "invalid", "invalid", "invalid", "duplicate"]
