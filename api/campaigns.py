@@ -51,7 +51,7 @@ from campaigns.services.lifecycle import MAX_CONDITIONS
 from optout.selectors import MAX_ID
 
 from .base import CompanyAPIView, Conflict, idempotent, invalid
-from .messages import MessageSerializer
+from .messages import MessageSerializer, one_of
 from .schema import errors
 
 TAGS = ["Campaigns"]
@@ -362,18 +362,6 @@ def _not_valid(exc: CampaignInvalid):
     return invalid("The campaign cannot be saved: see fields.", fields=exc.errors)
 
 
-# --- the query string --------------------------------------------------------------------
-def _choice(request: Request, name: str, choices: list[str], problems: dict) -> str:
-    values = request.query_params.getlist(name)
-    if len(values) > 1:
-        problems[name] = [f"Give {name} once."]
-    elif values and values[0] not in choices:
-        problems[name] = [f"One of {', '.join(choices)}."]
-    else:
-        return values[0] if values else ""
-    return ""
-
-
 def _campaigns(company):
     # The groups of each campaign in one query, scoped to the company like every query.
     groups = Group.objects.filter(company=company).only("id")
@@ -399,8 +387,8 @@ class CampaignList(mixins.ListModelMixin, CompanyAPIView):
     def get_queryset(self):
         problems: dict = {}
         wanted = {
-            "status": _choice(self.request, "status", Status.values, problems),
-            "channel": _choice(self.request, "channel", Channel.values, problems),
+            "status": one_of(self.request, "status", Status.values, problems),
+            "channel": one_of(self.request, "channel", Channel.values, problems),
         }
         if problems:
             raise invalid("Some filters are not valid: see fields.", fields=problems)
@@ -750,7 +738,7 @@ class CampaignMessages(mixins.ListModelMixin, CompanyAPIView):
     def get_queryset(self):
         campaign = campaign_or_404(self.company, self.kwargs["pk"])
         problems: dict = {}
-        wanted = _choice(self.request, "status", Message.Status.values, problems)
+        wanted = one_of(self.request, "status", Message.Status.values, problems)
         if problems:
             raise invalid("Some filters are not valid: see fields.", fields=problems)
         found = messages_of(company=self.company).filter(campaign=campaign)

@@ -10,11 +10,12 @@ from django.http import Http404
 from django.urls import path
 from drf_spectacular.utils import (
     OpenApiExample,
+    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
 )
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -30,7 +31,7 @@ from campaigns.services import (
 )
 from optout.selectors import MAX_ID
 
-from .base import CompanyAPIView, idempotent
+from .base import CompanyAPIView, idempotent, invalid
 from .schema import ErrorBody, errors
 
 TAGS = ["Messages"]
@@ -183,7 +184,61 @@ def message_or_404(company, pk: int) -> Message:
 
 
 # --- the endpoints -----------------------------------------------------------------------
-class TransactionalSend(CompanyAPIView):
+def one_of(request: Request, name: str, choices: list[str], problems: dict) -> str:
+    """A query parameter that is one of ``choices``, given at most once; "" when absent."""
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        problems[name] = [f"Give {name} once."]
+    elif values and values[0] not in choices:
+        problems[name] = [f"One of {', '.join(choices)}."]
+    else:
+        return values[0] if values else ""
+    return ""
+
+
+def _campaign_id(request: Request, problems: dict) -> int | None:
+    values = request.query_params.getlist("campaign")
+    if not values:
+        return None
+    raw = values[0].strip()
+    if len(values) > 1 or not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_ID:
+        problems["campaign"] = ["A campaign id, given once."]
+        return None
+    return int(raw)
+
+
+class MessageList(mixins.ListModelMixin, CompanyAPIView):
+    serializer_class = MessageSerializer
+
+    def get_queryset(self):
+        problems: dict = {}
+        wanted = {
+            "kind": one_of(self.request, "kind", Message.Kind.values, problems),
+            "channel": one_of(self.request, "channel", Channel.values, problems),
+            "status": one_of(self.request, "status", Message.Status.values, problems),
+            "campaign_id": _campaign_id(self.request, problems),
+        }
+        if problems:
+            raise invalid("Some filters are not valid: see fields.", fields=problems)
+        found = messages_of(company=self.company)
+        return found.filter(**{name: value for name, value in wanted.items() if value})
+
+    @extend_schema(
+        summary="List the messages",
+        description="Every message of the company, transactional and of its campaigns, "
+        "newest first, in pages (`?limit=`, at most 1000; follow `next`).",
+        parameters=[
+            OpenApiParameter("kind", str, enum=Message.Kind.values),
+            OpenApiParameter("channel", str, enum=Channel.values),
+            OpenApiParameter("status", str, enum=Message.Status.values),
+            OpenApiParameter("campaign", int, description="The messages of this campaign"),
+        ],
+        responses={200: MessageSerializer(many=True), **errors(400)},
+        tags=TAGS,
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return self.list(request, *args, **kwargs)
+
     @extend_schema(
         summary="Send a transactional SMS or email now",
         description="For one-time codes, receipts and delivery notices: it reaches the "
@@ -248,6 +303,6 @@ class MessageDetail(CompanyAPIView):
 
 
 urlpatterns = [
-    path("messages/", TransactionalSend.as_view(), name="message-list"),
+    path("messages/", MessageList.as_view(), name="message-list"),
     path("messages/<int:pk>", MessageDetail.as_view(), name="message-detail"),
 ]

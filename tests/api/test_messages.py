@@ -211,3 +211,29 @@ def test_ids_no_message_can_have_are_a_404(api, pk):
 def test_without_a_key_nothing_is_sent(anonymous_api, outbox):
     assert anonymous_api.post("/api/v1/messages/", _sms(), format="json").status_code == 401
     assert outbox == []
+
+
+def test_the_list_holds_every_message_and_filters_them(api, company, other_company, outbox):
+    ContactFactory(company=company, phone="+31612340001")
+    campaign = CampaignFactory(company=company, status="sending", body="Spring beans!")
+    run_campaign(campaign)
+    code = api.post("/api/v1/messages/", _sms(), format="json").json()
+    theirs = CampaignFactory(company=other_company, status="sending")
+    ContactFactory(company=other_company)
+    run_campaign(theirs)
+
+    def ids(query: str = "") -> list[int]:
+        response = api.get(f"/api/v1/messages/{query}")
+        assert response.status_code == 200, response.json()
+        return [m["id"] for m in response.json()["results"]]
+
+    marketing = Message.objects.get(campaign=campaign).pk
+    assert ids() == [code["id"], marketing]
+    assert ids("?kind=transactional") == [code["id"]]
+    assert ids(f"?campaign={campaign.pk}") == [marketing]
+    assert ids(f"?campaign={theirs.pk}") == []
+    assert ids("?status=sent&channel=sms") == [code["id"], marketing]
+    assert ids("?channel=email") == []
+    bad = api.get("/api/v1/messages/?kind=promo&campaign=-1&status=sent&status=failed")
+    assert bad.status_code == 400
+    assert set(bad.json()["error"]["fields"]) == {"kind", "campaign", "status"}
