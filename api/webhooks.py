@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -481,7 +481,13 @@ def deliver_endpoint(*, endpoint_id: int) -> Run:
                 if not claimed:
                     continue
                 outcome = post_delivery(session=session, endpoint=endpoint, delivery=head)
-                retry_in = _record(endpoint=endpoint, delivery=head, number=number, outcome=outcome)
+                try:
+                    retry_in = _record(
+                        endpoint=endpoint, delivery=head, number=number, outcome=outcome
+                    )
+                except IntegrityError:
+                    # An owner removed the endpoint, and its log, while we posted to it.
+                    return Run(delivered=delivered)
                 if not outcome.ok:
                     return Run(delivered=delivered, retry_in=retry_in)
                 delivered += 1

@@ -9,6 +9,7 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from hashlib import sha256
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +43,8 @@ class Receiver:
     script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
+    # Called with each request before it is answered: what the customer's side does then.
+    on_request: Callable[[Received], None] | None = None
 
     @property
     def url(self) -> str:
@@ -62,6 +65,8 @@ class Receiver:
         raise AssertionError(f"{len(self.received)} of {n} webhook requests arrived")
 
     def _answer(self, request: Received) -> tuple[int, dict[str, str]]:
+        if self.on_request:
+            self.on_request(request)
         with self.lock:
             self.received.append(request)
             return self.script.pop(0) if self.script else (self.default_status, {})

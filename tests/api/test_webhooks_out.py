@@ -8,7 +8,7 @@ import time
 from hashlib import sha256
 
 import pytest
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 import api.tasks  # noqa: F401  (registers the tasks with the test's worker)
@@ -17,6 +17,7 @@ from api.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from api.webhooks import (
     WebhookError,
     create_endpoint,
+    delete_endpoint,
     deliver_endpoint,
     enable_endpoint,
     queue_deliveries,
@@ -247,6 +248,23 @@ def test_a_dead_endpoint_is_disabled_and_keeps_what_waited(company, endpoint, re
     enable_endpoint(endpoint=endpoint)
     assert deliver_endpoint(endpoint_id=endpoint.pk).delivered == 1
     assert _deliveries(endpoint)[1].status == "delivered"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_endpoint_removed_while_it_is_posted_to_ends_the_run_quietly(company, receiver):
+    endpoint = create_endpoint(company=company, url=receiver.url)
+    record_optout(company=company, address=NUMBER, source="api")
+    record_optout(company=company, address="+31687654321", source="api")
+
+    def remove_it(request) -> None:
+        delete_endpoint(endpoint=WebhookEndpoint.objects.get(pk=endpoint.pk))
+        connections.close_all()  # this thread's connection, before the database is flushed
+
+    receiver.on_request = remove_it
+
+    assert deliver_endpoint(endpoint_id=endpoint.pk).delivered == 0
+    assert len(receiver.received) == 1
+    assert not WebhookDelivery.objects.exists() and not WebhookAttempt.objects.exists()
 
 
 def test_backoff_grows_to_cover_more_than_a_day(settings):
