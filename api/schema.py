@@ -1,6 +1,7 @@
 """The OpenAPI description: one error shape, documented on every operation."""
 
 import copy
+import re
 
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
@@ -61,19 +62,23 @@ def add_common_errors(result, generator, request, public):
             "required": ["error"],
         },
     )
+    result["components"].setdefault("headers", {}).update(copy.deepcopy(_HEADERS))
     idempotent = _idempotent_operations(generator)
     for path, item in result.get("paths", {}).items():
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             parameters = operation.setdefault("parameters", [])
+            for parameter in parameters:
+                _whole_number_ids(parameter)
             if (path, method) in idempotent:
                 # One description of the header, whatever a view wrote of it.
                 parameters[:] = [p for p in parameters if p["name"] != IDEMPOTENCY_HEADER]
                 parameters.append(copy.deepcopy(_IDEMPOTENCY_PARAMETER))
             named = {(parameter["in"], parameter["name"]) for parameter in parameters}
             codes = set()
-            if not (operation.get("security") == [{}] or not operation.get("security", True)):
+            keyed = not (operation.get("security") == [{}] or not operation.get("security", True))
+            if keyed:
                 codes |= {401, 429}
             if ("query", "cursor") in named:
                 codes.add(400)
@@ -88,8 +93,34 @@ def add_common_errors(result, generator, request, public):
             responses = operation["responses"]
             for code in codes:
                 responses.setdefault(str(code), _error_response(code))
+            for code, response in responses.items():
+                headers = response.setdefault("headers", {})
+                if keyed and code != "401":  # counted once the key is known
+                    headers.update({name: _ref(name) for name in _RATE_LIMIT_HEADERS})
+                if code in _REQUIRED_HEADERS:
+                    headers[_REQUIRED_HEADERS[code]] = _ref(_REQUIRED_HEADERS[code])
+                if (path, method) in idempotent and code.startswith("2"):
+                    headers["Idempotent-Replayed"] = _ref("Idempotent-Replayed")
+                if not headers:
+                    del response["headers"]
             operation["responses"] = dict(sorted(responses.items()))
     return result
+
+
+def _whole_number_ids(parameter: dict) -> None:
+    """A path id that the URL only matches as digits (``re_path``) is an integer."""
+    schema = parameter.get("schema", {})
+    digits = re.fullmatch(r"\^\[0-9\]\{1,(\d+)\}\$", schema.get("pattern", ""))
+    if parameter["in"] == "path" and schema.get("type") == "string" and digits:
+        parameter["schema"] = {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10 ** int(digits.group(1)) - 1,
+        }
+
+
+def _ref(header: str) -> dict:
+    return {"$ref": f"#/components/headers/{header}"}
 
 
 def _error_response(code: int) -> dict:
@@ -121,6 +152,39 @@ _IDEMPOTENCY_PARAMETER = {
     "the same request does nothing again and gets the first answer, with "
     "`Idempotent-Replayed: true`; the key with another request is a 422, and while the "
     "first is still running, a 409. Kept for `API_IDEMPOTENCY_HOURS`.",
+}
+
+
+_RATE_LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+_REQUIRED_HEADERS = {"401": "WWW-Authenticate", "429": "Retry-After"}
+_HEADERS = {
+    "RateLimit-Limit": {
+        "description": "Requests a minute this key may make.",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "RateLimit-Remaining": {
+        "description": "Requests left in this minute.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RateLimit-Reset": {
+        "description": "Seconds until the count starts again.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before the next request with this key.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "WWW-Authenticate": {
+        "description": 'How to send the key: `Bearer realm="api"`.',
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer to an earlier request with "
+        "the same Idempotency-Key: nothing was done again.",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
 }
 
 

@@ -14,10 +14,12 @@ the request as curl and comes back on every run until it is fixed.
 import hypothesis
 import pytest
 import schemathesis
+import time_machine
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.utils import timezone
 from drf_spectacular.drainage import GENERATOR_STATS
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -30,6 +32,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from addressbook.models import CustomField, Group
+from api.keys import create_api_key
+from api.models import ApiKey
 from campaigns.models import Message
 from optout.models import ConsentEvent, Source, Suppression
 from optout.services import record_optout
@@ -99,7 +103,8 @@ def flatmap_query(context, query):
 @pytest.fixture
 def fuzzed_company(company, owner, settings):
     """A company with contacts in groups, custom fields, suppressions, campaigns, messages."""
-    settings.API_REQUESTS_PER_MINUTE = 0  # thousands of requests with one key
+    # Thousands of requests with one key, and still the rate-limit headers on every answer.
+    settings.API_REQUESTS_PER_MINUTE = 1_000_000
     field = CustomField.objects.create(pk=OURS, company=company, name="Tier", key=FIELD_KEY)
     group = Group.objects.create(pk=OURS, company=company, name="Regulars")
     contact = ContactFactory(
@@ -159,6 +164,30 @@ def one_transaction():
 @hypothesis.settings(suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
 def test_every_operation_answers_as_documented(case, fuzzed_company, issued_key, one_transaction):
     case.call_and_validate(headers={"Authorization": f"Bearer {issued_key.secret}"}, checks=CHECKS)
+
+
+def test_every_operation_refuses_a_missing_key_and_a_spent_limit_as_documented(
+    fuzzed_company, one_transaction
+):
+    """The 401 and the 429 of every operation conform too, headers included."""
+    issued = create_api_key(company=fuzzed_company, name="Once a minute")
+    ApiKey.objects.filter(pk=issued.key.pk).update(rate_limit=1)
+    limited = {"Authorization": f"Bearer {issued.secret}"}
+    operations = [result.ok() for result in schema.get_all_operations()]
+    # In one minute of the limit's: the count must not start again halfway.
+    with time_machine.travel(timezone.now(), tick=False):
+        operations[0].Case(path_parameters=_ids(operations[0])).call(headers=limited)
+        for operation in operations:
+            case = operation.Case(path_parameters=_ids(operation))
+            assert case.call_and_validate(checks=CHECKS).status_code == 401, operation.label
+            spent = case.call_and_validate(headers=limited, checks=CHECKS)
+            assert spent.status_code == 429, operation.label
+            headers = {name.lower(): values for name, values in spent.headers.items()}
+            assert 0 < int(headers["retry-after"][0]) <= 60, operation.label
+
+
+def _ids(operation) -> dict:
+    return {parameter.name: OURS for parameter in operation.path_parameters}
 
 
 def test_the_schema_is_generated_without_a_guess_and_is_valid_openapi(tmp_path):
