@@ -39,5 +39,5 @@ v1 = [
 urlpatterns = [
     path("v1/", include(v1)),
     # Any path, newlines included (a %0A in a path is still a path of the API).
-    re_path(r"^(?s:.*)\Z", not_found, name="not-found"),
+    re_path(r"^[\s\S]*$", not_found, name="not-found"),
 ]
