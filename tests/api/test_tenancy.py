@@ -19,9 +19,13 @@ from django.urls import get_resolver, resolve, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from addressbook.models import CustomField, Group
+from campaigns.models import Message
+from optout.models import ConsentEvent, Source, Suppression
 from optout.selectors import FEED_SETTLE
 from tests import test_tenancy_walk as dashboard_walk
-from tests.test_tenancy_walk import SECRET, THEIRS, body, rows_of, url_patterns
+from tests.factories import CampaignFactory, ContactFactory
+from tests.test_tenancy_walk import SECRET, THEIRS, body, rows_of, tenant_models, url_patterns
 
 # The other company's rows, one of every kind, each with the id THEIRS.
 their_rows = dashboard_walk.their_rows
@@ -30,11 +34,15 @@ their_rows = dashboard_walk.their_rows
 PUBLIC = {"api:schema", "api:docs"}
 OUTSIDE = {*PUBLIC, "api:not-found"}
 THEIR_ADDRESS = "+33612345678"  # suppressed in their_rows
-# What fills each URL parameter: every value names a row of the other company, and a
-# route is walked with each.
+THEIR = {"id": THEIRS, "address": THEIR_ADDRESS}
+# The walking company's own rows, when it has some (our_rows).
+OURS = 424_242
+OUR_ADDRESS = "+31612340000"
+OUR = {"id": OURS, "address": OUR_ADDRESS}
+# What fills each URL parameter: an id, or an address. A route is walked with each.
 VALUES = {
-    "pk": [THEIRS],
-    "ref": [THEIRS, THEIR_ADDRESS],
+    "pk": ["id"],
+    "ref": ["id", "address"],
 }
 # What a request carries: enough that a view which found the row would change it.
 HOSTILE = {
@@ -52,7 +60,10 @@ HOSTILE = {
 }
 # The same, naming rows that exist in no company.
 NOWHERE = 987_655
-NOWHERE_HOSTILE = json.loads(json.dumps(HOSTILE).replace(str(THEIRS), str(NOWHERE)))
+NOWHERE_ADDRESS = "+33612345670"
+NOWHERE_HOSTILE = json.loads(
+    json.dumps(HOSTILE).replace(str(THEIRS), str(NOWHERE)).replace(THEIR_ADDRESS, NOWHERE_ADDRESS)
+)
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -65,10 +76,11 @@ def api_patterns() -> list[tuple[str, tuple[str, ...]]]:
     return sorted(walked.items())
 
 
-def urls_of(name: str, params: tuple[str, ...]) -> list[str]:
+def urls_of(name: str, params: tuple[str, ...], rows: dict = THEIR) -> list[str]:
+    """The route filled with each way of naming ``rows`` (the other company's, or ours)."""
     missing = [p for p in params if p not in VALUES]
     assert not missing, f"{name}: say in VALUES what fills {missing}"
-    fillings = itertools.product(*(VALUES[p] for p in params))
+    fillings = itertools.product(*([rows[kind] for kind in VALUES[p]] for p in params))
     return [reverse(name, kwargs=dict(zip(params, values, strict=True))) for values in fillings]
 
 
@@ -116,7 +128,7 @@ def their_filters(url: str) -> list[tuple[dict, dict | None]]:
         if parameter["schema"].get("type") == "integer":
             filters.append(({name: THEIRS}, {name: NOWHERE}))
         elif name in {"phone", "address"}:
-            filters.append(({name: THEIR_ADDRESS}, {name: "+33612345670"}))
+            filters.append(({name: THEIR_ADDRESS}, {name: NOWHERE_ADDRESS}))
         elif name == "q":
             filters.append(({name: SECRET}, None))
     return filters
@@ -236,6 +248,67 @@ def test_api_writes_without_ids_touch_nothing_of_another_company(
             written += 1
     assert written >= 5
     assert rows_of(other_company) == their_rows, "a request changed the other company's data"
+
+
+@pytest.fixture
+def our_rows(company, owner):
+    """One row of every kind the API names by id, for the walking company, each with OURS."""
+    group = Group.objects.create(pk=OURS, company=company, name="Regulars")
+    CustomField.objects.create(pk=OURS, company=company, name="Tier", key="tier")
+    contact = ContactFactory(pk=OURS, company=company, phone=OUR_ADDRESS)
+    contact.groups.add(group)
+    campaign = CampaignFactory(pk=OURS, company=company, created_by=owner)
+    campaign.groups.add(group)
+    Message.objects.create(
+        pk=OURS, company=company, campaign=campaign, contact=contact, to=contact.phone
+    )
+    event = ConsentEvent.objects.create(
+        pk=OURS,
+        company=company,
+        kind=ConsentEvent.Kind.OPT_OUT,
+        address=OUR_ADDRESS,
+        source=Source.API,
+    )
+    Suppression.objects.create(pk=OURS, company=company, address=OUR_ADDRESS, event=event)
+
+
+def test_writes_to_our_rows_naming_theirs_touch_nothing_of_theirs(
+    as_their_owner, walker, company, other_company, their_rows, our_rows
+):
+    """Adding their contact to our group, their group to our campaign: as if it did not exist."""
+    written = 0
+    for name, params in api_patterns():
+        if not params:
+            continue
+        for url in urls_of(name, params, OUR):
+            for method in set(allowed_methods(url)) - {"get"}:
+                naming_theirs = rolled_back(walker, method, url, HOSTILE)
+                naming_nothing = rolled_back(walker, method, url, NOWHERE_HOSTILE)
+                assert naming_theirs.status_code != 404, f"{method} {url}: not our row"
+                assert same_answer(naming_theirs, naming_nothing), f"{method} {url} ({name})"
+                assert naming_theirs.status_code < 500, f"{method} {url}: {body(naming_theirs)}"
+                assert not shows_theirs(naming_theirs, echoing=True), f"{method} {url}"
+                written += 1
+        # And once for real, to see what stays.
+        for url in urls_of(name, params, OUR):
+            for method in set(allowed_methods(url)) - {"get", "delete"}:
+                assert send(walker, method, url).status_code < 500, f"{method} {url}"
+    assert written >= 10
+    assert rows_of(other_company) == their_rows, "a request changed the other company's data"
+    assert not links_between(company, other_company)
+
+
+def links_between(one, other) -> list[str]:
+    """Many-to-many links between a row of one company and a row of the other."""
+    links = []
+    for model in tenant_models():
+        for field in model._meta.many_to_many:
+            if field.related_model not in tenant_models():
+                continue
+            for here, there in ((one, other), (other, one)):
+                rows = model.objects.filter(company=here, **{f"{field.name}__company": there})
+                links += [f"{model._meta.label}.{field.name} of {row.pk}" for row in rows]
+    return links
 
 
 def test_every_api_url_without_a_key_is_a_401(anonymous_api, other_company, their_rows):
