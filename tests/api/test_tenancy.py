@@ -20,6 +20,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from addressbook.models import CustomField, Group
+from api.models import WebhookEndpoint
 from campaigns.models import Message
 from optout.models import ConsentEvent, Source, Suppression
 from optout.selectors import FEED_SETTLE
@@ -270,6 +271,7 @@ def our_rows(company, owner):
         source=Source.API,
     )
     Suppression.objects.create(pk=OURS, company=company, address=OUR_ADDRESS, event=event)
+    WebhookEndpoint.objects.create(pk=OURS, company=company, url="https://acme.invalid/hook")
 
 
 def test_writes_to_our_rows_naming_theirs_touch_nothing_of_theirs(
@@ -284,7 +286,7 @@ def test_writes_to_our_rows_naming_theirs_touch_nothing_of_theirs(
             for method in set(allowed_methods(url)) - {"get"}:
                 naming_theirs = rolled_back(walker, method, url, HOSTILE)
                 naming_nothing = rolled_back(walker, method, url, NOWHERE_HOSTILE)
-                assert naming_theirs.status_code != 404, f"{method} {url}: not our row"
+                assert naming_theirs.status_code != 404, f"{method} {url}: add a row to our_rows"
                 assert same_answer(naming_theirs, naming_nothing), f"{method} {url} ({name})"
                 assert naming_theirs.status_code < 500, f"{method} {url}: {body(naming_theirs)}"
                 assert not shows_theirs(naming_theirs, echoing=True), f"{method} {url}"
