@@ -67,13 +67,13 @@ def test_the_list_shows_each_key_with_its_state(owner_client, owner, company):
         name: row
         for row in re.findall(r"<tr>(.*?)</tr>", page, re.S)
         for name in ("Shop", "Old CRM", "Leaked")
-        if f"<td>{name}</td>" in row
+        if f"<td>{name}<br>" in row
     }
     assert ">Active<" in rows["Shop"] and "Revoke" in rows["Shop"]
     assert ">Expired<" in rows["Old CRM"] and "Revoke" not in rows["Old CRM"]
     assert ">Revoked<" in rows["Leaked"] and "Revoke</button>" not in rows["Leaked"]
     shop = ApiKey.objects.get(company=company, name="Shop")
-    assert f"oab_{shop.prefix}_…" in rows["Shop"]
+    assert f"oab_<wbr>{shop.prefix}_…" in rows["Shop"]
     assert owner.username in rows["Shop"]
     assert "Never" in rows["Old CRM"]  # never used
     assert active  # the first key's page was reached
