@@ -19,6 +19,7 @@ from .selectors import (
     campaign_progress,
     campaigns_of,
     draft_preview,
+    message_link,
 )
 from .services import (
     CampaignError,
@@ -264,4 +265,5 @@ def _refused(campaign: Campaign, what: str) -> str:
 @company_required
 def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_for_company(Message.objects.select_related("campaign"), request.company, pk=pk)
-    return render(request, "campaigns/message_detail.html", {"message": message})
+    context = {"message": message, "link": message_link(message)}
+    return render(request, "campaigns/message_detail.html", context)

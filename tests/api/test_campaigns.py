@@ -232,6 +232,22 @@ def test_preview_of_changes_counts_unicode_and_names_errors(api, draft):
     assert Campaign.objects.get(pk=draft.pk).body == "Hi {{ first_name }}!"
 
 
+def test_preview_of_an_email_shows_the_first_contact_s_mail(api, company):
+    ContactFactory(company=company, first_name="Ada", email="ada@example.com")
+    ContactFactory(company=company, first_name="Bo", email="")  # no address: not in it
+    campaign = CampaignFactory(
+        company=company, channel="email", subject="Hi {{ first_name }}", body="Beans!"
+    )
+
+    preview = api.get(f"/api/v1/campaigns/{campaign.pk}/preview").json()
+
+    assert (preview["audience"], preview["counter"], preview["estimated_parts"]) == (1, None, None)
+    (mail,) = preview["countries"]
+    assert mail["country"] is None
+    assert mail["body"].startswith("Subject: Hi Ada\n\nBeans!")
+    assert "https://no-s.test/u/" in mail["body"]
+
+
 def test_preview_of_a_campaign_not_saved_yet(api, audience):
     response = api.post(
         "/api/v1/campaigns/preview",
@@ -345,7 +361,7 @@ def test_pause_resume_and_cancel_follow_the_campaign_s_state(api, draft, outbox)
 
 
 # --- messages and counters -----------------------------------------------------------------
-def test_counters_and_messages_after_sending(api, company, draft, outbox):
+def test_counters_and_messages_after_sending(api, marketer_client, company, draft, outbox):
     ContactFactory(company=company, first_name="Thandi", phone="+27711234567", country="ZA")
     record_optout(company=company, address="+4915112345678", source="api")
     api.post(f"/api/v1/campaigns/{draft.pk}/send")
@@ -378,6 +394,9 @@ def test_counters_and_messages_after_sending(api, company, draft, outbox):
         "marketing",
     )
     assert south_africa["segments"] == {"encoding": "GSM-7", "parts": 1}
+    # The message's page on the dashboard shows the same link.
+    page = marketer_client.get(f"/campaigns/messages/{south_africa['id']}/").content.decode()
+    assert south_africa["short_link"] in page
     # Where the opt-out is a reply, the message has no link of its own.
     assert by_to["+33612345678"]["short_link"] == ""
     assert by_to["+33612345678"]["body"] == "Hi Cleo!\nSTOP au 36111"
