@@ -33,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
 
 from addressbook.models import CustomField, Group
 from api.keys import create_api_key
-from api.models import ApiKey
+from api.models import ApiKey, WebhookEndpoint
 from campaigns.models import Message
 from optout.models import ConsentEvent, Source, Suppression
 from optout.services import record_optout
@@ -102,7 +102,7 @@ def flatmap_query(context, query):
 
 @pytest.fixture
 def fuzzed_company(company, owner, settings):
-    """A company with contacts in groups, custom fields, suppressions, campaigns, messages."""
+    """A company with a few rows of every kind the API serves, one of each with the id OURS."""
     # Thousands of requests with one key, and still the rate-limit headers on every answer.
     settings.API_REQUESTS_PER_MINUTE = 1_000_000
     field = CustomField.objects.create(pk=OURS, company=company, name="Tier", key=FIELD_KEY)
@@ -135,6 +135,7 @@ def fuzzed_company(company, owner, settings):
         body="Spring sale: 20% off",
         status=Message.Status.SENT,
     )
+    WebhookEndpoint.objects.create(pk=OURS, company=company, url="https://acme.invalid/hook")
     Message.objects.create(
         company=company,
         kind=Message.Kind.TRANSACTIONAL,
