@@ -428,6 +428,13 @@ SPECTACULAR_SETTINGS = {
         "ChannelEnum": "campaigns.models.Channel",
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
     },
+    # Fields named alike in several components (status, channel) would get hashed enum
+    # names such as Status9c8Enum, which client generators turn into class names.
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "MessageStatusEnum": "campaigns.models.Message.Status",
+        "ChannelEnum": "campaigns.models.Channel",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
