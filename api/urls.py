@@ -34,6 +34,7 @@ v1 = [
     path("", include("api.events")),
     path("", include("api.campaigns")),
     path("", include("api.messages")),
+    path("", include("api.webhook_endpoints")),
 ]
 
 urlpatterns = [
