@@ -303,3 +303,23 @@ def test_rows_are_rejected_for_the_reasons_a_file_import_gives(api, company, set
     assert [r["status"] for r in results] == ["created"] + ["rejected"] * 4
     assert [r["error"] or "" for r in results] == [reason for _, reason in imported]
     assert [o for o, _ in imported] == ["created", "invalid", "invalid", "invalid", "duplicate"]
+
+
+def test_updated_rows_are_read_back_whole(api, company):
+    CustomField.objects.create(company=company, name="City", key="city")
+    CustomField.objects.create(company=company, name="Visits", key="visits", type="number")
+    contacts = [
+        ContactFactory(company=company, phone=e164(n), email="", custom={"city": "Delft"})
+        for n in range(3)
+    ]
+    rows = [
+        {"phone": number(n), "email": f"p{n}@example.com", "custom": {"visits": n}}
+        for n in range(3)
+    ]
+    results = post(api, {"contacts": rows}).json()["results"]
+    assert [r["status"] for r in results] == ["updated"] * 3
+    for n, contact in enumerate(contacts):
+        shown = api.get(f"/api/v1/contacts/{contact.pk}/").json()
+        assert shown["email"] == f"p{n}@example.com"
+        assert shown["custom"] == {"city": "Delft", "visits": n}
+        assert shown["updated_at"] > shown["created_at"]
