@@ -81,7 +81,10 @@ class CountersSerializer(serializers.Serializer):
     delivered = serializers.IntegerField()
     failed = serializers.IntegerField()
     cancelled = serializers.IntegerField(help_text="Not sent: the campaign was cancelled")
-    optouts = serializers.IntegerField(help_text="Opt-outs attributed to this campaign")
+    optouts = serializers.IntegerField(
+        help_text="Opt-outs attributed to this campaign; each of them, with its reason: "
+        "`GET /api/v1/suppressions/?campaign=<id>`"
+    )
     optout_percent = serializers.FloatField(help_text="Opt-outs per 100 messages sent")
     done_percent = serializers.IntegerField(help_text="How far sending has come, 0–100")
     waiting_until = serializers.DateTimeField(
