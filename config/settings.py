@@ -423,11 +423,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    # One name for each set of choices that fields of the same name carry in several places.
-    "ENUM_NAME_OVERRIDES": {
-        "ChannelEnum": "campaigns.models.Channel",
-        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
-    },
     # Fields named alike in several components (status, channel) would get hashed enum
     # names such as Status9c8Enum, which client generators turn into class names.
     "ENUM_NAME_OVERRIDES": {
