@@ -461,7 +461,7 @@ class CampaignDetail(CompanyAPIView):
         description="Only the fields given change; `groups`, `countries` and "
         "`field_conditions` are replaced whole. A campaign that is no longer a draft "
         "(scheduled: unschedule it first) is a 409 `not_draft`.",
-        request=PreviewInputSerializer,
+        request=CampaignInputSerializer,
         responses={200: CampaignDetailSerializer, **errors(400, 404, 409)},
         tags=TAGS,
     )
@@ -486,10 +486,10 @@ class CampaignDetail(CompanyAPIView):
 
 
 def _not_draft(campaign: Campaign) -> Conflict:
-    return Conflict(
-        f"{refusal(campaign=campaign, what='edited')} Unschedule it first if it is scheduled.",
-        code="not_draft",
-    )
+    message = refusal(campaign=campaign, what="edited")
+    if campaign.status == Status.SCHEDULED:
+        message += " Unschedule it first."
+    return Conflict(message, code="not_draft")
 
 
 PREVIEW = (
@@ -559,6 +559,8 @@ def _preview_of(request: Request, company, saved: dict, base: Campaign | None = 
     if "field_conditions" in changes:
         changes["field_conditions"] = [dict(c) for c in changes["field_conditions"]]
     fields = _merged(base, changes) if base is not None else {**saved, **changes}
+    # A condition on no field of the company is named in the errors, not queried.
+    keys = set(company.custom_fields.values_list("key", flat=True))
     preview = draft_preview(
         company=company,
         channel=fields["channel"],
@@ -566,14 +568,10 @@ def _preview_of(request: Request, company, saved: dict, base: Campaign | None = 
         subject=fields["subject"],
         group_ids=[g.pk for g in fields["groups"]],
         countries=fields["countries"],
-        field_conditions=[c for c in fields["field_conditions"] if c.get("key") in _keys(company)],
+        field_conditions=[c for c in fields["field_conditions"] if c["key"] in keys],
     )
     problems = _problems(company, fields)
     return Response(_preview_data(preview, channel=fields["channel"], problems=problems))
-
-
-def _keys(company) -> set[str]:
-    return set(company.custom_fields.values_list("key", flat=True))
 
 
 def _problems(company, fields: dict) -> dict[str, list[str]]:

@@ -189,7 +189,10 @@ def test_patch_of_a_campaign_that_is_no_draft_is_a_409(api, draft, state):
     Campaign.objects.filter(pk=draft.pk).update(status=state)
     response = api.patch(f"/api/v1/campaigns/{draft.pk}", {"name": "Renamed"}, format="json")
     assert response.status_code == 409
-    assert response.json()["error"]["code"] == "not_draft"
+    error = response.json()["error"]
+    assert error["code"] == "not_draft"
+    assert error["message"].startswith(f"“{draft.name}” cannot be edited: it is ")
+    assert error["message"].endswith("Unschedule it first.") == (state == Status.SCHEDULED)
     assert Campaign.objects.get(pk=draft.pk).name == draft.name
 
 
@@ -246,6 +249,17 @@ def test_preview_of_an_email_shows_the_first_contact_s_mail(api, company):
     assert mail["country"] is None
     assert mail["body"].startswith("Subject: Hi Ada\n\nBeans!")
     assert "https://no-s.test/u/" in mail["body"]
+
+
+def test_preview_names_a_condition_on_no_field_without_querying_it(api, draft):
+    response = api.post(
+        f"/api/v1/campaigns/{draft.pk}/preview",
+        {"field_conditions": [{"key": "x__contains", "op": "is", "value": "1"}]},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert response.json()["audience"] == 4
+    assert "none of your custom fields" in response.json()["errors"]["field_conditions"][0]
 
 
 def test_preview_of_a_campaign_not_saved_yet(api, audience):
