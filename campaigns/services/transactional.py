@@ -3,11 +3,15 @@
 Never suppressed, never an opt-out text or unsubscribe header, sent at once.
 """
 
+from django.conf import settings
+
 from addressbook.addresses import normalize_email, parse_phone
 from addressbook.models import Company
 
 from ..models import Channel, Message
 from .handoff import hand_off
+
+SENDER_LENGTH = Message._meta.get_field("sender").max_length
 
 # How a message the gateway could not take at all begins its error: nothing was sent, so
 # sending it again later is safe (unlike a message the gateway took and then refused).
@@ -34,11 +38,19 @@ def send_transactional_email(*, company: Company, to: str, subject: str, body: s
         kind=Message.Kind.TRANSACTIONAL,
         channel=Channel.EMAIL,
         to=normalize_email(to),
+        sender=_from_address(company),
         subject=subject,
         body=body,
         status=Message.Status.SENDING,
     )
     return _send_now(message)
+
+
+def _from_address(company: Company) -> str:
+    """The company by name, at the platform's address, as its campaigns are sent."""
+    name = company.name.replace("\\", "").replace('"', "")
+    sender = f'"{name}" <{settings.DEFAULT_FROM_EMAIL}>'
+    return sender if len(sender) <= SENDER_LENGTH else settings.DEFAULT_FROM_EMAIL
 
 
 def _send_now(message: Message) -> Message:

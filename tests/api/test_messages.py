@@ -87,8 +87,21 @@ def test_transactional_email_carries_no_unsubscribe(api, company, mailoutbox):
     assert response.json()["segments"] is None
     [email] = mail.outbox
     assert (email.to, email.subject) == (["Anna@example.com"], "Your order 1042")
+    assert email.from_email == '"Acme Coffee" <marketing@localhost>'
     assert email.body == "Thank you for your order."
     assert "List-Unsubscribe" not in email.extra_headers
+
+
+def test_an_email_from_a_company_with_a_long_quoted_name_is_sent(api, company, mailoutbox):
+    company.name = 'Koffie "De Bonen" ' + "é" * 100
+    company.save()
+    email = {"channel": "email", "to": "a@example.com", "subject": "Receipt", "body": "Thanks"}
+
+    response = api.post("/api/v1/messages/", email, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["status"] == "sent"
+    assert mailoutbox[0].from_email == f'"Koffie De Bonen {"é" * 100}" <marketing@localhost>'
 
 
 @pytest.mark.parametrize(
