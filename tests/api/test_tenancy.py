@@ -224,7 +224,9 @@ def test_api_lists_show_nothing_of_another_company(
         "api:contact-list",
         "api:custom-field-list",
         "api:group-list",
+        "api:message-list",
         "api:suppression-list",
+        "api:webhook-endpoint-list",
     } <= set(shown_to_owner)
     assert filtered >= 5
     assert rows_of(other_company) == their_rows
