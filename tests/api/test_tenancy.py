@@ -11,6 +11,7 @@ nothing the walk compares.
 
 import itertools
 import json
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -20,11 +21,13 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from addressbook.models import CustomField, Group
-from api.models import WebhookEndpoint
+from api.keys import create_api_key, revoke_api_key
+from api.models import ApiKey, WebhookEndpoint
 from campaigns.models import Message
 from optout.models import ConsentEvent, Source, Suppression
 from optout.selectors import FEED_SETTLE
 from tests import test_tenancy_walk as dashboard_walk
+from tests.api.conftest import client_for
 from tests.factories import CampaignFactory, ContactFactory
 from tests.test_tenancy_walk import SECRET, THEIRS, body, rows_of, tenant_models, url_patterns
 
@@ -315,14 +318,30 @@ def links_between(one, other) -> list[str]:
     return links
 
 
-def test_every_api_url_without_a_key_is_a_401(anonymous_api, other_company, their_rows):
+@pytest.fixture
+def refused(company) -> dict:
+    """Clients whose key lets nothing through, by the error code each must be told."""
+    revoked = create_api_key(company=company, name="Old CRM")
+    revoke_api_key(key=revoked.key)
+    expired = create_api_key(company=company, name="Trial")
+    ApiKey.objects.filter(pk=expired.key.pk).update(expires_at=timezone.now() - timedelta(days=1))
+    return {
+        "not_authenticated": APIClient(),
+        "invalid_key": client_for(f"oab_{'0' * 12}_{'x' * 27}"),
+        "revoked_key": client_for(revoked.secret),
+        "expired_key": client_for(expired.secret),
+    }
+
+
+def test_every_api_url_without_a_valid_key_is_a_401(refused, other_company, their_rows):
     for name, params in api_patterns():
         for url in urls_of(name, params):
             for method in allowed_methods(url):
-                response = send(anonymous_api, method, url)
-                assert response.status_code == 401, f"{method} {url} ({name})"
-                assert response.json()["error"]["code"] == "not_authenticated", f"{method} {url}"
-                assert response["WWW-Authenticate"].startswith("Bearer"), f"{method} {url}"
+                for code, client in refused.items():
+                    response = send(client, method, url)
+                    assert response.status_code == 401, f"{method} {url} ({name}), {code}"
+                    assert response.json()["error"]["code"] == code, f"{method} {url}"
+                    assert response["WWW-Authenticate"].startswith("Bearer"), f"{method} {url}"
     for name in PUBLIC:
-        assert anonymous_api.get(reverse(name)).status_code == 200, name
+        assert refused["not_authenticated"].get(reverse(name)).status_code == 200, name
     assert rows_of(other_company) == their_rows
