@@ -1,14 +1,17 @@
 """Bulk upsert: 10,000 contacts a request, by the import's rules, nobody resubscribed."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connections
 
 from addressbook.models import Contact, CustomField, Group
 from addressbook.services.imports import create_import, preview_import
 from optout.selectors import reachable_for_marketing, suppressed_among
 from optout.services import record_optout
+from tests.api.conftest import client_for
 from tests.factories import ContactFactory
 
 BULK = "/api/v1/contacts/bulk"
@@ -323,3 +326,25 @@ def test_updated_rows_are_read_back_whole(api, company):
         assert shown["email"] == f"p{n}@example.com"
         assert shown["custom"] == {"city": "Delft", "visits": n}
         assert shown["updated_at"] > shown["created_at"]
+
+
+def test_two_requests_upserting_the_same_new_contacts_at_once_both_succeed(
+    transactional_db, company, issued_key
+):
+    body = {"contacts": [{"phone": number(n), "first_name": f"N{n}"} for n in range(2000)]}
+
+    def send(_):
+        try:
+            return post(client_for(issued_key.secret), body).json()
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(send, range(2)))
+
+    statuses = sorted(answer["totals"]["created"] for answer in answers)
+    assert statuses == [0, 2000], answers
+    first, second = sorted(answers, key=lambda a: a["totals"]["created"], reverse=True)
+    assert second["totals"]["unchanged"] == 2000
+    assert [r["id"] for r in first["results"]] == [r["id"] for r in second["results"]]
+    assert Contact.objects.filter(company=company).count() == 2000
