@@ -227,23 +227,26 @@ def upsert_contacts(
     """
     rows = list(rows)
     for attempt in range(1, _ATTEMPTS + 1):
+        # Read outside the transaction: parsing 10,000 numbers holds no lock.
+        rules = UpsertRules.of(company, mode=mode, group_id=group_id)
+        outcomes = [
+            read_row(rules=rules, number=n, raw=raw, custom=custom)
+            for n, (raw, custom) in enumerate(rows, start=1)
+        ]
         try:
             with transaction.atomic():
                 lock_contacts(company)
-                rules = UpsertRules.of(company, mode=mode, group_id=group_id)
-                outcomes = [
-                    read_row(rules=rules, number=n, raw=raw, custom=custom)
-                    for n, (raw, custom) in enumerate(rows, start=1)
-                ]
                 decide_rows(rules=rules, outcomes=outcomes)
                 write_rows(
                     rules=rules, outcomes=outcomes, suppressed_of=suppressed_of, with_ids=True
                 )
-                return outcomes
         except IntegrityError:
-            # A single contact saved meanwhile took an address this batch meant to create.
+            # A single contact saved meanwhile took an address this batch meant to create:
+            # decide again, and find it.
             if attempt == _ATTEMPTS:
                 raise
+        else:
+            return outcomes
     raise AssertionError("unreachable")
 
 
