@@ -235,6 +235,9 @@ class CompanyAPIView(generics.GenericAPIView):
     permission_classes = [HasActiveKey]
     throttle_classes = [KeyRateThrottle]
     pagination_class = CursorPage
+    # No OPTIONS self-description (the schema is the description): DRF's would need a
+    # serializer on views that have none, and fail.
+    metadata_class = None
     company: Company
 
     def dispatch(self, request, *args, **kwargs):

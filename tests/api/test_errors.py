@@ -44,6 +44,11 @@ def test_a_method_the_endpoint_has_not_is_a_405(api):
     assert "PUT" in error["message"]
 
 
+def test_options_is_a_405_the_schema_describes_the_endpoints(api):
+    error = _error(api.options(PROBE), 405, "method_not_allowed")
+    assert "OPTIONS" in error["message"]
+
+
 @pytest.mark.parametrize(
     "body",
     [
