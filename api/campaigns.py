@@ -68,6 +68,15 @@ class ConditionSerializer(serializers.Serializer):
     )
     value = serializers.CharField(max_length=200)
 
+    def validate(self, data: dict) -> dict:
+        # Whole even in a PATCH or a preview, where the fields around it may be left out.
+        missing = [name for name in self.fields if name not in data]
+        if missing:
+            raise serializers.ValidationError(
+                {name: ["This field is required."] for name in missing}
+            )
+        return data
+
 
 class CountersSerializer(serializers.Serializer):
     audience = serializers.IntegerField(

@@ -465,6 +465,13 @@ def test_ids_no_campaign_can_have_are_a_404(api, pk):
     assert api.post(f"/api/v1/campaigns/{pk}/send").status_code == 404
 
 
+@pytest.mark.parametrize("suffix", ["", "/preview", "/send", "/messages"])
+def test_options_is_no_method_of_the_api(api, draft, suffix):
+    response = api.options(f"/api/v1/campaigns/{draft.pk}{suffix}")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
 def test_without_a_key_nothing_is_answered(anonymous_api, draft):
     assert anonymous_api.get("/api/v1/campaigns/").status_code == 401
     assert anonymous_api.post(f"/api/v1/campaigns/{draft.pk}/send").status_code == 401
@@ -522,6 +529,8 @@ def test_created_previewed_and_sent_through_the_api_reaches_each_recipient_once(
         ("patch", "/api/v1/campaigns/{pk}", {"channel": "fax"}),
         ("post", "/api/v1/campaigns/{pk}/preview", {"countries": "NL"}),
         ("post", "/api/v1/campaigns/preview", {"groups": [10**30]}),
+        ("post", "/api/v1/campaigns/preview", {"field_conditions": [{"op": "is", "value": "0"}]}),
+        ("patch", "/api/v1/campaigns/{pk}", {"field_conditions": [{"key": "city"}]}),
         ("post", "/api/v1/campaigns/{pk}/schedule", {"at": 1234567890}),
         ("post", "/api/v1/campaigns/{pk}/schedule", ["2099-01-01T00:00:00Z"]),
     ],
