@@ -144,8 +144,9 @@ class WebhookDelivery(models.Model):
         FAILED = "failed", "Failed"
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    # Indexed below, with the id: an endpoint's queue and its log.
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )
     event = models.ForeignKey(
         "optout.ConsentEvent", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -169,8 +170,10 @@ class WebhookDelivery(models.Model):
         indexes = [
             # The tick: what is due, across endpoints.
             models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due_idx"),
-            # An endpoint's queue, oldest first, and its log, newest first.
+            # An endpoint's queue: its oldest pending delivery.
             models.Index(fields=["endpoint", "status", "id"], name="webhook_delivery_queue_idx"),
+            # Its log, newest first, and the newest delivery the list of endpoints shows.
+            models.Index(fields=["endpoint", "-id"], name="webhook_delivery_log_idx"),
         ]
 
     def __str__(self) -> str:

@@ -169,6 +169,7 @@ class Migration(migrations.Migration):
             model_name="webhookdelivery",
             name="endpoint",
             field=models.ForeignKey(
+                db_index=False,
                 on_delete=django.db.models.deletion.CASCADE,
                 related_name="deliveries",
                 to="api.webhookendpoint",
@@ -189,5 +190,9 @@ class Migration(migrations.Migration):
             index=models.Index(
                 fields=["endpoint", "status", "id"], name="webhook_delivery_queue_idx"
             ),
+        ),
+        migrations.AddIndex(
+            model_name="webhookdelivery",
+            index=models.Index(fields=["endpoint", "-id"], name="webhook_delivery_log_idx"),
         ),
     ]
