@@ -174,6 +174,8 @@ class WebhookDelivery(models.Model):
             models.Index(fields=["endpoint", "status", "id"], name="webhook_delivery_queue_idx"),
             # Its log, newest first, and the newest delivery the list of endpoints shows.
             models.Index(fields=["endpoint", "-id"], name="webhook_delivery_log_idx"),
+            # The tick's pruning of the log: the oldest rows only.
+            models.Index(fields=["created_at"], name="webhook_delivery_age_idx"),
         ]
 
     def __str__(self) -> str:

@@ -195,4 +195,8 @@ class Migration(migrations.Migration):
             model_name="webhookdelivery",
             index=models.Index(fields=["endpoint", "-id"], name="webhook_delivery_log_idx"),
         ),
+        migrations.AddIndex(
+            model_name="webhookdelivery",
+            index=models.Index(fields=["created_at"], name="webhook_delivery_age_idx"),
+        ),
     ]

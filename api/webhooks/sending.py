@@ -108,8 +108,8 @@ def deliver_endpoint(*, endpoint_id: int) -> Run:
                 claimed = WebhookDelivery.objects.filter(
                     pk=head.pk, status=WebhookDelivery.Status.PENDING, attempts=head.attempts
                 ).update(attempts=number)
-                if not claimed:
-                    continue
+                if not claimed:  # another worker holds it: leave the endpoint to it
+                    return Run(delivered=delivered)
                 outcome = post_delivery(session=session, endpoint=endpoint, delivery=head)
                 try:
                     retry_in = _record(
@@ -184,6 +184,8 @@ def post_delivery(
         )
         try:
             raw = response.raw.read(SNIPPET_CHARACTERS * 4, decode_content=True) or b""
+        except Exception:  # the status line came: it decides; the body is only for the log
+            raw = b""
         finally:
             response.close()
     except WebhookError as exc:

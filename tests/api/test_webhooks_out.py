@@ -276,6 +276,24 @@ def test_backoff_grows_to_cover_more_than_a_day(settings):
     assert waits[0] < 60 and max(waits) <= 6 * 3600 * 1.2
 
 
+def test_the_log_keeps_what_waits_and_what_is_recent(company, endpoint, settings, time_machine):
+    settings.WEBHOOK_LOG_DAYS = 30
+    time_machine.move_to("2026-01-01T12:00Z")
+    old_done = record_optout(company=company, address=NUMBER, source="api")
+    old_waiting = record_optout(company=company, address="+31687654321", source="api")
+    WebhookDelivery.objects.filter(event=old_done).update(status="delivered")
+    time_machine.move_to("2026-02-15T12:00Z")
+    recent = record_optout(company=company, address="+31600000001", source="api")
+    WebhookDelivery.objects.filter(event=recent).update(status="failed")
+
+    from api.webhooks import prune_log
+
+    prune_log(now=timezone.now())
+
+    kept = {d.event_id for d in _deliveries(endpoint)}
+    assert kept == {old_waiting.pk, recent.pk}
+
+
 # --- where an endpoint may point ------------------------------------------------------------
 @pytest.mark.parametrize(
     "url",
