@@ -102,14 +102,17 @@ def _condition_errors(conditions: list[dict], keys: list[str]) -> list[str]:
     if len(conditions) > MAX_CONDITIONS:
         return [f"At most {MAX_CONDITIONS} conditions."]
     problems = []
-    for condition in conditions:
+    for number, condition in enumerate(conditions, start=1):
         if condition.get("key") not in keys:
             known = ", ".join(keys) or "none yet"
-            problems.append(f"“{condition.get('key')}” is none of your custom fields ({known}).")
+            problem = f"“{condition.get('key')}” is none of your custom fields ({known})."
         elif condition.get("op") not in CONDITION_LOOKUPS:
-            problems.append(f"How to match is one of: {', '.join(CONDITION_LOOKUPS)}.")
+            problem = f"how to match is one of: {', '.join(CONDITION_LOOKUPS)}."
         elif not str(condition.get("value", "")).strip():
-            problems.append(f"Enter the value “{condition['key']}” must match.")
+            problem = f"enter the value “{condition['key']}” must match."
+        else:
+            continue
+        problems.append(f"Condition {number}: {problem}")
     return problems
 
 

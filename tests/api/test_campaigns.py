@@ -90,7 +90,7 @@ def test_create_without_sender_uses_the_company_s(api, company):
         (
             {"field_conditions": [{"key": "shoe_size", "op": "is", "value": "42"}]},
             "field_conditions",
-            "none of your custom fields",
+            "Condition 1: “shoe_size” is none of your custom fields (city).",
         ),
         ({"field_conditions": [{"key": "city", "op": "is", "value": "  "}]}, "", "blank"),
         ({"countries": ["Netherlands"]}, "countries", ""),
