@@ -26,9 +26,11 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ensure_resource_availability,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    use_after_free,
 )
 
 from addressbook.models import CustomField, Group
@@ -43,6 +45,8 @@ from tests.factories import CampaignFactory, ContactFactory
 # enough to find the classic 500s (huge ids, NUL bytes, wrong types) in about two minutes
 # for the whole API on this kind of machine.
 MAX_EXAMPLES = 25
+# Chains of calls along the schema's links, and calls per chain.
+WORKFLOWS, STEPS = 40, 8
 OURS = 424_242  # the id of one row of every kind of the fuzzing company
 PHONE = "+31612340000"  # a contact's number, also suppressed
 EMAIL = "fuzz@example.com"
@@ -57,12 +61,7 @@ REAL_VALUES = {
 }
 
 CONFIG = SchemathesisConfig.from_dict(
-    {
-        "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
-        # The stateful phase needs links between operations; the walk of
-        # tests/api/test_tenancy.py covers what one company's ids do to another's.
-        "phases": {"stateful": {"enabled": False}},
-    }
+    {"generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"}}
 )
 CHECKS = [
     not_a_server_error,
@@ -165,6 +164,38 @@ def one_transaction():
 @hypothesis.settings(suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
 def test_every_operation_answers_as_documented(case, fuzzed_company, issued_key, one_transaction):
     case.call_and_validate(headers={"Authorization": f"Bearer {issued_key.secret}"}, checks=CHECKS)
+
+
+def test_workflows_across_operations_answer_as_documented(
+    fuzzed_company, issued_key, one_transaction
+):
+    """Chains that follow the links between operations (create a contact, read it, change
+    it, delete it, read it again): besides the checks above, what was created can be read
+    and what was deleted is gone."""
+    headers = {"Authorization": f"Bearer {issued_key.secret}"}
+
+    class AsTheCompany(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(
+                response,
+                checks=[*CHECKS, ensure_resource_availability, use_after_free],
+                headers=headers,
+                transport_kwargs=kwargs,
+            )
+
+    AsTheCompany.run(
+        settings=hypothesis.settings(
+            max_examples=WORKFLOWS,
+            stateful_step_count=STEPS,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(hypothesis.HealthCheck),
+        )
+    )
 
 
 def test_every_operation_refuses_a_missing_key_and_a_spent_limit_as_documented(
