@@ -298,7 +298,13 @@ class Contact(models.Model):
             ),
         ]
         # Sending walks a company's contacts by keyset over id.
-        indexes = [models.Index(fields=["company", "id"], name="contact_company_id_idx")]
+        indexes = [
+            models.Index(fields=["company", "id"], name="contact_company_id_idx"),
+            # A CRM syncing through the API walks what changed: ?updated_after=, by updated_at.
+            models.Index(
+                fields=["company", "updated_at", "id"], name="contact_company_updated_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.full_name or self.phone or self.email
