@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 
 from addressbook.models import CustomField, Group
 from api.keys import create_api_key, revoke_api_key
-from api.models import ApiKey, WebhookEndpoint
+from api.models import ApiKey, IdempotentRequest, WebhookEndpoint
 from campaigns.models import Message
 from optout.models import ConsentEvent, Source, Suppression
 from optout.selectors import FEED_SETTLE
@@ -93,16 +93,19 @@ def allowed_methods(url: str) -> list[str]:
     return [method for method in METHODS if hasattr(view, method)]
 
 
-def send(client, method: str, url: str, data: dict = HOSTILE):
+def send(client, method: str, url: str, data: dict = HOSTILE, *, key: str = ""):
     if method == "get":
         return client.get(url)
-    return getattr(client, method)(url, json.dumps(data), content_type="application/json")
+    headers = {"Idempotency-Key": key} if key else {}
+    return getattr(client, method)(
+        url, json.dumps(data), content_type="application/json", headers=headers
+    )
 
 
-def rolled_back(client, method: str, url: str, data: dict = HOSTILE):
+def rolled_back(client, method: str, url: str, data: dict = HOSTILE, *, key: str = ""):
     """The answer to a request whose writes are undone, so the next one meets the same rows."""
     with transaction.atomic():
-        response = send(client, method, url, data)
+        response = send(client, method, url, data, key=key)
         transaction.set_rollback(True)
     return response
 
@@ -316,6 +319,28 @@ def links_between(one, other) -> list[str]:
                 rows = model.objects.filter(company=here, **{f"{field.name}__company": there})
                 links += [f"{model._meta.label}.{field.name} of {row.pk}" for row in rows]
     return links
+
+
+def test_another_companys_idempotency_keys_mean_nothing_here(
+    walker, other_company, their_rows, our_rows
+):
+    """Their Idempotency-Key (one is in their_rows, still in progress) is a new key here."""
+    their_key = IdempotentRequest.objects.filter(company=other_company).first().key
+    sent = 0
+    for path, item in live_schema()["paths"].items():
+        operation = item.get("post", {})
+        headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+        if "Idempotency-Key" not in headers:
+            continue
+        url = path.format(id=OURS, ref=OURS)
+        with_theirs = rolled_back(walker, "post", url, HOSTILE, key=their_key)
+        with_new = rolled_back(walker, "post", url, HOSTILE, key="never-used-anywhere")
+        assert same_answer(with_theirs, with_new), f"POST {url}: {body(with_theirs)}"
+        assert with_theirs.status_code not in (409, 422), f"POST {url}: {body(with_theirs)}"
+        assert "Idempotent-Replayed" not in with_theirs, f"POST {url}"
+        sent += 1
+    assert sent >= 5
+    assert rows_of(other_company) == their_rows
 
 
 @pytest.fixture
