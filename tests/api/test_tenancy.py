@@ -7,6 +7,10 @@ every kind, all with the same id, so whatever a URL's id names, it names the oth
 company's row. That company's own key gets past the 404 on the same URLs and methods,
 which proves the ids were the right ones; its requests are rolled back, so they change
 nothing the walk compares.
+
+Besides: every list, filtered by what names the other company's rows, answers as for rows
+that exist nowhere; so does every write that names them (their contact into our group);
+their Idempotency-Keys are new keys here; and without a valid key every URL is a 401.
 """
 
 import itertools
