@@ -7,6 +7,11 @@ of random requests, positive and negative, sent with a valid key of a company th
 few rows of every kind. Path ids are often swapped for that company's real ids, so detail
 routes answer about real rows too, not only with 404s.
 
+Chains of calls follow the links schemathesis infers between operations (create, read,
+change, delete, read again). The schema itself must be generated without a guess, valid
+OpenAPI, hold every route of the API, and say what every operation answers: its 401 and
+429 are checked against it too.
+
 Generation is derandomized and takes nothing from a database of past runs: a failure shows
 the request as curl and comes back on every run until it is fixed.
 """
