@@ -81,10 +81,18 @@ def check_destination(url: str) -> None:
             "Leave user names and passwords out of the URL: check the signature instead.",
             field="url",
         )
-    if allow_private:
-        return
+    if not allow_private:
+        public_addresses(host, port or (443 if parts.scheme == "https" else 80))
+
+
+def public_addresses(host: str, port: int) -> list[tuple]:
+    """What ``host`` resolves to (``getaddrinfo`` tuples), when every address is public.
+
+    Also called when a connection opens (api.webhooks.sending), so a name that resolved
+    to a public address when checked and to a private one a moment later is refused too.
+    """
     try:
-        found = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError, ValueError):
         raise WebhookError(f"{host} cannot be resolved to an address.", field="url") from None
     for *_, sockaddr in found:
@@ -97,6 +105,7 @@ def check_destination(url: str) -> None:
                 "reachable on the public internet.",
                 field="url",
             )
+    return found
 
 
 def _by(details: dict, api_key: str) -> dict:

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
+import requests.adapters
+import urllib3
+import urllib3.connection
+import urllib3.exceptions
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -24,7 +28,7 @@ from addressbook.services.audit import record_audit
 from optout.webhooks import sign
 
 from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from .endpoints import WebhookError, check_destination
+from .endpoints import WebhookError, check_destination, public_addresses
 from .outbox import enqueue_deliveries
 
 logger = logging.getLogger(__name__)
@@ -71,6 +75,65 @@ def backoff_seconds(attempt: int) -> float:
     return base * random.uniform(0.8, 1.2)
 
 
+class _Pinned:
+    """A connection that opens only to the public address its host was checked to have.
+
+    ``check_destination`` resolves the name before each POST; the name could resolve to
+    a private address a moment later (DNS rebinding). So the socket is opened to an
+    address checked here, at connection time, while TLS still verifies the host name.
+    """
+
+    def _new_conn(self):
+        if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
+            return super()._new_conn()
+        try:
+            [(*_, sockaddr), *_] = public_addresses(self._dns_host, self.port)
+        except WebhookError as exc:
+            raise urllib3.exceptions.NewConnectionError(self, str(exc)) from None
+        name, self._dns_host = self._dns_host, str(sockaddr[0])
+        try:
+            return super()._new_conn()
+        finally:
+            self._dns_host = name
+
+
+class _PinnedHTTPConnection(_Pinned, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _PinnedHTTPSConnection(_Pinned, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _PinnedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _PinnedHTTPConnection
+
+
+class _PinnedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _PinnedHTTPSConnection
+
+
+class _PinnedAdapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _PinnedHTTPPool,
+            "https": _PinnedHTTPSPool,
+        }
+
+
+def webhook_session() -> requests.Session:
+    """The HTTP client of the deliveries: pinned connections, nothing from the environment."""
+    session = requests.Session()
+    # No proxies, netrc or CA bundle from the environment: only what we decide goes to a
+    # customer's URL.
+    session.trust_env = False
+    adapter = _PinnedAdapter(max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 def deliver_endpoint(*, endpoint_id: int) -> Run:
     """Send an endpoint's due deliveries, oldest first, stopping at the first failure."""
     lease = _take_lease(endpoint_id)
@@ -78,10 +141,7 @@ def deliver_endpoint(*, endpoint_id: int) -> Run:
         return Run()  # another worker is on it, or the endpoint is gone or disabled
     delivered = 0
     try:
-        with requests.Session() as session:
-            # No proxies, netrc or CA bundle from the environment: only what we decide
-            # goes to a customer's URL.
-            session.trust_env = False
+        with webhook_session() as session:
             for _ in range(DELIVERIES_PER_RUN):
                 endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, active=True).first()
                 if endpoint is None:

@@ -4,10 +4,12 @@ keeps when the receiver or the broker is down."""
 import contextlib
 import hmac
 import logging
+import socket
 import time
 from hashlib import sha256
 
 import pytest
+import requests
 from django.db import connections, transaction
 from django.utils import timezone
 
@@ -23,7 +25,9 @@ from api.webhooks import (
     queue_deliveries,
     rotate_secret,
     send_test_event,
+    sending,
 )
+from api.webhooks.sending import webhook_session
 from config.celery import app as celery_app
 from optout.models import ConsentEvent
 from optout.services import record_optin, record_optout
@@ -333,6 +337,32 @@ def test_the_address_is_checked_again_before_each_post(company, endpoint, receiv
     assert receiver.received == []
     [delivery] = _deliveries(endpoint)
     assert delivery.last_error.startswith("Not sent: Use an https:// URL")
+
+
+def test_a_connection_opens_only_to_an_address_checked_when_it_opens(receiver, settings):
+    """DNS rebinding: the name is resolved and checked again as the socket opens."""
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    local = receiver.url.replace("127.0.0.1", "localhost")
+    with (
+        webhook_session() as session,
+        pytest.raises(requests.ConnectionError, match="private or local address"),
+    ):
+        session.post(local, data=b"{}", timeout=3)
+    assert receiver.received == []
+
+
+def test_the_socket_goes_to_the_checked_address_not_a_new_lookup(receiver, settings, monkeypatch):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    port = int(receiver.url.split(":")[2].split("/")[0])
+    # A resolver that vouches for a name no DNS knows: were the socket to look the name up
+    # again rather than use this answer, the POST could not reach the receiver.
+    checked = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+    monkeypatch.setattr(sending, "public_addresses", lambda host, port: checked)
+    with webhook_session() as session:
+        answer = session.post(f"http://hooks.invalid:{port}/hooks/optout", data=b"{}", timeout=3)
+    assert answer.status_code == 200
+    [request] = receiver.received
+    assert request.headers["Host"] == f"hooks.invalid:{port}"
 
 
 def test_an_endpoint_must_want_some_event(company):
