@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from addressbook.models import Group
 from campaigns.models import Campaign, Channel, Message
+from campaigns.segments import replace_lookalikes
 from campaigns.selectors import (
     CONDITION_LOOKUPS,
     AudiencePreview,
@@ -186,6 +187,10 @@ class CountryPreviewSerializer(serializers.Serializer):
 
 
 class PreviewSerializer(serializers.Serializer):
+    body = serializers.CharField(
+        trim_whitespace=False,
+        help_text="The body previewed: as sent, or with look-alikes replaced when asked",
+    )
     audience = serializers.IntegerField(help_text="Contacts the campaign goes to")
     skipped = serializers.IntegerField(help_text="Of them, opted out: skipped")
     reachable = serializers.IntegerField()
@@ -203,10 +208,11 @@ class PreviewSerializer(serializers.Serializer):
 
 
 def _preview_data(
-    preview: AudiencePreview, *, channel: str, problems: dict[str, list[str]]
+    preview: AudiencePreview, *, body: str, channel: str, problems: dict[str, list[str]]
 ) -> dict:
     counter = preview.counter
     return {
+        "body": body,
         "audience": preview.total,
         "skipped": preview.opted_out,
         "reachable": preview.reachable,
@@ -313,6 +319,14 @@ class CampaignInputSerializer(serializers.Serializer):
 
 class PreviewInputSerializer(CampaignInputSerializer):
     """A draft being written: any field may be left out (the saved campaign's, if any)."""
+
+    replace_lookalikes = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Preview the body with the characters that force UCS-2 and have a GSM-7 "
+        "stand-in (’ “ ” – … and the like) replaced by it, as the editor's button does; "
+        "save the body answered to keep it.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -520,7 +534,10 @@ class CampaignPreview(CompanyAPIView):
         campaign = campaign_or_404(self.company, pk)
         problems = _problems(self.company, _saved_fields(campaign))
         preview = saved_preview(campaign=campaign)
-        return Response(_preview_data(preview, channel=campaign.channel, problems=problems))
+        data = _preview_data(
+            preview, body=campaign.body, channel=campaign.channel, problems=problems
+        )
+        return Response(data)
 
     @extend_schema(
         summary="Preview changes to a draft before saving them",
@@ -565,9 +582,12 @@ def _preview_of(request: Request, company, saved: dict, base: Campaign | None = 
     incoming = PreviewInputSerializer(data=request.data, partial=True, context={"company": company})
     incoming.is_valid(raise_exception=True)
     changes = dict(incoming.validated_data)
+    replace = changes.pop("replace_lookalikes", False)
     if "field_conditions" in changes:
         changes["field_conditions"] = [dict(c) for c in changes["field_conditions"]]
     fields = _merged(base, changes) if base is not None else {**saved, **changes}
+    if replace:
+        fields["body"] = replace_lookalikes(fields["body"])
     # A condition on no field of the company is named in the errors, not queried.
     keys = set(company.custom_fields.values_list("key", flat=True))
     preview = draft_preview(
@@ -580,7 +600,8 @@ def _preview_of(request: Request, company, saved: dict, base: Campaign | None = 
         field_conditions=[c for c in fields["field_conditions"] if c["key"] in keys],
     )
     problems = _problems(company, fields)
-    return Response(_preview_data(preview, channel=fields["channel"], problems=problems))
+    data = _preview_data(preview, body=fields["body"], channel=fields["channel"], problems=problems)
+    return Response(data)
 
 
 def _problems(company, fields: dict) -> dict[str, list[str]]:

@@ -229,6 +229,13 @@ def test_preview_of_changes_counts_unicode_and_names_errors(api, draft):
     assert preview["audience"] == 2
     assert preview["counter"]["encoding"] == "UCS-2"
     assert preview["counter"]["replaceable"] == {"—": "-", "“": '"', "”": '"'}
+    replaced = api.post(
+        f"/api/v1/campaigns/{draft.pk}/preview",
+        {"body": "Hi {{ first_name }} — “fresh” beans", "replace_lookalikes": True},
+        format="json",
+    ).json()
+    assert replaced["body"] == 'Hi {{ first_name }} - "fresh" beans'
+    assert replaced["counter"]["encoding"] == "GSM-7"
     bad = api.post(f"/api/v1/campaigns/{draft.pk}/preview", {"body": "{{ nope }}"}, format="json")
     assert bad.status_code == 200
     assert "Unknown placeholder" in bad.json()["errors"]["body"][0]
