@@ -46,11 +46,12 @@ def errors(*statuses: int) -> dict[int, OpenApiResponse]:
 def add_common_errors(result, generator, request, public):
     """Document on every operation the answers that come from what all endpoints share.
 
-    The key (401) and the rate limit (429) on every operation with a key; a bad cursor
-    (400) on every page; malformed JSON (400) and a body too large (413) wherever a body
-    is read; an unknown id (404) wherever the path names one; and on every POST behind
-    ``@idempotent`` its header with what it can answer (400, 409, 422). A view documents
-    what is its own; these come from the foundation, so no view has to remember them.
+    The request id on every answer; the key (401) and the rate limit (429) on every
+    operation with a key, with their headers; a bad cursor (400) on every page; malformed
+    JSON (400) and a body too large (413) wherever a body is read; an unknown id (404)
+    wherever the path names one; and on every POST behind ``@idempotent`` its header with
+    what it can answer (400, 409, 422). A view documents what is its own; these come from
+    the foundation, so no view has to remember them.
     """
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault("ErrorDetail", _ERROR_DETAIL)
@@ -95,14 +96,13 @@ def add_common_errors(result, generator, request, public):
                 responses.setdefault(str(code), _error_response(code))
             for code, response in responses.items():
                 headers = response.setdefault("headers", {})
+                headers["X-Request-ID"] = _ref("X-Request-ID")
                 if keyed and code != "401":  # counted once the key is known
                     headers.update({name: _ref(name) for name in _RATE_LIMIT_HEADERS})
                 if code in _REQUIRED_HEADERS:
                     headers[_REQUIRED_HEADERS[code]] = _ref(_REQUIRED_HEADERS[code])
                 if (path, method) in idempotent and code.startswith("2"):
                     headers["Idempotent-Replayed"] = _ref("Idempotent-Replayed")
-                if not headers:
-                    del response["headers"]
             operation["responses"] = dict(sorted(responses.items()))
     return result
 
@@ -158,6 +158,13 @@ _IDEMPOTENCY_PARAMETER = {
 _RATE_LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 _REQUIRED_HEADERS = {"401": "WWW-Authenticate", "429": "Retry-After"}
 _HEADERS = {
+    "X-Request-ID": {
+        "description": "This request's id, in the platform's logs too: quote it when you ask "
+        "about an answer. A proxy's or your own `X-Request-ID` (letters, digits, `.`, `-`, "
+        "`_`, at most 64) is kept.",
+        "required": True,
+        "schema": {"type": "string", "maxLength": 64},
+    },
     "RateLimit-Limit": {
         "description": "Requests a minute this key may make.",
         "schema": {"type": "integer", "minimum": 1},
