@@ -6,6 +6,7 @@ import hmac
 import logging
 import socket
 import time
+from datetime import timedelta
 from hashlib import sha256
 
 import pytest
@@ -269,6 +270,25 @@ def test_an_endpoint_removed_while_it_is_posted_to_ends_the_run_quietly(company,
     assert deliver_endpoint(endpoint_id=endpoint.pk).delivered == 0
     assert len(receiver.received) == 1
     assert not WebhookDelivery.objects.exists() and not WebhookAttempt.objects.exists()
+
+
+def test_the_tick_wakes_an_endpoint_only_when_its_oldest_delivery_is_due(
+    company, endpoint, receiver, settings
+):
+    from api.webhooks.sending import due_endpoints
+
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 3600
+    receiver.answer_next(500)
+    record_optout(company=company, address=NUMBER, source="api")
+    assert due_endpoints(now=timezone.now()) == [endpoint.pk]
+    deliver_endpoint(endpoint_id=endpoint.pk)  # fails: its retry is in an hour
+    record_optout(company=company, address="+31687654321", source="api")  # due, but behind
+
+    assert due_endpoints(now=timezone.now()) == []
+    in_two_hours = timezone.now() + timedelta(hours=2)
+    assert due_endpoints(now=in_two_hours) == [endpoint.pk]
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(active=False)
+    assert due_endpoints(now=in_two_hours) == []
 
 
 def test_backoff_grows_to_cover_more_than_a_day(settings):
