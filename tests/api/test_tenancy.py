@@ -371,6 +371,8 @@ def test_every_api_url_without_a_valid_key_is_a_401(refused, other_company, thei
                     assert response.status_code == 401, f"{method} {url} ({name}), {code}"
                     assert response.json()["error"]["code"] == code, f"{method} {url}"
                     assert response["WWW-Authenticate"].startswith("Bearer"), f"{method} {url}"
-    for name in PUBLIC:
-        assert refused["not_authenticated"].get(reverse(name)).status_code == 200, name
+    for name in PUBLIC:  # and they hold no company's data
+        response = refused["not_authenticated"].get(reverse(name))
+        assert response.status_code == 200, name
+        assert not shows_theirs(response), name
     assert rows_of(other_company) == their_rows
