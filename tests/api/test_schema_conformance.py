@@ -90,7 +90,7 @@ def _sometimes_real(parameters):
     choices = {}
     for name, value in parameters.items():
         real = list(REAL_VALUES.get(name, ()))
-        if isinstance(value, int) and not isinstance(value, bool):
+        if _is_int(value):
             real.append(OURS)
         elif isinstance(value, str) and value.isascii() and value.isdigit():
             real.append(str(OURS))
@@ -106,6 +106,24 @@ def flatmap_path_parameters(context, path_parameters):
 @schema.hook
 def flatmap_query(context, query):
     return _sometimes_real(query)
+
+
+@schema.hook
+def flatmap_body(context, body):
+    """Ids a body refers to (the groups of a campaign, the contacts to add to a group) as
+    generated, or the fuzzed company's, so that creating and changing succeed too."""
+    if not isinstance(body, dict):
+        return st.just(body)
+    choices = {}
+    for name, value in body.items():
+        ints = isinstance(value, list) and value and all(_is_int(item) for item in value)
+        real = [[OURS]] if ints else [OURS] if _is_int(value) and name.endswith("id") else []
+        choices[name] = st.sampled_from([value, *real])
+    return st.fixed_dictionaries(choices)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @pytest.fixture
