@@ -21,7 +21,7 @@ def test_healthz_503_when_broker_is_down(client, db, monkeypatch):
     assert response.json()["database"] == "ok"
 
 
-OUR_APPS = ("addressbook", "optout", "campaigns")
+OUR_APPS = ("addressbook", "optout", "campaigns", "api")
 
 
 def test_every_model_is_in_admin():
