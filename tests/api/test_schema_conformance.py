@@ -1,11 +1,11 @@
 """Every operation of the live OpenAPI description, fuzzed: no 5xx, every answer documented.
 
-The operations come from ``/api/v1/schema`` itself, so a new endpoint is fuzzed as soon as
-it is described, without being listed here. Each operation gets examples from the schema,
-schemathesis's coverage cases (boundaries, wrong types, missing fields) and a bounded number
-of random requests, positive and negative, sent with a valid key of a company that holds a
-few rows of every kind. Path ids are often swapped for that company's real ids, so detail
-routes answer about real rows too, not only with 404s.
+The operations come from the live schema (``api:schema``) itself, so a new endpoint is
+fuzzed as soon as it is described, without being listed here. Each operation gets examples
+from the schema, schemathesis's coverage cases (boundaries, wrong types, missing fields)
+and a bounded number of random requests, positive and negative, sent with a valid key of a
+company that holds a few rows of every kind. Path ids are often swapped for that
+company's real ids, so detail routes answer about real rows too, not only with 404s.
 
 Chains of calls follow the links schemathesis infers between operations (create, read,
 change, delete, read again). The schema itself must be generated without a guess, valid
@@ -88,7 +88,7 @@ CHECKS = [
     response_schema_conformance,
 ]
 
-schema = schemathesis.openapi.from_wsgi("/api/v1/schema", WSGIHandler(), config=CONFIG)
+schema = schemathesis.openapi.from_wsgi(reverse("api:schema"), WSGIHandler(), config=CONFIG)
 
 
 def _sometimes_real(parameters):
