@@ -16,6 +16,7 @@ Generation is derandomized and takes nothing from a database of past runs: a fai
 the request as curl and comes back on every run until it is fixed.
 """
 
+import json
 import re
 
 import hypothesis
@@ -252,6 +253,58 @@ def test_every_operation_refuses_a_missing_key_and_a_spent_limit_as_documented(
             assert spent.status_code == 429, operation.label
             headers = {name.lower(): values for name, values in spent.headers.items()}
             assert 0 < int(headers["retry-after"][0]) <= 60, operation.label
+
+
+def test_every_operation_refuses_hostile_input_as_documented(
+    fuzzed_company, issued_key, one_transaction
+):
+    """The classics, sent to every operation on purpose rather than by chance: an id too
+    large for any column, NUL and a 40-digit number in each query parameter, malformed
+    JSON, and NUL or a megabyte of text in each field of the body."""
+    key = f"Bearer {issued_key.secret}"
+    sent = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.path_parameters:
+            huge = dict.fromkeys(_ids(operation), 10**30)
+            assert _answer(operation, key, path=huge) == 404, operation.label
+        for parameter in operation.query:
+            for value in ("a\x00b", "9" * 40):
+                _answer(operation, key, query={parameter.name: value})
+        fields = _body_fields(operation)
+        if fields is not None:
+            code = _answer(operation, key, data=b'{"unclosed": ')
+            assert code == 400, f"{operation.label}: malformed JSON answered {code}"
+        for field in fields or ():
+            for value in ("a\x00b", "x" * 1_000_000):
+                code = _answer(operation, key, data=json.dumps({field: value}).encode())
+                assert 400 <= code < 500, f"{operation.label}: {field}={value[:5]!r}… got {code}"
+        sent += 1
+    assert sent >= 20
+
+
+def _answer(operation, key: str, *, path=None, query=None, data: bytes | None = None) -> int:
+    """The status of one request, once schemathesis found it as documented."""
+    case = operation.Case(path_parameters=path or _ids(operation), query=query)
+    headers = {"Authorization": key}
+    sent = {}
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+        sent["data"] = data
+    response = case.call_and_validate(headers=headers, checks=CHECKS, **sent)
+    return response.status_code
+
+
+def _body_fields(operation) -> list[str] | None:
+    """The top-level fields of the operation's JSON body; None when it takes no body."""
+    raw = schema.raw_schema["paths"][operation.path][operation.method.lower()]
+    content = raw.get("requestBody", {}).get("content", {}).get("application/json")
+    if content is None:
+        return None
+    body = content["schema"]
+    if "$ref" in body:
+        body = schema.raw_schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+    return list(body.get("properties", {}))
 
 
 def _ids(operation) -> dict:
