@@ -260,7 +260,7 @@ def test_every_operation_refuses_hostile_input_as_documented(
 ):
     """The classics, sent to every operation on purpose rather than by chance: an id too
     large for any column, NUL and a 40-digit number in each query parameter, malformed
-    JSON, and NUL or a megabyte of text in each field of the body."""
+    JSON, and NUL, a megabyte of text or a 31-digit number in each field of the body."""
     key = f"Bearer {issued_key.secret}"
     sent = 0
     for result in schema.get_all_operations():
@@ -279,6 +279,8 @@ def test_every_operation_refuses_hostile_input_as_documented(
             for value in ("a\x00b", "x" * 1_000_000):
                 code = _answer(operation, key, data=json.dumps({field: value}).encode())
                 assert 400 <= code < 500, f"{operation.label}: {field}={value[:5]!r}… got {code}"
+            for value in (10**30, [10**30]):  # an id no column holds, alone or in a list
+                _answer(operation, key, data=json.dumps({field: value}).encode())
         sent += 1
     assert sent >= 20
 
