@@ -300,7 +300,7 @@ def idempotent(handler):
         company = view.company
         fingerprint = hashlib.sha256(
             json.dumps(
-                [request.method, request.path, request.data],
+                [request.method, request.path_info, request.data],
                 sort_keys=True,
                 cls=DjangoJSONEncoder,
             ).encode()

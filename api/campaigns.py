@@ -790,15 +790,15 @@ class CampaignMessages(mixins.ListModelMixin, CompanyAPIView):
 
 
 urlpatterns = [
-    path("campaigns/", CampaignList.as_view(), name="campaign-list"),
+    path("campaigns", CampaignList.as_view(), name="campaign-list"),
     path("campaigns/preview", DraftPreview.as_view(), name="campaign-draft-preview"),
-    path("campaigns/<int:pk>", CampaignDetail.as_view(), name="campaign-detail"),
-    path("campaigns/<int:pk>/preview", CampaignPreview.as_view(), name="campaign-preview"),
-    path("campaigns/<int:pk>/send", CampaignSend.as_view(), name="campaign-send"),
-    path("campaigns/<int:pk>/schedule", CampaignSchedule.as_view(), name="campaign-schedule"),
-    path("campaigns/<int:pk>/unschedule", CampaignUnschedule.as_view(), name="campaign-unschedule"),
-    path("campaigns/<int:pk>/pause", CampaignPause.as_view(), name="campaign-pause"),
-    path("campaigns/<int:pk>/resume", CampaignResume.as_view(), name="campaign-resume"),
-    path("campaigns/<int:pk>/cancel", CampaignCancel.as_view(), name="campaign-cancel"),
-    path("campaigns/<int:pk>/messages", CampaignMessages.as_view(), name="campaign-messages"),
+    path("campaigns/<id:pk>", CampaignDetail.as_view(), name="campaign-detail"),
+    path("campaigns/<id:pk>/preview", CampaignPreview.as_view(), name="campaign-preview"),
+    path("campaigns/<id:pk>/send", CampaignSend.as_view(), name="campaign-send"),
+    path("campaigns/<id:pk>/schedule", CampaignSchedule.as_view(), name="campaign-schedule"),
+    path("campaigns/<id:pk>/unschedule", CampaignUnschedule.as_view(), name="campaign-unschedule"),
+    path("campaigns/<id:pk>/pause", CampaignPause.as_view(), name="campaign-pause"),
+    path("campaigns/<id:pk>/resume", CampaignResume.as_view(), name="campaign-resume"),
+    path("campaigns/<id:pk>/cancel", CampaignCancel.as_view(), name="campaign-cancel"),
+    path("campaigns/<id:pk>/messages", CampaignMessages.as_view(), name="campaign-messages"),
 ]

@@ -127,4 +127,4 @@ class ConsentEventFeed(CompanyAPIView):
         )
 
 
-urlpatterns = [path("consent-events/", ConsentEventFeed.as_view(), name="consent-event-list")]
+urlpatterns = [path("consent-events", ConsentEventFeed.as_view(), name="consent-event-list")]

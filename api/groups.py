@@ -6,7 +6,7 @@ own contact fields, whose values contacts carry under ``custom``.
 """
 
 from django.http import Http404
-from django.urls import path, re_path
+from django.urls import path
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
@@ -27,7 +27,7 @@ from addressbook.services import (
 )
 
 from .base import CompanyAPIView, Conflict, idempotent, invalid
-from .contacts import ID, MAX_ID
+from .contacts import MAX_ID
 from .schema import errors
 
 GROUP_TAGS = ["Groups"]
@@ -349,9 +349,9 @@ class CustomFieldDetail(CompanyAPIView):
 
 
 urlpatterns = [
-    path("groups/", GroupList.as_view(), name="group-list"),
-    re_path(rf"^groups/{ID}/\Z", GroupDetail.as_view(), name="group-detail"),
-    re_path(rf"^groups/{ID}/members\Z", GroupMembers.as_view(), name="group-members"),
-    path("custom-fields/", CustomFieldList.as_view(), name="custom-field-list"),
-    re_path(rf"^custom-fields/{ID}/\Z", CustomFieldDetail.as_view(), name="custom-field-detail"),
+    path("groups", GroupList.as_view(), name="group-list"),
+    path("groups/<id:pk>", GroupDetail.as_view(), name="group-detail"),
+    path("groups/<id:pk>/members", GroupMembers.as_view(), name="group-members"),
+    path("custom-fields", CustomFieldList.as_view(), name="custom-field-list"),
+    path("custom-fields/<id:pk>", CustomFieldDetail.as_view(), name="custom-field-detail"),
 ]

@@ -303,6 +303,6 @@ class MessageDetail(CompanyAPIView):
 
 
 urlpatterns = [
-    path("messages/", MessageList.as_view(), name="message-list"),
-    path("messages/<int:pk>", MessageDetail.as_view(), name="message-detail"),
+    path("messages", MessageList.as_view(), name="message-list"),
+    path("messages/<id:pk>", MessageDetail.as_view(), name="message-detail"),
 ]

@@ -398,7 +398,7 @@ class SuppressionDetail(CompanyAPIView):
 
 
 urlpatterns = [
-    path("suppressions/", SuppressionList.as_view(), name="suppression-list"),
+    path("suppressions", SuppressionList.as_view(), name="suppression-list"),
     path("suppressions/check", SuppressionCheck.as_view(), name="suppression-check"),
     path("suppressions/<str:ref>", SuppressionDetail.as_view(), name="suppression-detail"),
 ]

@@ -1,4 +1,8 @@
-"""``/api/v1/``: each area of the API has its module; the schema and docs sit beside them."""
+"""``/api/v1/``: each area of the API has its module; the schema and docs sit beside them.
+
+Paths have no trailing slash (``/api/v1/contacts/12``); one sent with it reaches the same
+endpoint (``api.middleware.ApiPathMiddleware``).
+"""
 
 from django.urls import include, path, re_path
 from drf_spectacular.utils import extend_schema
@@ -17,17 +21,17 @@ app_name = "api"
 @authentication_classes([])
 @permission_classes([AllowAny])
 def not_found(request, *args, **kwargs):
-    raise exceptions.NotFound("No such endpoint. The endpoints are listed at /api/v1/docs/.")
+    raise exceptions.NotFound("No such endpoint. The endpoints are listed at /api/v1/docs.")
 
 
 v1 = [
     # The description of the API is public: it holds no company's data.
     path(
-        "schema/",
+        "schema",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),
         name="schema",
     ),
-    path("docs/", docs, name="docs"),
+    path("docs", docs, name="docs"),
     path("", include("api.suppressions")),
     path("", include("api.contacts")),
     path("", include("api.groups")),

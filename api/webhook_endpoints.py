@@ -7,14 +7,13 @@ disabled, read what was delivered to it, remove it.
 """
 
 from django.http import Http404
-from django.urls import path, re_path
+from django.urls import path
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .base import CompanyAPIView, Conflict, CursorPage, idempotent, invalid
-from .contacts import ID
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .schema import errors
 from .webhooks import (
@@ -361,23 +360,21 @@ class EndpointDeliveries(EndpointView):
 
 
 urlpatterns = [
-    path("webhook-endpoints/", EndpointList.as_view(), name="webhook-endpoint-list"),
-    re_path(rf"^webhook-endpoints/{ID}/\Z", EndpointDetail.as_view(), name="webhook-endpoint"),
-    re_path(
-        rf"^webhook-endpoints/{ID}/rotate-secret\Z",
+    path("webhook-endpoints", EndpointList.as_view(), name="webhook-endpoint-list"),
+    path("webhook-endpoints/<id:pk>", EndpointDetail.as_view(), name="webhook-endpoint"),
+    path(
+        "webhook-endpoints/<id:pk>/rotate-secret",
         EndpointRotate.as_view(),
         name="webhook-endpoint-rotate",
     ),
-    re_path(
-        rf"^webhook-endpoints/{ID}/enable\Z",
+    path(
+        "webhook-endpoints/<id:pk>/enable",
         EndpointEnable.as_view(),
         name="webhook-endpoint-enable",
     ),
-    re_path(
-        rf"^webhook-endpoints/{ID}/test\Z", EndpointTest.as_view(), name="webhook-endpoint-test"
-    ),
-    re_path(
-        rf"^webhook-endpoints/{ID}/deliveries\Z",
+    path("webhook-endpoints/<id:pk>/test", EndpointTest.as_view(), name="webhook-endpoint-test"),
+    path(
+        "webhook-endpoints/<id:pk>/deliveries",
         EndpointDeliveries.as_view(),
         name="webhook-endpoint-deliveries",
     ),

@@ -116,9 +116,9 @@ def test_a_refused_key_is_not_marked_used(issued_key):
 
 
 def test_the_schema_and_docs_need_no_key(anonymous_api):
-    assert anonymous_api.get("/api/v1/schema/").status_code == 200
-    assert anonymous_api.get("/api/v1/docs/").status_code == 200
-    security = anonymous_api.get("/api/v1/schema/?format=json").json()["components"]
+    assert anonymous_api.get("/api/v1/schema").status_code == 200
+    assert anonymous_api.get("/api/v1/docs").status_code == 200
+    security = anonymous_api.get("/api/v1/schema?format=json").json()["components"]
     assert security["securitySchemes"]["apiKey"] == {
         "type": "http",
         "scheme": "bearer",

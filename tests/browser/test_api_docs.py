@@ -53,7 +53,7 @@ def test_the_docs_render_with_nothing_refused_and_nothing_from_elsewhere(
         ),
     )
 
-    response = page.goto(f"{live_server.url}/api/v1/docs/")
+    response = page.goto(f"{live_server.url}/api/v1/docs")
     assert response.status == 200
     expect(page.get_by_role("heading", name="Opt-out address book API")).to_be_visible()
     expect(page.locator(".opblock").first).to_be_visible()
