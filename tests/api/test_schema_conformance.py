@@ -26,7 +26,7 @@ import time_machine
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.drainage import GENERATOR_STATS
@@ -212,6 +212,16 @@ def test_workflows_across_operations_answer_as_documented(
     headers = {"Authorization": f"Bearer {issued_key.secret}"}
 
     class AsTheCompany(schema.as_state_machine()):
+        # Each chain starts from the same rows: what one chain wrote, the next must not
+        # meet, or replaying a chain (to shrink a failure) would not do what it did.
+        def setup(self):
+            self.rows = transaction.atomic()
+            self.rows.__enter__()
+
+        def teardown(self):
+            transaction.set_rollback(True)
+            self.rows.__exit__(None, None, None)
+
         def get_call_kwargs(self, case):
             return {"headers": headers}
 
