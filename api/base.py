@@ -162,12 +162,13 @@ class KeyRateThrottle(throttling.BaseThrottle):
         return used <= limit
 
     def _count(self, counter: str) -> int:
-        cache.add(counter, 0, timeout=self.window * 2)
+        # One round trip for every request of a window but its first.
         try:
             return cache.incr(counter)
-        except ValueError:  # evicted between add and incr: this request starts the count
-            cache.set(counter, 1, timeout=self.window * 2)
-            return 1
+        except ValueError:  # the window's first request (or the counter was evicted)
+            if cache.add(counter, 1, timeout=self.window * 2):
+                return 1
+            return cache.incr(counter)  # another worker started it meanwhile
 
     def wait(self) -> float:
         return math.ceil(self._wait)

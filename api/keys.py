@@ -110,11 +110,17 @@ def key_for_secret(secret: str) -> ApiKey | None:
     if len(parts) != 3 or parts[0] != KEY_PREFIX or not _is_prefix(parts[1]):
         return None
     # Authentication runs before any company is known (no scope is open yet): the key is
-    # what names the company.
-    key = ApiKey.objects.select_related("company").filter(prefix=parts[1]).first()
+    # what names the company. Raw SQL, as every request of the API pays for this lookup:
+    # compiling the ORM's queryset cost twice as much as running it (`make bench`).
+    key = next(iter(ApiKey.objects.raw(_KEY_BY_PREFIX, [parts[1]])), None)
     if key is None or not hmac.compare_digest(key.key_hash, _hash(secret)):
         return None
+    key.company = Company.objects.raw(_COMPANY_BY_ID, [key.company_id])[0]
     return key
+
+
+_KEY_BY_PREFIX = f"SELECT * FROM {ApiKey._meta.db_table} WHERE prefix = %s"
+_COMPANY_BY_ID = f"SELECT * FROM {Company._meta.db_table} WHERE id = %s"
 
 
 def _is_prefix(text: str) -> bool:

@@ -92,8 +92,9 @@ def _serving(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
     raise RuntimeError("gunicorn did not answer")
 
 
-def start_gunicorn(*, port: int, workers: int, log: Path, settings: str = "bench.landing_settings",
-                   extra_env: dict | None = None) -> subprocess.Popen:  # fmt: skip
+def start_gunicorn(
+    *, port: int, workers: int, log: Path, settings: str = "bench.landing_settings"
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": settings,
@@ -107,7 +108,6 @@ def start_gunicorn(*, port: int, workers: int, log: Path, settings: str = "bench
         # neutrally after 200, without opting anyone out.
         "LANDING_POSTS_PER_IP": str(10**9),
         "LOG_LEVEL": "WARNING",
-        **(extra_env or {}),
     }
     collect = [ROOT / ".venv/bin/python", "manage.py", "collectstatic", "--noinput", "-v0"]
     subprocess.run(collect, cwd=ROOT, env=env, check=True)
