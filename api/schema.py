@@ -1,4 +1,12 @@
-"""The OpenAPI description: one error shape, documented on every operation."""
+"""The OpenAPI description: one error shape, documented on every operation.
+
+A view documents what is its own with ``responses={200: X, **errors(409)}``. What every
+endpoint shares is added by ``add_common_errors`` (a postprocessing hook), so no view has
+to remember it: 401 and 429 with their headers, the request id, 400 for a bad cursor or
+malformed JSON, 413 for a body too large, 404 where the path names an id, and the
+``Idempotency-Key`` header with its 400, 409 and 422 on every POST behind ``@idempotent``.
+``tests/api/test_schema_conformance.py`` holds every answer of every operation to it.
+"""
 
 import copy
 import re
