@@ -51,8 +51,9 @@ from campaigns.services import (
 from campaigns.services.lifecycle import MAX_CONDITIONS
 from optout.selectors import MAX_ID
 
+from . import params
 from .base import CompanyAPIView, Conflict, idempotent, invalid
-from .messages import MessageSerializer, one_of
+from .messages import MessageSerializer
 from .schema import errors
 
 TAGS = ["Campaigns"]
@@ -413,8 +414,8 @@ class CampaignList(mixins.ListModelMixin, CompanyAPIView):
     def get_queryset(self):
         problems: dict = {}
         wanted = {
-            "status": one_of(self.request, "status", Status.values, problems),
-            "channel": one_of(self.request, "channel", Channel.values, problems),
+            "status": params.one_of(self.request, "status", Status.values, problems),
+            "channel": params.one_of(self.request, "channel", Channel.values, problems),
         }
         if problems:
             raise invalid("Some filters are not valid: see fields.", fields=problems)
@@ -769,7 +770,7 @@ class CampaignMessages(mixins.ListModelMixin, CompanyAPIView):
     def get_queryset(self):
         campaign = campaign_or_404(self.company, self.kwargs["pk"])
         problems: dict = {}
-        wanted = one_of(self.request, "status", Message.Status.values, problems)
+        wanted = params.one_of(self.request, "status", Message.Status.values, problems)
         if problems:
             raise invalid("Some filters are not valid: see fields.", fields=problems)
         found = messages_of(company=self.company).filter(campaign=campaign)

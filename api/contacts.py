@@ -7,14 +7,11 @@ rules row for row (``addressbook.services.upserts``).
 """
 
 import io
-from datetime import UTC, datetime, time
 
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.urls import path
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -50,6 +47,7 @@ from optout.selectors import (
     with_optout_status,
 )
 
+from . import params
 from .base import CompanyAPIView, Conflict, CursorPage, idempotent, invalid
 from .schema import errors
 
@@ -199,27 +197,6 @@ def _contact_error(exc: ContactError) -> exceptions.APIException:
 
 
 # --- the query string --------------------------------------------------------------------
-def _one(request: Request, name: str, problems: dict) -> str:
-    values = request.query_params.getlist(name)
-    if len(values) > 1:
-        problems[name] = [f"Give {name} once."]
-        return ""
-    return values[0].strip() if values else ""
-
-
-def _moment(raw: str, name: str, problems: dict) -> datetime | None:
-    try:
-        moment = parse_datetime(raw)
-        if moment is None and (day := parse_date(raw)):
-            moment = datetime.combine(day, time.min)
-    except ValueError:
-        moment = None
-    if moment is None:
-        problems[name] = ["An ISO 8601 date or time, such as 2026-03-01 or 2026-03-01T12:00Z."]
-        return None
-    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
-
-
 ORDERINGS = ["-id", "id", "-updated_at", "updated_at"]
 
 
@@ -270,31 +247,30 @@ class ContactList(CompanyAPIView):
     def get_queryset(self) -> QuerySet[Contact]:
         problems: dict = {}
         request, company = self.request, self.company
-        group = _one(request, "group", problems)
+        group = params.one(request, "group", problems)
         if group and not (group.isascii() and group.isdigit() and 0 < int(group) <= MAX_ID):
             problems["group"] = ["A group id: a positive whole number."]
         filters = ContactFilter(
-            q=_one(request, "q", problems)[:254],
+            q=params.one(request, "q", problems)[:254],
             group=group,
-            country=_one(request, "country", problems),
+            country=params.one(request, "country", problems),
         )
         contacts = filter_contacts(company=company, filters=filters)
         for name in ("phone", "email"):
-            value = _one(request, name, problems)
+            value = params.one(request, name, problems)
             try:
                 contacts = with_address(contacts, company=company, **{name: value})
             except InvalidAddress as exc:
                 problems[name] = [str(exc)]
-        opted_out = _one(request, "opted_out", problems).lower()
+        opted_out = params.one(request, "opted_out", problems).lower()
         if opted_out == "true":
             contacts = suppressed_contacts(company=company, contacts=contacts)
         elif opted_out == "false":
             contacts = reachable_for_marketing(company=company, contacts=contacts)
         elif opted_out:
             problems["opted_out"] = ["true or false."]
-        if after := _one(request, "updated_after", problems):
-            moment = _moment(after, "updated_after", problems)
-            contacts = contacts.filter(updated_at__gt=moment) if moment else contacts
+        if after := params.moment(request, "updated_after", problems):
+            contacts = contacts.filter(updated_at__gt=after)
         if problems:
             raise invalid("Some filters are not valid: see fields.", fields=problems)
         return _contacts(company, contacts)
@@ -450,7 +426,7 @@ class ContactLookup(CompanyAPIView):
     )
     def get(self, request: Request) -> Response:
         problems: dict = {}
-        given = {name: _one(request, name, problems) for name in ("phone", "email")}
+        given = {name: params.one(request, name, problems) for name in ("phone", "email")}
         given = {name: value for name, value in given.items() if value}
         if not problems and len(given) != 1:
             problems["phone"] = ["Give one of ?phone= or ?email=."]

@@ -12,10 +12,10 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from addressbook.addresses import InvalidAddress
 from optout.models import ConsentEvent, Source
-from optout.selectors import FEED_SETTLE, MAX_ID, channel_of, consent_feed, parse_address
+from optout.selectors import FEED_SETTLE, channel_of, consent_feed
 
+from . import params
 from .base import CompanyAPIView, invalid
 from .schema import errors
 
@@ -62,13 +62,6 @@ FeedPage = inline_serializer(
 )
 
 
-def _whole(raw: str, *, name: str, low: int, high: int, problems: dict) -> int | None:
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        problems[name] = [f"A whole number from {low} to {high}."]
-        return None
-    return int(raw)
-
-
 class ConsentEventFeed(CompanyAPIView):
     pagination_class = None
 
@@ -98,20 +91,10 @@ class ConsentEventFeed(CompanyAPIView):
     )
     def get(self, request: Request) -> Response:
         problems: dict = {}
-        params = request.query_params
-        after = _whole(params.get("after", "0").strip() or "0", name="after", low=0,
-                       high=MAX_ID, problems=problems)  # fmt: skip
-        limit = _whole(params.get("limit", "").strip() or str(DEFAULT_LIMIT), name="limit",
-                       low=1, high=MAX_LIMIT, problems=problems)  # fmt: skip
-        kind = params.get("kind", "").strip()
-        if kind and kind not in ConsentEvent.Kind.values:
-            problems["kind"] = [f"One of {', '.join(ConsentEvent.Kind.values)}."]
-        address = ""
-        if raw := params.get("address", "").strip():
-            try:
-                address = parse_address(raw, company=self.company)
-            except InvalidAddress as exc:
-                problems["address"] = [str(exc)]
+        after = params.whole(request, "after", problems, low=0) or 0
+        limit = params.whole(request, "limit", problems, high=MAX_LIMIT) or DEFAULT_LIMIT
+        kind = params.one_of(request, "kind", ConsentEvent.Kind.values, problems)
+        address = params.address(request, "address", problems, company=self.company)
         if problems:
             raise invalid("Some parameters are not valid: see fields.", fields=problems)
         events = consent_feed(

@@ -31,6 +31,7 @@ from campaigns.services import (
 )
 from optout.selectors import MAX_ID
 
+from . import params
 from .base import CompanyAPIView, idempotent, invalid
 from .schema import ErrorBody, errors
 
@@ -184,39 +185,16 @@ def message_or_404(company, pk: int) -> Message:
 
 
 # --- the endpoints -----------------------------------------------------------------------
-def one_of(request: Request, name: str, choices: list[str], problems: dict) -> str:
-    """A query parameter that is one of ``choices``, given at most once; "" when absent."""
-    values = request.query_params.getlist(name)
-    if len(values) > 1:
-        problems[name] = [f"Give {name} once."]
-    elif values and values[0] not in choices:
-        problems[name] = [f"One of {', '.join(choices)}."]
-    else:
-        return values[0] if values else ""
-    return ""
-
-
-def _campaign_id(request: Request, problems: dict) -> int | None:
-    values = request.query_params.getlist("campaign")
-    if not values:
-        return None
-    raw = values[0].strip()
-    if len(values) > 1 or not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_ID:
-        problems["campaign"] = ["A campaign id, given once."]
-        return None
-    return int(raw)
-
-
 class MessageList(mixins.ListModelMixin, CompanyAPIView):
     serializer_class = MessageSerializer
 
     def get_queryset(self):
         problems: dict = {}
         wanted = {
-            "kind": one_of(self.request, "kind", Message.Kind.values, problems),
-            "channel": one_of(self.request, "channel", Channel.values, problems),
-            "status": one_of(self.request, "status", Message.Status.values, problems),
-            "campaign_id": _campaign_id(self.request, problems),
+            "kind": params.one_of(self.request, "kind", Message.Kind.values, problems),
+            "channel": params.one_of(self.request, "channel", Channel.values, problems),
+            "status": params.one_of(self.request, "status", Message.Status.values, problems),
+            "campaign_id": params.whole(self.request, "campaign", problems),
         }
         if problems:
             raise invalid("Some filters are not valid: see fields.", fields=problems)

@@ -6,12 +6,8 @@ refused removal: only the person's own act, or recorded proof of their consent, 
 address back.
 """
 
-from datetime import UTC, datetime, time
-
 from django.http import Http404
 from django.urls import path
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
@@ -34,6 +30,7 @@ from optout.selectors import (
 )
 from optout.services import record_optout
 
+from . import params
 from .base import CompanyAPIView, Conflict, idempotent, invalid
 from .schema import errors
 
@@ -167,56 +164,6 @@ class RemovalRefused(Conflict):
 
 
 # --- the query string --------------------------------------------------------------------
-def _one(request: Request, name: str, problems: dict) -> str:
-    values = request.query_params.getlist(name)
-    if len(values) > 1:
-        problems[name] = [f"Give {name} once."]
-        return ""
-    return values[0].strip() if values else ""
-
-
-def _address(request: Request, name: str, company, problems: dict) -> str:
-    raw = _one(request, name, problems)
-    if not raw:
-        return ""
-    try:
-        return parse_address(raw, company=company)
-    except InvalidAddress as exc:
-        problems[name] = [str(exc)]
-        return ""
-
-
-def _moment(request: Request, name: str, problems: dict) -> datetime | None:
-    raw = _one(request, name, problems)
-    if not raw:
-        return None
-    try:
-        moment = parse_datetime(raw)
-        if moment is None and (day := parse_date(raw)):
-            moment = datetime.combine(day, time.min)
-    except ValueError:
-        moment = None
-    if moment is None:
-        problems[name] = ["An ISO 8601 date or time, such as 2026-03-01 or 2026-03-01T12:00Z."]
-        return None
-    try:
-        # In UTC before it reaches the database: PostgreSQL takes offsets up to ±15:59 only.
-        return moment.astimezone(UTC) if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
-    except OverflowError:
-        problems[name] = ["A moment between the years 1 and 9999."]
-        return None
-
-
-def _id(request: Request, name: str, problems: dict) -> int | None:
-    raw = _one(request, name, problems)
-    if not raw:
-        return None
-    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_ID:
-        problems[name] = ["A campaign id: a positive whole number."]
-        return None
-    return int(raw)
-
-
 ADDRESS_PARAMETER = OpenApiParameter(
     "address",
     str,
@@ -243,16 +190,16 @@ class SuppressionList(mixins.ListModelMixin, CompanyAPIView):
     def get_queryset(self):
         problems: dict = {}
         request, company = self.request, self.company
-        source = _one(request, "source", problems)
+        source = params.one(request, "source", problems)
         if source and source not in Source.values:
             problems["source"] = [f"One of {', '.join(Source.values)}."]
         filters = {
-            "address": _address(request, "address", company, problems),
+            "address": params.address(request, "address", problems, company=company),
             "source": source,
-            "campaign_id": _id(request, "campaign", problems),
-            "since": _moment(request, "since", problems),
-            "until": _moment(request, "until", problems),
-            "query": _one(request, "q", problems)[:254],
+            "campaign_id": params.whole(request, "campaign", problems),
+            "since": params.moment(request, "since", problems),
+            "until": params.moment(request, "until", problems),
+            "query": params.one(request, "q", problems)[:254],
         }
         if problems:
             raise invalid("Some filters are not valid: see fields.", fields=problems)
@@ -318,8 +265,8 @@ class SuppressionCheck(CompanyAPIView):
     )
     def get(self, request: Request) -> Response:
         problems: dict = {}
-        phone = _address(request, "phone", self.company, problems)
-        email = _address(request, "email", self.company, problems)
+        phone = params.address(request, "phone", problems, company=self.company)
+        email = params.address(request, "email", problems, company=self.company)
         if phone and channel_of(phone) != "sms":
             problems["phone"] = ["A phone number, not an email address."]
         if email and channel_of(email) != "email":

@@ -227,7 +227,7 @@ def test_check_is_one_query_and_writes_nothing(api, company):
     assert all(s.lstrip().upper().startswith("SELECT") for s in sql), sql
     touching = [s for s in sql if "optout_suppression" in s]
     assert len(touching) == 1 and "optout_consentevent" in touching[0], sql
-    assert len(sql) == 2, sql  # the key, then the check
+    assert len(sql) == 3, sql  # the key and its company, each by its index, then the check
 
 
 def test_opt_out_is_per_company(api, outsider_api, company, other_company):
