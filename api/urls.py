@@ -1,7 +1,7 @@
 """``/api/v1/``: each area of the API has its module; the schema and docs sit beside them.
 
 Paths have no trailing slash (``/api/v1/contacts/12``); one sent with it reaches the same
-endpoint (``api.middleware.ApiPathMiddleware``).
+endpoint (``api.middleware.ApiMiddleware``).
 """
 
 from django.urls import include, path, re_path

@@ -82,7 +82,7 @@ MIDDLEWARE = [
     # Before anything reads the form or queries with the path: NUL is a 400, not a 500.
     "config.middleware.BadInputMiddleware",
     "shorturl.middleware.ShortHostMiddleware",
-    "api.middleware.ApiPathMiddleware",
+    "api.middleware.ApiMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

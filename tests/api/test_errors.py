@@ -145,3 +145,15 @@ def test_a_conflict_is_a_409_in_the_shape(api):
     api.post(PROBE, {"name": "VIP"}, format="json")
     error = _error(api.post(PROBE, {"name": "VIP"}, format="json"), 409, "conflict")
     assert "already a group" in error["message"]
+
+
+@pytest.mark.urls("tests.api.probe")
+def test_a_server_error_is_still_the_apis_error_shape_and_is_logged(api, caplog):
+    with caplog.at_level("ERROR", logger="django.request"):
+        answer = api.post("/api/v1/probe", {"name": "x", "fail": "server"}, format="json")
+
+    assert answer.status_code == 500
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json()["error"]["code"] == "server_error"
+    assert "the gateway fell over" not in answer.content.decode()
+    assert any("the gateway fell over" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
