@@ -97,6 +97,11 @@ def allowed_methods(url: str) -> list[str]:
     return [method for method in METHODS if hasattr(view, method)]
 
 
+def writes_of(url: str, *, but: set[str] = frozenset()) -> list[str]:
+    """The methods of the view at ``url`` that write, in one order every run."""
+    return [method for method in allowed_methods(url) if method != "get" and method not in but]
+
+
 def send(client, method: str, url: str, data: dict = HOSTILE, *, key: str = ""):
     if method == "get":
         return client.get(url)
@@ -199,7 +204,7 @@ def test_every_api_url_with_another_companys_id_is_a_404(
                 owner_gets = as_their_owner(method, url).status_code
                 assert owner_gets != 404, f"{method} {url} ({name}): not the other company's id"
                 walked += 1
-    assert walked >= 3
+    assert walked >= 20
     assert rows_of(other_company) == their_rows, "a request changed the other company's data"
 
 
@@ -251,7 +256,7 @@ def test_api_writes_without_ids_touch_nothing_of_another_company(
         if params:
             continue
         url = reverse(name)
-        for method in set(allowed_methods(url)) - {"get"}:
+        for method in writes_of(url):
             naming_theirs = rolled_back(walker, method, url, HOSTILE)
             naming_nothing = rolled_back(walker, method, url, NOWHERE_HOSTILE)
             assert same_answer(naming_theirs, naming_nothing), f"{method} {url} ({name})"
@@ -295,7 +300,7 @@ def test_writes_to_our_rows_naming_theirs_touch_nothing_of_theirs(
         if not params:
             continue
         for url in urls_of(name, params, OUR):
-            for method in set(allowed_methods(url)) - {"get"}:
+            for method in writes_of(url):
                 naming_theirs = rolled_back(walker, method, url, HOSTILE)
                 naming_nothing = rolled_back(walker, method, url, NOWHERE_HOSTILE)
                 assert naming_theirs.status_code != 404, f"{method} {url}: add a row to our_rows"
@@ -305,7 +310,7 @@ def test_writes_to_our_rows_naming_theirs_touch_nothing_of_theirs(
                 written += 1
         # And once for real, to see what stays.
         for url in urls_of(name, params, OUR):
-            for method in set(allowed_methods(url)) - {"get", "delete"}:
+            for method in writes_of(url, but={"delete"}):
                 assert send(walker, method, url).status_code < 500, f"{method} {url}"
     assert written >= 10
     assert rows_of(other_company) == their_rows, "a request changed the other company's data"
