@@ -2,9 +2,10 @@
 
 A view documents what is its own with ``responses={200: X, **errors(409)}``. What every
 endpoint shares is added by ``add_common_errors`` (a postprocessing hook), so no view has
-to remember it: 401 and 429 with their headers, the request id, 400 for a bad cursor or
-malformed JSON, 413 for a body too large, 404 where the path names an id, and the
-``Idempotency-Key`` header with its 400, 409 and 422 on every POST behind ``@idempotent``.
+to remember it: 401 and 429 with their headers, the request id, the 500 in the one shape,
+400 for a bad cursor or malformed JSON, 413 for a body too large, 404 where the path names
+an id, and the ``Idempotency-Key`` header with its 400, 409 and 422 on every POST behind
+``@idempotent``.
 ``tests/api/test_schema_conformance.py`` holds every answer of every operation to it.
 """
 
@@ -43,6 +44,8 @@ WHY = {
     413: "The request is too large.",
     422: "The Idempotency-Key was used with another request.",
     429: "Too many requests with this key: wait for the seconds in `Retry-After`.",
+    500: "Something failed on our side and was logged: try again later, and quote the "
+    "`X-Request-ID` when you ask about it.",
 }
 
 
@@ -54,12 +57,11 @@ def errors(*statuses: int) -> dict[int, OpenApiResponse]:
 def add_common_errors(result, generator, request, public):
     """Document on every operation the answers that come from what all endpoints share.
 
-    The request id on every answer; the key (401) and the rate limit (429) on every
-    operation with a key, with their headers; a bad cursor (400) on every page; malformed
-    JSON (400) and a body too large (413) wherever a body is read; an unknown id (404)
-    wherever the path names one; and on every POST behind ``@idempotent`` its header with
-    what it can answer (400, 409, 422). A view documents what is its own; these come from
-    the foundation, so no view has to remember them.
+    The request id and a 500 in the one shape on every answer; the key (401) and the rate
+    limit (429), with their headers, on every operation with a key; a bad cursor (400) on
+    every page; malformed JSON (400) and a body too large (413) wherever a body is read; an
+    unknown id (404) wherever the path names one; and on every POST behind ``@idempotent``
+    its header with what it can answer (400, 409, 422).
     """
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault("ErrorDetail", _ERROR_DETAIL)
@@ -85,7 +87,7 @@ def add_common_errors(result, generator, request, public):
                 parameters[:] = [p for p in parameters if p["name"] != IDEMPOTENCY_HEADER]
                 parameters.append(copy.deepcopy(_IDEMPOTENCY_PARAMETER))
             named = {(parameter["in"], parameter["name"]) for parameter in parameters}
-            codes = set()
+            codes = {500}
             keyed = not (operation.get("security") == [{}] or not operation.get("security", True))
             if keyed:
                 codes |= {401, 429}
