@@ -5,6 +5,7 @@ is ``self.company``, every tenant query inside the view must start from it (the 
 ``addressbook.scoping`` is open for the whole request), and another company's row is a 404.
 """
 
+import functools
 import hashlib
 import json
 import logging
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -162,7 +164,12 @@ class KeyRateThrottle(throttling.BaseThrottle):
         return used <= limit
 
     def _count(self, counter: str) -> int:
-        # One round trip for every request of a window but its first.
+        if (store := _redis_of_cache()) is not None:
+            # One round trip: Django's incr asks first whether the key exists.
+            pipe = store.pipeline(transaction=False)
+            pipe.set(counter, 0, ex=self.window * 2, nx=True)
+            pipe.incr(counter)
+            return pipe.execute()[1]
         try:
             return cache.incr(counter)
         except ValueError:  # the window's first request (or the counter was evicted)
@@ -186,6 +193,20 @@ class RateLimit:
             "RateLimit-Remaining": str(self.remaining),
             "RateLimit-Reset": str(self.reset),
         }
+
+
+def _redis_of_cache() -> redis.Redis | None:
+    """The cache's own Redis, when it is one (production); None for the trial's cache."""
+    conf = settings.CACHES["default"]
+    if conf["BACKEND"] != "django.core.cache.backends.redis.RedisCache":
+        return None
+    location = conf["LOCATION"]
+    return _redis_at(location if isinstance(location, str) else location[0])
+
+
+@functools.cache
+def _redis_at(location: str) -> redis.Redis:
+    return redis.Redis.from_url(location.split(",")[0])
 
 
 class Throttled(exceptions.Throttled):
