@@ -168,6 +168,7 @@ class AuditEvent(models.Model):
         WEBHOOK_ADDED = "webhook.added", "Webhook endpoint added"
         WEBHOOK_CHANGED = "webhook.changed", "Webhook endpoint changed"
         WEBHOOK_REMOVED = "webhook.removed", "Webhook endpoint removed"
+        WEBHOOK_DISABLED = "webhook.disabled", "Webhook endpoint disabled after failures"
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="audit_events")
     # Kept when the user is deleted: the target and details still say what happened.

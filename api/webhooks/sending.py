@@ -343,9 +343,9 @@ def _disable(*, endpoint: WebhookEndpoint, failures: int, outcome: Outcome, now)
         logger.warning("Webhook endpoint %s disabled: %s", endpoint.pk, reason)
         record_audit(
             company=endpoint.company,
-            action=AuditEvent.Action.WEBHOOK_CHANGED,
+            action=AuditEvent.Action.WEBHOOK_DISABLED,
             obj=endpoint,
-            details={"disabled": reason},
+            details={"reason": reason},
         )
 
 

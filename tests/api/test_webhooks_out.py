@@ -243,8 +243,8 @@ def test_a_dead_endpoint_is_disabled_and_keeps_what_waited(company, endpoint, re
     first, second = _deliveries(endpoint)
     assert (first.status, first.attempts) == ("failed", 2)
     assert (second.status, second.attempts) == ("pending", 1)
-    audit = AuditEvent.objects.get(action=AuditEvent.Action.WEBHOOK_CHANGED, company=company)
-    assert audit.details == {"disabled": endpoint.disabled_reason}
+    audit = AuditEvent.objects.get(action=AuditEvent.Action.WEBHOOK_DISABLED, company=company)
+    assert audit.details == {"reason": endpoint.disabled_reason}
     # While disabled, new events are not queued for it.
     record_optout(company=company, address="+31600000001", source="api")
     assert len(_deliveries(endpoint)) == 2
