@@ -22,13 +22,9 @@ from .services.team import (
     remove_member,
     revoke_invitation,
 )
-from .tenancy import SESSION_KEY, company_required, get_for_company
+from .tenancy import SESSION_KEY, company_required, get_for_company, request_ip
 
 Role = Membership.Role
-
-
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 @require_http_methods(["GET", "POST"])
@@ -44,7 +40,7 @@ def team(request: HttpRequest) -> HttpResponse:
                 role=request.POST.get("role", ""),
                 invited_by=request.user,
                 base_url=request.build_absolute_uri("/"),
-                ip=_ip(request),
+                ip=request_ip(request),
             )
         except TeamError as exc:
             error, status = str(exc), 400
@@ -71,7 +67,7 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
             membership=membership,
             role=request.POST.get("role", ""),
             actor=request.user,
-            ip=_ip(request),
+            ip=request_ip(request),
         )
     except TeamError as exc:
         messages.error(request, str(exc))
@@ -87,7 +83,7 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
 def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     membership = get_for_company(Membership.objects.select_related("user"), request.company, pk=pk)
     try:
-        remove_member(membership=membership, actor=request.user, ip=_ip(request))
+        remove_member(membership=membership, actor=request.user, ip=request_ip(request))
     except TeamError as exc:
         messages.error(request, str(exc))
         return redirect("addressbook:team")
@@ -102,7 +98,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @company_required(role=Role.OWNER)
 def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_for_company(Invitation.objects, request.company, pk=pk)
-    if revoke_invitation(invitation=invitation, actor=request.user, ip=_ip(request)):
+    if revoke_invitation(invitation=invitation, actor=request.user, ip=request_ip(request)):
         messages.success(request, f"The invitation to {invitation.email} is withdrawn.")
     else:
         messages.warning(request, f"The invitation to {invitation.email} was already used.")
@@ -126,13 +122,13 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         try:
             if form is None:
-                accept_invitation(invitation=invitation, user=request.user, ip=_ip(request))
+                accept_invitation(invitation=invitation, user=request.user, ip=request_ip(request))
             elif form.is_valid():
                 user = join_with_new_account(
                     invitation=invitation,
                     username=form.cleaned_data["username"],
                     password=form.cleaned_data["password1"],
-                    ip=_ip(request),
+                    ip=request_ip(request),
                 )
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             else:
@@ -168,7 +164,7 @@ def company_settings(request: HttpRequest) -> HttpResponse:
     form = CompanySettingsForm(request.POST or None, instance=company)
     if request.method == "POST" and form.is_valid():
         changed = update_company(
-            company=request.company, actor=request.user, ip=_ip(request), **form.cleaned_data
+            company=request.company, actor=request.user, ip=request_ip(request), **form.cleaned_data
         )
         messages.success(request, "Settings saved." if changed else "Nothing changed.")
         return redirect("addressbook:company-settings")

@@ -94,6 +94,11 @@ def role_refusal(*, membership: Membership, needed: str) -> str:
     return f"{message} An owner of {company} can change your role."
 
 
+def request_ip(request: HttpRequest) -> str | None:
+    """The client's address for the audit log (config.proxy has set it behind a proxy)."""
+    return request.META.get("REMOTE_ADDR")
+
+
 def get_for_company(queryset: QuerySet[M], company: Company, **lookup) -> M:
     """Another company's row is a 404, never a 403 that confirms it exists."""
     return get_object_or_404(queryset, company=company, **lookup)

@@ -1,22 +1,11 @@
 from django.contrib import admin, messages
 from django.db import models
 
+from optout.admin import ReadOnlyAdmin
+
 from .keys import revoke_api_key
 from .models import ApiKey, IdempotentRequest, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .webhooks import enable_endpoint
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Written by the API's services only; staff read it."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ApiKey)

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from addressbook.models import Membership
-from addressbook.tenancy import company_required, get_for_company
+from addressbook.tenancy import company_required, get_for_company, request_ip
 
 from .keys import NAME_MAX_LENGTH, ApiKeyError, api_keys_of, create_api_key, revoke_api_key
 from .models import ApiKey
@@ -30,10 +30,6 @@ EXPIRIES = [
     ("90", "In 90 days"),
     ("365", "In a year"),
 ]
-
-
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def _expiry(choice: str):
@@ -53,7 +49,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
                 name=request.POST.get("name", ""),
                 created_by=request.user,
                 expires_at=_expiry(request.POST.get("expires_in_days", "")),
-                ip=_ip(request),
+                ip=request_ip(request),
             )
         except ApiKeyError as exc:
             error, status = str(exc), 400
@@ -87,7 +83,7 @@ def api_key_created(request: HttpRequest, pk: int) -> HttpResponse:
 @company_required(role=Role.OWNER)
 def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     key = get_for_company(ApiKey.objects, request.company, pk=pk)
-    if revoke_api_key(key=key, revoked_by=request.user, ip=_ip(request)):
+    if revoke_api_key(key=key, revoked_by=request.user, ip=request_ip(request)):
         messages.success(request, f"The key “{key.name}” is revoked: it opens nothing any more.")
     else:
         messages.warning(request, f"The key “{key.name}” was already revoked.")

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from addressbook.models import Membership
-from addressbook.tenancy import company_required, get_for_company
+from addressbook.tenancy import company_required, get_for_company, request_ip
 
 from .models import WebhookEndpoint
 from .webhooks import (
@@ -49,10 +49,6 @@ class EndpointForm(forms.Form):
     sends_opt_ins = forms.BooleanField(required=False, initial=True, label="Opt-ins")
 
 
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
-
-
 def _endpoint(request: HttpRequest, pk: int) -> WebhookEndpoint:
     return get_for_company(WebhookEndpoint.objects, request.company, pk=pk)
 
@@ -72,7 +68,7 @@ def webhooks(request: HttpRequest) -> HttpResponse:
                 endpoint = create_endpoint(
                     company=request.company,
                     created_by=request.user,
-                    ip=_ip(request),
+                    ip=request_ip(request),
                     **form.cleaned_data,
                 )
             except WebhookError as exc:
@@ -109,7 +105,10 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 update_endpoint(
-                    endpoint=endpoint, actor=request.user, ip=_ip(request), **form.cleaned_data
+                    endpoint=endpoint,
+                    actor=request.user,
+                    ip=request_ip(request),
+                    **form.cleaned_data,
                 )
             except WebhookError as exc:
                 form.add_error(exc.field, str(exc))
@@ -130,7 +129,9 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @company_required(role=Role.OWNER)
 def webhook_rotate(request: HttpRequest, pk: int) -> HttpResponse:
-    endpoint = rotate_secret(endpoint=_endpoint(request, pk), actor=request.user, ip=_ip(request))
+    endpoint = rotate_secret(
+        endpoint=_endpoint(request, pk), actor=request.user, ip=request_ip(request)
+    )
     messages.success(
         request,
         f"New secret. The old one also signs until "
@@ -142,7 +143,9 @@ def webhook_rotate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @company_required(role=Role.OWNER)
 def webhook_enable(request: HttpRequest, pk: int) -> HttpResponse:
-    endpoint = enable_endpoint(endpoint=_endpoint(request, pk), actor=request.user, ip=_ip(request))
+    endpoint = enable_endpoint(
+        endpoint=_endpoint(request, pk), actor=request.user, ip=request_ip(request)
+    )
     messages.success(request, "Endpoint enabled: what was waiting for it is being sent.")
     return redirect("integrations:webhook-detail", pk=endpoint.pk)
 
@@ -164,6 +167,6 @@ def webhook_test(request: HttpRequest, pk: int) -> HttpResponse:
 @company_required(role=Role.OWNER)
 def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
-    delete_endpoint(endpoint=endpoint, actor=request.user, ip=_ip(request))
+    delete_endpoint(endpoint=endpoint, actor=request.user, ip=request_ip(request))
     messages.success(request, f"Endpoint {endpoint.url} removed: it hears of nothing any more.")
     return redirect("integrations:webhooks")

@@ -17,7 +17,7 @@ from .services import rotate_webhook_secrets
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """The record is written by the optout services only; staff read it."""
+    """The record is written by the services only; staff read it."""
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
