@@ -60,8 +60,10 @@ format: $(VENV)/.installed-test
 ## Benchmarks through the real Celery path: a 200k-row import (BENCH_IMPORT_ROWS,
 ## BENCH_IMPORT_ROWS_LARGE) and a 200k-contact campaign on two workers against one task per
 ## contact (BENCH_CAMPAIGN_*); and the landing page on gunicorn under wrk against a bare
-## Django view (BENCH_LANDING_*; PostgreSQL only; installs wrk with apt when root).
-## BENCH_ONLY=import|campaign|landing runs one part. Prints `BENCH <name> <value> <unit>` lines.
+## Django view (BENCH_LANDING_*; PostgreSQL only; installs wrk with apt when root); the review
+## pages at a million contacts (BENCH_REVIEW_*; PostgreSQL only).
+## BENCH_ONLY=import|campaign|landing|api|review runs one part.
+## Prints `BENCH <name> <value> <unit>` lines.
 bench: $(VENV)/.installed messages migrate
 	$(BIN)/python -m bench.run
 

@@ -93,3 +93,13 @@ def format_phone(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def country_of(address: str) -> str:
+    """The ISO region an E.164 number belongs to; "" for an email or what is no number."""
+    if not address.startswith("+"):
+        return ""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(address)) or ""
+    except phonenumbers.NumberParseException:
+        return ""

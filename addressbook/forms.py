@@ -67,12 +67,22 @@ class CompanySettingsForm(forms.ModelForm):
 
     class Meta:
         model = Company
-        fields = ["name", "default_country", "timezone", "sms_sender", "help_contact"]
+        fields = [
+            "name",
+            "default_country",
+            "timezone",
+            "sms_sender",
+            "help_contact",
+            "optout_alarm_percent",
+            "optout_alarm_minimum",
+        ]
         labels = {
             "default_country": "Default country",
             "timezone": "Time zone",
             "sms_sender": "SMS sender",
             "help_contact": "Help contact",
+            "optout_alarm_percent": "Opt-out alarm (%)",
+            "optout_alarm_minimum": "Opt-out alarm after (messages sent)",
         }
 
     def clean_default_country(self) -> str:

@@ -1,9 +1,11 @@
 import re
 import zoneinfo
+from decimal import Decimal
 
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -63,6 +65,24 @@ class Company(models.Model):
         max_length=100,
         blank=True,
         help_text="Where recipients get help, named in HELP replies (phone, email or site).",
+    )
+    optout_alarm_percent = models.DecimalField(
+        "opt-out alarm (%)",
+        max_digits=4,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=Decimal("2.00"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("99.99"))],
+        help_text="A sending campaign pauses itself when this share of the messages it has "
+        "sent has led to opt-outs. Empty: never.",
+    )
+    optout_alarm_minimum = models.PositiveIntegerField(
+        "opt-out alarm after",
+        default=200,
+        validators=[MinValueValidator(1)],
+        help_text="Messages a campaign must have sent before the alarm can go off, so two "
+        "early opt-outs do not stop it.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -169,6 +189,10 @@ class AuditEvent(models.Model):
         WEBHOOK_CHANGED = "webhook.changed", "Webhook endpoint changed"
         WEBHOOK_REMOVED = "webhook.removed", "Webhook endpoint removed"
         WEBHOOK_DISABLED = "webhook.disabled", "Webhook endpoint disabled after failures"
+        CAMPAIGN_ALARM = "campaign.alarm", "Campaign paused by the opt-out alarm"
+        CAMPAIGN_PAUSED = "campaign.paused", "Campaign paused"
+        CAMPAIGN_RESUMED = "campaign.resumed", "Campaign resumed"
+        SUPPRESSIONS_IMPORTED = "suppressions.imported", "Opt-out list uploaded"
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="audit_events")
     # Kept when the user is deleted: the target and details still say what happened.

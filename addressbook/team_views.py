@@ -1,5 +1,6 @@
 """The company's people: the team page, invitations, the audit log. Owners only."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.forms import BaseUserCreationForm
@@ -90,7 +91,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(request, f"{membership.user} is no longer a member of {request.company}.")
     if membership.user_id == request.user.pk:
         request.session.pop(SESSION_KEY, None)
-        return redirect("addressbook:home")
+        return redirect(settings.LOGIN_REDIRECT_URL)
     return redirect("addressbook:team")
 
 
@@ -137,7 +138,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             return _invitation_page(request, invitation, form, error=str(exc), status=400)
         request.session[SESSION_KEY] = invitation.company_id
         messages.success(request, f"Welcome to {invitation.company}.")
-        return redirect("addressbook:home")
+        return redirect(settings.LOGIN_REDIRECT_URL)
     return _invitation_page(request, invitation, form)
 
 

@@ -1,6 +1,7 @@
 """Log-in with an optional second step, and the page where a user sets that step up."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -52,7 +53,7 @@ class LoginView(auth_views.LoginView):
 def login_code(request: HttpRequest) -> HttpResponse:
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
-        next_url = reverse("addressbook:home")
+        next_url = reverse(settings.LOGIN_REDIRECT_URL)
     if request.user.is_verified() or not has_two_factor(user=request.user):
         return redirect(next_url)
     form = CodeForm(request.POST or None)

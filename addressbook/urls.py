@@ -1,12 +1,10 @@
 from django.urls import path
-from django.views.generic import RedirectView
 
 from . import import_views, team_views, views
 
 app_name = "addressbook"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="addressbook:contact-list"), name="home"),
     path("contacts/", views.contact_list, name="contact-list"),
     path("contacts/new/", views.contact_create, name="contact-create"),
     path("contacts/bulk/", views.contact_bulk, name="contact-bulk"),

@@ -88,17 +88,18 @@ def _load(company: Company) -> None:
         )
         step = CONTACTS // SUPPRESSED
         cursor.execute(
-            f"INSERT INTO {event} (company_id, address, kind, source, campaign_id, reason, "
-            "reason_text, raw_text, created_at) "
-            "SELECT %s, '+316' || (10000000 + i * %s), 'opt_out', "
+            f"INSERT INTO {event} (company_id, address, country, kind, source, campaign_id, "
+            "reason, reason_text, raw_text, created_at) "
+            "SELECT %s, '+316' || (10000000 + i * %s), 'NL', 'opt_out', "
             "(ARRAY['landing_page', 'sms_keyword', 'one_click', 'api', 'import'])[i %% 5 + 1], "
             "NULL, CASE WHEN i %% 3 = 0 THEN 'too_many' ELSE '' END, '', '', "
             "now() - (i || ' seconds')::interval FROM generate_series(0, %s) AS i",
             [company.pk, step, SUPPRESSED - 1],
         )
         cursor.execute(
-            f"INSERT INTO {suppression} (company_id, address, event_id, created_at) "
-            f"SELECT company_id, address, id, created_at FROM {event} WHERE company_id = %s",
+            f"INSERT INTO {suppression} (company_id, address, country, event_id, created_at) "
+            f"SELECT company_id, address, country, id, created_at FROM {event} "
+            "WHERE company_id = %s",
             [company.pk],
         )
     with connection.cursor() as cursor:

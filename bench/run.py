@@ -1,16 +1,17 @@
 """``make bench``: a contact file imported through the real path, against phonenumbers
 alone; a marketing campaign sent through the real path, against one task per contact;
 the landing page on gunicorn under wrk, against a bare Django view; the API's suppression
-check on gunicorn under wrk, against a bare DRF view.
+check on gunicorn under wrk, against a bare DRF view; the review pages (insights, a
+campaign's report, the suppression list) rendered at a million contacts.
 
-Environment: BENCH_ONLY (``import``, ``campaign``, ``landing`` or ``api``, or several
-comma-separated; default all four; ``campaign-profile``: one campaign in this process
-under cProfile, see bench.campaign_bench), BENCH_IMPORT_ROWS (default 200000),
+Environment: BENCH_ONLY (``import``, ``campaign``, ``landing``, ``api`` or ``review``, or
+several comma-separated; default all five; ``campaign-profile``: one campaign in this
+process under cProfile, see bench.campaign_bench), BENCH_IMPORT_ROWS (default 200000),
 BENCH_IMPORT_ROWS_LARGE (unset: no second size), BENCH_IMPORT_TIMEOUT (seconds per import,
 default 3600), the BENCH_CAMPAIGN_* variables of bench.campaign_bench, the BENCH_LANDING_*
-ones of bench.landing_bench, the BENCH_API_* ones of bench.api_bench, and the project's
-own DATABASE_URL / REDIS_URL. Prints ``BENCH <name> <value> <unit>`` lines; context after
-'#'.
+ones of bench.landing_bench, the BENCH_API_* ones of bench.api_bench, the BENCH_REVIEW_*
+ones of bench.review_bench, and the project's own DATABASE_URL / REDIS_URL. Prints
+``BENCH <name> <value> <unit>`` lines; context after '#'.
 """
 
 import os
@@ -80,7 +81,7 @@ def _broker() -> str:
     return settings.CELERY_BROKER_URL.split("://")[0]
 
 
-PARTS = ("import", "campaign", "landing", "api")
+PARTS = ("import", "campaign", "landing", "api", "review")
 EXTRA_PARTS = ("campaign-profile",)
 
 
@@ -133,6 +134,10 @@ def main() -> int:
             from .api_bench import api_part
 
             api_part(out=OUT)
+        elif part == "review":
+            from .review_bench import review_part
+
+            review_part(out=OUT)
         else:
             from .campaign_bench import profile_in_process
 

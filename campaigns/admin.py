@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
 
-from .models import Campaign, CampaignChunk, Message, RateWindow
+from optout.admin import ReadOnlyAdmin
+
+from .models import Campaign, CampaignChunk, Message, RateWindow, SentTally
 from .services import cancel_campaign, pause_campaign, resume_campaign
 
 
@@ -49,6 +51,15 @@ class CampaignChunkAdmin(admin.ModelAdmin):
     list_filter = ["campaign__company"]
     raw_id_fields = ["campaign"]
     readonly_fields = ["lease", "leased_until", "done_at"]
+
+
+@admin.register(SentTally)
+class SentTallyAdmin(ReadOnlyAdmin):
+    """Counters kept by the hand-over; a change here would make the reports lie."""
+
+    list_display = ["campaign", "hour", "country", "channel", "sent"]
+    list_filter = ["channel", "company"]
+    list_select_related = ["campaign"]
 
 
 @admin.register(RateWindow)

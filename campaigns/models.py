@@ -46,6 +46,10 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Why the campaign paused itself (the opt-out alarm); empty when a person paused it.
+    paused_reason = models.CharField(max_length=255, blank=True)
+    # Set when a person resumes after the alarm: they have seen the rate and chose to go on.
+    alarm_muted = models.BooleanField(default=False)
 
     objects = TenantManager()
 
@@ -119,10 +123,50 @@ class Message(models.Model):
             # pattern-matching index, one index less to write per message.
             models.UniqueConstraint(fields=["short_code"], name="message_short_code_uq"),
         ]
-        indexes = [models.Index(fields=["campaign", "status"], name="message_campaign_status_idx")]
+        indexes = [
+            models.Index(fields=["campaign", "status"], name="message_campaign_status_idx"),
+            # An opt-out knows its campaign and address: insights find its message, and
+            # when it was sent, in one probe of this index (the company too, for the
+            # tenant filter, so PostgreSQL need not visit the table).
+            models.Index(
+                fields=["campaign", "to", "sent_at"],
+                include=["company"],
+                name="message_campaign_to_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.to} ({self.status})"
+
+
+class SentTally(models.Model):
+    """How many of a campaign's messages the gateway took, per hour and destination country.
+
+    Kept as messages are handed over (one upsert per batch), so reports, insights and the
+    opt-out alarm read a few rows instead of counting a million messages. "Sent" is what
+    the gateway accepted; a delivery report that later says failed does not take it back.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="tallies")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    hour = models.DateTimeField(help_text="The hour (UTC) the messages were handed over")
+    country = models.CharField(max_length=2, blank=True)
+    sent = models.PositiveIntegerField(default=0)
+
+    objects = TenantManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "hour", "country"], name="senttally_campaign_hour_country_uq"
+            )
+        ]
+        # The home page and insights: one company's sending in a period.
+        indexes = [models.Index(fields=["company", "hour"], name="senttally_company_hour_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.hour:%Y-%m-%d %H}h {self.country}: {self.sent}"
 
 
 class CampaignChunk(models.Model):

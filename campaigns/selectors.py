@@ -8,6 +8,7 @@ from django.template import Template
 from django.utils import timezone
 
 from addressbook.models import Company, Contact
+from addressbook.scoping import unscoped
 from optout.models import CountryRule
 from optout.selectors import (
     country_rules,
@@ -355,13 +356,24 @@ def message_link(message: Message) -> str:
     return short_link(message.short_code)
 
 
-def campaign_stats(*, campaign: Campaign) -> CampaignStats:
-    counts = dict(
-        Message.objects.filter(company_id=campaign.company_id, campaign=campaign)
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .values_list("status", "n")
-    )
+def _status_counts(*, campaign: Campaign) -> dict[str, int]:
+    """How many of the campaign's messages are in each status: one grouped count, which
+    the stats and the progress share (at a million messages it is most of the page's time).
+
+    Rows are counted by campaign alone, not ids and not with the company's column: so
+    PostgreSQL answers from the (campaign, status) index without reading any message
+    (pinning the company as well reads every row, or joins each one, at twice the time).
+    """
+    with unscoped(reason="the campaign was taken from its company: its messages are too"):
+        return dict(
+            Message.objects.filter(campaign=campaign)
+            .values_list("status")
+            .annotate(n=Count("*"))
+            .values_list("status", "n")
+        )
+
+
+def campaign_stats(*, campaign: Campaign, counts: dict[str, int]) -> CampaignStats:
     S = Message.Status
     return CampaignStats(
         recipients=sum(counts.values()),
@@ -399,16 +411,7 @@ class CampaignProgress:
 
 def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
     S = Message.Status
-    counts = dict(
-        Message.objects.filter(
-            company_id=campaign.company_id,
-            campaign=campaign,
-            status__in=[S.DELIVERED, S.CANCELLED],
-        )
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .values_list("status", "n")
-    )
+    counts = _status_counts(campaign=campaign)
     expected = 0
     if campaign.status in (Campaign.Status.SENDING, Campaign.Status.PAUSED):
         # Messages are made chunk by chunk; until the last is made, the planned chunks
@@ -420,7 +423,7 @@ def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
         expected = audience.count()
     waiting = campaign.chunks.filter(done_at__isnull=True, not_before__gt=timezone.now())
     return CampaignProgress(
-        stats=campaign_stats(campaign=campaign),
+        stats=campaign_stats(campaign=campaign, counts=counts),
         delivered=counts.get(S.DELIVERED, 0),
         cancelled=counts.get(S.CANCELLED, 0),
         expected=expected,

@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -8,12 +8,15 @@ from django.utils.dateformat import format as format_date
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
+from addressbook.charts import chart_csv
 from addressbook.tenancy import company_required, get_for_company
 
 from .forms import CampaignForm, ScheduleForm
 from .models import Campaign, Message
+from .reports import REPORT_CSV, CampaignReport, campaign_report, report_csv
 from .segments import replace_lookalikes
 from .selectors import (
+    CampaignProgress,
     audience_preview,
     campaign_optouts,
     campaign_progress,
@@ -139,6 +142,12 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "campaigns/campaign_detail.html#progress", context)
     optouts, reasons = campaign_optouts(campaign=campaign)
     unsent = campaign.status in (Status.DRAFT, Status.SCHEDULED)
+    progress = report = None
+    if not unsent:
+        progress = campaign_progress(campaign=campaign)
+        report = campaign_report(campaign=campaign, progress=progress, reasons=reasons)
+    if "csv" in request.GET:
+        return _report_download(campaign, report, request.GET["csv"])
     context = {
         "campaign": campaign,
         "zone": request.company.timezone,
@@ -146,14 +155,34 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "schedule_form": ScheduleForm(company=request.company)
         if campaign.status == Status.DRAFT
         else None,
-        "progress": None if unsent else campaign_progress(campaign=campaign),
+        "progress": progress,
+        "report": report,
         "optouts": optouts[:50],
         "reasons": reasons,
-        "messages_page": Paginator(campaign.messages.filter(company=request.company), 50).get_page(
-            request.GET.get("page")
-        ),
+        "messages_page": _messages_page(request, campaign, progress),
     }
     return render(request, "campaigns/campaign_detail.html", context)
+
+
+def _messages_page(request: HttpRequest, campaign: Campaign, progress: CampaignProgress | None):
+    paginator = Paginator(campaign.messages.filter(company=request.company), 50)
+    if progress is not None:
+        # Counted already: counting a million messages again would double the page's time.
+        paginator.count = progress.stats.recipients
+    return paginator.get_page(request.GET.get("page"))
+
+
+def _report_download(campaign: Campaign, report: CampaignReport | None, wanted: str):
+    """``?csv=report``: the whole report in one file; ``?csv=<chart id>``: one chart's."""
+    if report is not None and wanted == REPORT_CSV:
+        response = StreamingHttpResponse(report_csv(report), content_type="text/csv; charset=utf-8")
+        name = f"campaign-{campaign.pk}-report.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    chart = report.chart(wanted) if report else None
+    if chart is None:
+        raise Http404("This campaign has no such report.")
+    return chart_csv(chart, filename=f"campaign-{campaign.pk}-{chart.id}.csv")
 
 
 @require_POST

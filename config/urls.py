@@ -11,6 +11,7 @@ from optout.urls import hook_patterns
 from .health import healthz
 
 urlpatterns = [
+    path("", include("insights.urls")),
     path("", include("addressbook.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("", include("optout.urls")),

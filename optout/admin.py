@@ -1,7 +1,17 @@
 from django.contrib import admin, messages
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
+from addressbook.csvfiles import FileProblem
+from addressbook.services.audit import Action, record_audit
+from addressbook.tenancy import request_ip
+
+from .forms import AssignReplyForm, CompanyAddOptoutsForm, CompanyUploadOptoutsForm
+from .imports import UploadProblem, add_optouts, create_suppression_import, summary
 from .models import (
     ConsentEvent,
     CountryRule,
@@ -11,9 +21,13 @@ from .models import (
     Keyword,
     LeaveReason,
     ReplyRoute,
+    Source,
     Suppression,
+    SuppressionImport,
+    SuppressionImportRejection,
 )
-from .services import rotate_webhook_secrets
+from .services import process_inbound_sms, rotate_webhook_secrets
+from .suppression_views import rejected_rows_response
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -40,10 +54,122 @@ class ConsentEventAdmin(ReadOnlyAdmin):
 
 @admin.register(Suppression)
 class SuppressionAdmin(ReadOnlyAdmin):
-    list_display = ["address", "company", "created_at", "event"]
+    """Staff add opt-outs for a company through the service, never as bare rows: each is
+    a consent event with source ``admin`` (an uploaded list: ``import``)."""
+
+    list_display = ["address", "company", "country", "created_at", "event"]
     list_filter = ["company"]
     search_fields = ["address"]
     list_select_related = ["company", "event"]
+    change_list_template = "admin/optout/suppression/change_list.html"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("add-optouts/", view(self.add_optouts), name="optout_suppression_add_optouts"),
+            path("upload/", view(self.upload_list), name="optout_suppression_upload"),
+            *super().get_urls(),
+        ]
+
+    def _form_page(self, request: HttpRequest, title: str, form, **context) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "form": form,
+            **context,
+        }
+        status = 400 if request.method == "POST" and not context.get("outcomes") else 200
+        return TemplateResponse(
+            request, "admin/optout/suppression/form.html", context, status=status
+        )
+
+    def add_optouts(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("optout.add_suppression"):
+            raise PermissionDenied
+        form = CompanyAddOptoutsForm(request.POST or None)
+        outcomes, error = None, ""
+        if request.method == "POST" and form.is_valid():
+            try:
+                outcomes = add_optouts(
+                    company=form.cleaned_data["company"],
+                    text=form.cleaned_data["addresses"],
+                    source=Source.ADMIN,
+                    actor=request.user,
+                    ip=request_ip(request),
+                )
+            except UploadProblem as exc:
+                error = str(exc)
+        counts = summary(outcomes) if outcomes else None
+        return self._form_page(
+            request,
+            "Add opt-outs for a company",
+            form,
+            outcomes=outcomes,
+            counts=counts,
+            error=error,
+        )
+
+    def upload_list(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("optout.add_suppressionimport"):
+            raise PermissionDenied
+        form = CompanyUploadOptoutsForm(request.POST or None, request.FILES or None)
+        error = ""
+        if request.method == "POST" and form.is_valid():
+            try:
+                job = create_suppression_import(
+                    company=form.cleaned_data["company"],
+                    upload=form.cleaned_data["file"],
+                    user=request.user,
+                    ip=request_ip(request),
+                )
+            except (FileProblem, UploadProblem) as exc:
+                error = str(exc)
+            else:
+                self.message_user(request, f"{job.filename} is being read.", messages.SUCCESS)
+                return redirect("admin:optout_suppressionimport_change", job.pk)
+        return self._form_page(
+            request, "Upload an opt-out list for a company", form, error=error, multipart=True
+        )
+
+
+@admin.register(SuppressionImport)
+class SuppressionImportAdmin(ReadOnlyAdmin):
+    list_display = [
+        "filename",
+        "company",
+        "status",
+        "rows_done",
+        "counts",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["status", "company"]
+    list_select_related = ["company", "created_by"]
+    readonly_fields = ["rejected_rows"]
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/rejected.csv",
+                self.admin_site.admin_view(self.rejected_csv),
+                name="optout_suppressionimport_rejected",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Rejected rows")
+    def rejected_rows(self, obj: SuppressionImport) -> str:
+        if not obj.rejections.exists():
+            return "None"
+        url = reverse("admin:optout_suppressionimport_rejected", args=[obj.pk])
+        return format_html('<a href="{}">Download (CSV, with the reason on each)</a>', url)
+
+    def rejected_csv(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = self.get_object(request, pk)
+        if job is None or not self.has_view_permission(request, job):
+            raise PermissionDenied
+        return rejected_rows_response(job)
 
 
 @admin.register(CountryRule)
@@ -122,9 +248,72 @@ class ReplyRouteAdmin(ReadOnlyAdmin):
     search_fields = ["address"]
 
 
+@admin.register(SuppressionImportRejection)
+class SuppressionImportRejectionAdmin(ReadOnlyAdmin):
+    list_display = ["upload", "row", "reason"]
+    list_select_related = ["upload"]
+    search_fields = ["reason"]
+
+
 @admin.register(InboundMessage)
 class InboundMessageAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "sender", "recipient", "text", "status", "company", "reference"]
     list_filter = ["status", "recipient", "company"]
     search_fields = ["sender", "sender_e164", "text"]
     list_select_related = ["company"]
+    actions = ["assign_to_company"]
+
+    def has_assign_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("optout.change_inboundmessage")
+
+    @admin.action(description="Assign to a company (replies no company was found for)",
+                  permissions=["assign"])  # fmt: skip
+    def assign_to_company(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        """Handle each chosen unattributed reply as a reply to the company staff name."""
+        replies = queryset.filter(status=InboundMessage.Status.UNATTRIBUTED, company__isnull=True)
+        if not replies.exists():
+            self.message_user(
+                request, "Only replies no company was found for can be assigned.", messages.WARNING
+            )
+            return None
+        form = AssignReplyForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            self._assign(request, list(replies), form.cleaned_data["company"])
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Assign replies to a company",
+            "form": form,
+            "replies": replies,
+            "action": "assign_to_company",
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        }
+        return TemplateResponse(request, "admin/optout/inboundmessage/assign.html", context)
+
+    def _assign(self, request: HttpRequest, replies: list[InboundMessage], company) -> None:
+        for reply in replies:
+            done = process_inbound_sms(inbound=reply, assign_to=company)
+            if done.company_id is None:
+                self.message_user(
+                    request,
+                    f"The reply from “{done.sender}” was not assigned: its number cannot be read.",
+                    messages.WARNING,
+                )
+                continue
+            self.log_change(request, done, f"Assigned to {company}: {done.get_status_display()}")
+            if done.status == InboundMessage.Status.OPTED_OUT:
+                record_audit(
+                    company=company,
+                    action=Action.OPTOUT_RECORDED,
+                    actor=request.user,
+                    obj=done,
+                    target=done.sender_e164,
+                    details={"reply": done.text[:200], "assigned_by": "staff"},
+                    ip=request_ip(request),
+                )
+            self.message_user(
+                request,
+                f"The reply from {done.sender_e164} is {company}'s: {done.get_status_display()}.",
+                messages.SUCCESS,
+            )

@@ -1,6 +1,7 @@
 import secrets
 import string
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinLengthValidator, validate_slug
 from django.db import models
@@ -33,6 +34,17 @@ class Reason(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+NO_REASON = "No reason given"
+
+
+def reason_label(reason: str) -> str:
+    """What a person reads for a stored reason: a default's label, or the company's own
+    reason as it was offered (stored as its text)."""
+    if not reason:
+        return NO_REASON
+    return str(Reason(reason).label) if reason in Reason.values else reason
+
+
 class LeaveReason(models.Model):
     """A reason a company offers on its landing page instead of the defaults."""
 
@@ -63,6 +75,8 @@ class ConsentEvent(models.Model):
 
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="consent_events")
     address = models.CharField(max_length=254, help_text="E.164 number or email address")
+    # The number's country, "" for an email: insights group by it without parsing numbers.
+    country = models.CharField(max_length=2, blank=True)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     source = models.CharField(max_length=16, choices=Source.choices)
     # A plain id, not a foreign key: campaigns depend on optout, not the reverse, and the
@@ -83,6 +97,8 @@ class ConsentEvent(models.Model):
             models.Index(fields=["company", "campaign_id"], name="consent_company_campaign_idx"),
             # The API's event feed: one company's events in id order, after a cursor.
             models.Index(fields=["company", "id"], name="consent_company_feed_idx"),
+            # Insights and the home page: one company's events in a period.
+            models.Index(fields=["company", "created_at"], name="consent_company_time_idx"),
         ]
 
     def __str__(self) -> str:
@@ -90,7 +106,8 @@ class ConsentEvent(models.Model):
 
     @property
     def reason_label(self) -> str:
-        return str(Reason(self.reason).label) if self.reason in Reason.values else self.reason
+        """The reason as a person reads it; "" when none was given."""
+        return reason_label(self.reason) if self.reason else ""
 
 
 class Suppression(models.Model):
@@ -98,6 +115,7 @@ class Suppression(models.Model):
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="suppressions")
     address = models.CharField(max_length=254)
+    country = models.CharField(max_length=2, blank=True, help_text="The number's; empty: email")
     event = models.ForeignKey(
         ConsentEvent,
         on_delete=models.PROTECT,
@@ -114,6 +132,12 @@ class Suppression(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["company", "address"], name="suppression_company_address_uq"
+            )
+        ]
+        # The suppression list page: one company's, newest first, a page at a time.
+        indexes = [
+            models.Index(
+                fields=["company", "created_at", "id"], name="suppression_company_time_idx"
             )
         ]
 
@@ -354,3 +378,66 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sender} → {self.recipient}: {self.text[:40]}"
+
+
+class SuppressionImport(models.Model):
+    """An old opt-out list a company brings from another provider, and what became of it.
+
+    Rows go in batches, each committed with ``rows_done``: a worker that dies resumes after
+    the last committed batch, and rows already on the list are never recorded twice.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    path = models.CharField(max_length=500, help_text="Where the uploaded file is kept")
+    encoding = models.CharField(max_length=20, blank=True)
+    delimiter = models.CharField(max_length=1, blank=True)
+    # {"0": "phone", "2": "email", "3": "reason"}: column index → what it holds
+    columns = models.JSONField(default=dict, blank=True)
+    # The file's first line when it names the columns; empty: the first line is data.
+    headers = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_done = models.PositiveIntegerField(default=0, help_text="Data rows read and written")
+    # {"added": 3, "already_suppressed": 1, "duplicate": 1, "invalid": 2}
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"
+
+
+class SuppressionImportRejection(models.Model):
+    """A row of an uploaded opt-out list that could not be read, with the reason."""
+
+    upload = models.ForeignKey(
+        SuppressionImport, on_delete=models.CASCADE, related_name="rejections"
+    )
+    row = models.PositiveIntegerField(help_text="Data row number in the file (1 = first row)")
+    reason = models.CharField(max_length=255)
+    values = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["upload", "row"]
+        constraints = [
+            models.UniqueConstraint(fields=["upload", "row"], name="suppressionreject_row_uq")
+        ]
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.reason}"

@@ -28,6 +28,7 @@ from .models import (
     Reason,
     ReplyRoute,
     Suppression,
+    reason_label,
 )
 
 
@@ -128,11 +129,10 @@ def optouts_for_campaign(*, company: Company, campaign_id: int) -> QuerySet[Cons
 
 def reason_counts(events: QuerySet[ConsentEvent]) -> list[tuple[str, int]]:
     """``[("Too many messages", 3), ("No reason given", 1)]``, most given first."""
-    labels = dict(Reason.choices)
     rows = (
         events.order_by().values("reason").annotate(count=Count("id")).order_by("-count", "reason")
     )
-    return [(labels.get(row["reason"], "No reason given"), row["count"]) for row in rows]
+    return [(reason_label(row["reason"]), row["count"]) for row in rows]
 
 
 def route_for_reply(*, shortcode: str, address: str) -> ReplyRoute | None:
@@ -354,3 +354,30 @@ def _oldest_writing_transaction() -> datetime | None:
         )
         (oldest,) = cursor.fetchone()
     return oldest
+
+
+def suppressions_matching(
+    *, company: Company, channel: str = "", country: str = "", **criteria
+) -> QuerySet[Suppression]:
+    """``search_suppressions`` narrowed by channel (``sms``, ``email``) and the number's
+    country too, newest first: the order of the (company, created_at, id) index."""
+    rows = search_suppressions(company=company, **criteria)
+    if channel == "email":
+        rows = rows.filter(address__contains="@")
+    elif channel == "sms":
+        rows = rows.exclude(address__contains="@")
+    if country:
+        rows = rows.filter(country=country)
+    return rows.order_by("-created_at", "-id")
+
+
+def suppression_page(*, company: Company, offset: int, limit: int, **criteria) -> list[Suppression]:
+    """``limit`` rows of ``suppressions_matching`` from ``offset``, with their events.
+
+    The ids come first, from the (company, created_at, id) index alone, so a deep page
+    skips index entries rather than rows joined to their events; only the page is joined.
+    """
+    matching = suppressions_matching(company=company, **criteria)
+    ids = list(matching.values_list("id", flat=True)[offset : offset + limit])
+    rows = suppression_list(company=company).filter(id__in=ids)
+    return list(rows.order_by("-created_at", "-id"))

@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from addressbook.addresses import InvalidAddress, mask_phone, parse_inbound_phone
+from addressbook.addresses import InvalidAddress, country_of, mask_phone, parse_inbound_phone
 from addressbook.models import Company, Contact
 
 from .keywords import normalize_reply
@@ -64,6 +64,7 @@ def record_optout(
     event = ConsentEvent.objects.create(
         company=company,
         address=address,
+        country=country_of(address),
         kind=ConsentEvent.Kind.OPT_OUT,
         source=source,
         campaign_id=campaign_id,
@@ -74,14 +75,14 @@ def record_optout(
     # The address itself points at its newest own opt-out, so a later opt-in of another
     # address of the same person cannot lift it; linked addresses keep what they had.
     Suppression.objects.bulk_create(
-        [Suppression(company=company, address=address, event=event)],
+        [Suppression(company=company, address=address, country=event.country, event=event)],
         update_conflicts=True,
         unique_fields=["company", "address"],
         update_fields=["event"],
     )
     Suppression.objects.bulk_create(
         [
-            Suppression(company=company, address=a, event=event)
+            Suppression(company=company, address=a, country=country_of(a), event=event)
             for a in sorted(_linked_addresses(company=company, address=address) - {address})
         ],
         ignore_conflicts=True,
@@ -98,6 +99,7 @@ def record_optin(
     event = ConsentEvent.objects.create(
         company=company,
         address=address,
+        country=country_of(address),
         kind=ConsentEvent.Kind.OPT_IN,
         source=source,
         raw_text=raw_text,
@@ -292,13 +294,20 @@ def _is_outdated(*, inbound: InboundMessage, company: Company, address: str) -> 
     return ConsentEvent.objects.filter(touching, company=company, created_at__gte=later).exists()
 
 
-def process_inbound_sms(*, inbound: InboundMessage) -> InboundMessage:
-    """Act on a stored reply once; returns it as it then stands."""
+def process_inbound_sms(
+    *, inbound: InboundMessage, assign_to: Company | None = None
+) -> InboundMessage:
+    """Act on a stored reply once; returns it as it then stands.
+
+    ``assign_to``: staff's answer for a reply no company was found for; it is then acted
+    on as a reply to that company (a STOP opts the sender out of its marketing).
+    """
     Status = InboundMessage.Status
     with transaction.atomic():
         # Two deliveries of one reply at once: the second waits here, then finds it done.
         inbound = InboundMessage.objects.select_for_update().get(pk=inbound.pk)
-        if inbound.status != Status.RECEIVED:
+        assigning = assign_to is not None and inbound.status == Status.UNATTRIBUTED
+        if inbound.status != Status.RECEIVED and not assigning:
             return inbound
         try:
             phone = parse_inbound_phone(inbound.sender)
@@ -312,6 +321,8 @@ def process_inbound_sms(*, inbound: InboundMessage) -> InboundMessage:
         company, campaign_id = _attribute(
             recipient=inbound.recipient, sender=phone.e164, webhook=inbound.webhook
         )
+        if assigning and company != assign_to:
+            company, campaign_id = assign_to, None
         inbound.company, inbound.campaign_id = company, campaign_id
         changed = False
         if company is None:

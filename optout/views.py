@@ -9,7 +9,7 @@ from addressbook.services.audit import Action, record_audit
 from addressbook.tenancy import company_required, get_for_company
 
 from .models import InboundMessage
-from .selectors import replies_to_review, suppression_list
+from .selectors import replies_to_review
 from .services import dismiss_reply, optout_from_reply, receive_inbound_sms
 from .webhooks import BadRequest, secret_of, verify_request, webhook_for
 
@@ -35,15 +35,6 @@ def inbound_sms(request: HttpRequest, key: str | None = None) -> HttpResponse:
         signed_at=signed.signed_at,
     )
     return JsonResponse({"id": inbound.pk, "status": inbound.status})
-
-
-@require_GET
-@company_required
-def suppressions(request: HttpRequest) -> HttpResponse:
-    page = Paginator(suppression_list(company=request.company), 50).get_page(
-        request.GET.get("page")
-    )
-    return render(request, "optout/suppression_list.html", {"page": page})
 
 
 @require_GET

@@ -11,7 +11,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from tests.factories import UserFactory
 
 PASSWORD = "pw-for-tests"
-DASHBOARD = "/contacts/"
+# Where a log-in lands: the home page with the week's figures.
+DASHBOARD = "/"
 
 
 @pytest.fixture(autouse=True)

@@ -30,7 +30,7 @@ from api.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from campaigns.models import CampaignChunk, Message
+from campaigns.models import CampaignChunk, Message, SentTally
 from optout.models import (
     ConsentEvent,
     DedicatedNumber,
@@ -38,6 +38,8 @@ from optout.models import (
     LeaveReason,
     ReplyRoute,
     Suppression,
+    SuppressionImport,
+    SuppressionImportRejection,
 )
 from tests.factories import (
     CampaignFactory,
@@ -165,6 +167,14 @@ def their_rows(other_company, outsider):
         to=contact.phone,
         body=f"{SECRET} message",
     )
+    SentTally.objects.create(
+        company=other_company,
+        campaign=campaign,
+        channel=campaign.channel,
+        hour=timezone.now().replace(minute=0, second=0, microsecond=0),
+        country="FR",
+        sent=1,
+    )
     event = ConsentEvent.objects.create(
         pk=THEIRS,
         company=other_company,
@@ -175,6 +185,17 @@ def their_rows(other_company, outsider):
     )
     Suppression.objects.create(
         pk=THEIRS, company=other_company, address="+33612345678", event=event
+    )
+    upload = SuppressionImport.objects.create(
+        pk=THEIRS,
+        company=other_company,
+        filename=f"{SECRET}.csv",
+        path="/nonexistent.csv",
+        status=SuppressionImport.Status.FAILED,
+        counts={"added": 1, "invalid": 1},
+    )
+    SuppressionImportRejection.objects.create(
+        upload=upload, row=2, reason="No phone", values=[SECRET]
     )
     InboundMessage.objects.create(
         pk=THEIRS,

@@ -6,7 +6,15 @@ from django.db import transaction
 from ..models import AuditEvent, Company
 from .audit import record_audit
 
-SETTINGS_FIELDS = ("name", "default_country", "timezone", "sms_sender", "help_contact")
+SETTINGS_FIELDS = (
+    "name",
+    "default_country",
+    "timezone",
+    "sms_sender",
+    "help_contact",
+    "optout_alarm_percent",
+    "optout_alarm_minimum",
+)
 
 
 def update_company(

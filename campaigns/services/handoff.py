@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
 from django.utils import timezone
 
 from addressbook.models import Contact
@@ -20,6 +21,7 @@ from ..personalize import (
     placeholder_values,
     unsubscribe_link,
 )
+from .tally import count_sent
 
 NO_ANSWER = "No answer from the gateway for this message"
 
@@ -75,13 +77,19 @@ def _record(messages: list[Message], results: dict[str, SendResult]) -> HandOff:
     sending = Message.objects.filter(
         company_id=messages[0].company_id, status=Message.Status.SENDING
     )
-    sending.filter(pk__in=sent).update(status=Message.Status.SENT, sent_at=now)
-    for message in with_reference:
-        sending.filter(pk=message.pk).update(
-            status=Message.Status.SENT, sent_at=now, gateway_reference=message.gateway_reference
-        )
-    for error, ids in failed.items():
-        sending.filter(pk__in=ids).update(status=Message.Status.FAILED, error=error, sent_at=now)
+    # With the tally in one transaction: the counters never say more or less than the rows.
+    with transaction.atomic():
+        sending.filter(pk__in=sent).update(status=Message.Status.SENT, sent_at=now)
+        for message in with_reference:
+            sending.filter(pk=message.pk).update(
+                status=Message.Status.SENT, sent_at=now, gateway_reference=message.gateway_reference
+            )
+        for error, ids in failed.items():
+            sending.filter(pk__in=ids).update(
+                status=Message.Status.FAILED, error=error, sent_at=now
+            )
+        accepted = set(sent)
+        count_sent([m for m in messages if m.pk in accepted] + with_reference, at=now)
     return outcome
 
 

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from addressbook.models import Company, Group
@@ -257,21 +258,32 @@ def _start(campaign_id: int, company_id: int, *, from_statuses: list[str]) -> bo
     return bool(started)
 
 
-def pause_campaign(*, campaign: Campaign) -> bool:
-    """Workers stop before their next batch; nothing queued is lost."""
-    return bool(
-        Campaign.objects.filter(
-            company_id=campaign.company_id, pk=campaign.pk, status=Status.SENDING
-        ).update(status=Status.PAUSED)
+def pause_campaign(*, campaign: Campaign, reason: str = "") -> bool:
+    """Workers stop before their next batch; nothing queued is lost.
+
+    ``reason``: why the campaign paused itself (the opt-out alarm), for its page; such a
+    pause never hits a campaign a person resumed after an alarm.
+    """
+    sending = Campaign.objects.filter(
+        company_id=campaign.company_id, pk=campaign.pk, status=Status.SENDING
     )
+    if reason:
+        sending = sending.filter(alarm_muted=False)
+    return bool(sending.update(status=Status.PAUSED, paused_reason=reason))
 
 
 def resume_campaign(*, campaign: Campaign) -> bool:
+    """Go on where it stopped; resuming after the alarm mutes it for this campaign, as the
+    person has seen the rate and chose to send anyway."""
     from ..tasks import plan_campaign_task
 
     resumed = Campaign.objects.filter(
         company_id=campaign.company_id, pk=campaign.pk, status=Status.PAUSED
-    ).update(status=Status.SENDING)
+    ).update(
+        status=Status.SENDING,
+        paused_reason="",
+        alarm_muted=Case(When(paused_reason="", then=F("alarm_muted")), default=Value(True)),
+    )
     if resumed:
         # Planning is done once; this plans a campaign paused before it was, and hands
         # out its chunks either way.
@@ -315,5 +327,7 @@ _AUDITED = {
     send_campaign: Action.CAMPAIGN_SENT,
     schedule_campaign: Action.CAMPAIGN_SCHEDULED,
     unschedule_campaign: Action.CAMPAIGN_UNSCHEDULED,
+    pause_campaign: Action.CAMPAIGN_PAUSED,
+    resume_campaign: Action.CAMPAIGN_RESUMED,
     cancel_campaign: Action.CAMPAIGN_CANCELLED,
 }

@@ -203,6 +203,8 @@ def send_chunk(*, chunk_id: int, task_token: str = "", attempt: int = 0) -> None
     Raises RetryLater when throttled or when the gateway could not take a batch; the
     caller queues the chunk again as that says.
     """
+    from .alarm import check_optout_alarm  # it pauses through lifecycle, which imports this
+
     lease = _take_lease(chunk_id, task_token)
     if lease is None:
         return  # done, or another worker has it
@@ -230,6 +232,8 @@ def send_chunk(*, chunk_id: int, task_token: str = "", attempt: int = 0) -> None
             countdown = _backoff(attempt)
             lease.keep_for(task_token, countdown)
             raise RetryLater(reason, countdown, attempt + 1)
+        # A pause it makes stops this loop at the next batch, like a person's pause.
+        check_optout_alarm(campaign=campaign)
     # Still queued now means the address opted out between listing and claiming.
     only_suppressed(in_chunk.filter(status=Message.Status.QUEUED), address_field="to").update(
         status=Message.Status.SKIPPED

@@ -11,6 +11,8 @@ VALID = {
     "timezone": "Europe/Brussels",
     "sms_sender": "AcmeRoast",
     "help_contact": "help@acme.example",
+    "optout_alarm_percent": "2.00",
+    "optout_alarm_minimum": "200",
 }
 
 
@@ -43,6 +45,8 @@ def test_saving_unchanged_settings_records_nothing(owner_client, company):
         "timezone": company.timezone,
         "sms_sender": "",
         "help_contact": "",
+        "optout_alarm_percent": company.optout_alarm_percent,
+        "optout_alarm_minimum": company.optout_alarm_minimum,
     }
     response = owner_client.post("/company/settings/", same, follow=True)
     assert "Nothing changed." in response.content.decode()
@@ -86,3 +90,20 @@ def test_owner_of_another_company_changes_only_their_own(client, company, other_
 
 def test_outsider_marketer_is_refused(outsider_client):
     assert outsider_client.post("/company/settings/", VALID).status_code == 403
+
+
+def test_owner_sets_or_turns_off_the_optout_alarm(owner_client, company):
+    owner_client.post(
+        "/company/settings/", {**VALID, "optout_alarm_percent": "", "optout_alarm_minimum": "50"}
+    )
+    company.refresh_from_db()
+    assert (company.optout_alarm_percent, company.optout_alarm_minimum) == (None, 50)
+    event = AuditEvent.objects.get(action="company.changed")
+    assert event.details["optout_alarm_percent"] == "2.00 → —"
+
+    response = owner_client.post("/company/settings/", {**VALID, "optout_alarm_percent": "0"})
+    assert response.status_code == 400
+    assert "greater than or equal to 0.01" in response.content.decode()
+    response = owner_client.post("/company/settings/", {**VALID, "optout_alarm_minimum": "0"})
+    assert response.status_code == 400
+    assert "greater than or equal to 1" in response.content.decode()

@@ -29,7 +29,7 @@ def test_marketer_writes_previews_and_schedules_a_campaign(live_server, page: Pa
     page.get_by_label("Username").fill(marketer.username)
     page.get_by_label("Password").fill("pw-for-tests")
     page.get_by_role("button", name="Log in").click()
-    page.get_by_role("link", name="Campaigns", exact=True).click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Campaigns").click()
     page.get_by_role("link", name="New campaign").click()
     expect(page.get_by_role("heading", name="New campaign")).to_be_visible()
     page.evaluate("window.notReloaded = true")
