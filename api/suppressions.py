@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from addressbook.addresses import InvalidAddress
 from campaigns.models import Campaign
+from campaigns.selectors import first_sent_at
 from optout.models import Source, Suppression
 from optout.selectors import (
     MAX_ID,
@@ -240,7 +241,18 @@ class SuppressionList(mixins.ListModelMixin, CompanyAPIView):
         incoming.is_valid(raise_exception=True)
         address = incoming.validated_data["address"]
         already = is_suppressed(company=self.company, address=address)
-        record_optout(company=self.company, source=Source.API, **incoming.validated_data)
+        campaign_id = incoming.validated_data["campaign_id"]
+        sent_at = (
+            first_sent_at(company=self.company, campaign_id=campaign_id, to=address)
+            if campaign_id
+            else None
+        )
+        record_optout(
+            company=self.company,
+            source=Source.API,
+            message_sent_at=sent_at,
+            **incoming.validated_data,
+        )
         suppression = suppression_list(company=self.company).get(address=address)
         return Response(
             SuppressionSerializer(suppression).data,

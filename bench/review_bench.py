@@ -57,6 +57,10 @@ SENT_AT = (
 )
 
 
+# Raised when the rows loaded change, so a load of an earlier layout is not reused.
+LAYOUT = "v2"
+
+
 @dataclass(frozen=True)
 class Shape:
     slug: str
@@ -65,8 +69,11 @@ class Shape:
 
     @property
     def loaded(self) -> str:
-        # Set last: a company with this name has all its rows.
-        return f"Bench review ({self.contacts} contacts, {self.small_campaigns + 1} campaigns)"
+        # Set last: a company with this name has all its rows, in the layout of LAYOUT.
+        return (
+            f"Bench review {LAYOUT} ({self.contacts} contacts, "
+            f"{self.small_campaigns + 1} campaigns)"
+        )
 
 
 MAIN = Shape("bench-review", 1_000_000, 99)
@@ -324,6 +331,8 @@ def _load_optouts(cursor, company: Company, shape: Shape, event: str) -> None:
             "kind": "'opt_out'",
             "source": "o.source",
             "campaign_id": "o.campaign_id",
+            # As recording stores it: when the campaign's message to them went out.
+            "message_sent_at": "CASE WHEN o.campaign_id IS NOT NULL THEN o.sent_at END",
             "reason": "(%s::text[])[o.j %% 10 + 1]",
             "reason_text": "CASE WHEN o.j %% 10 = 5 THEN 'Free text answer ' || o.j ELSE '' END",
             "raw_text": "CASE WHEN o.source = 'sms_keyword' THEN 'STOP' ELSE '' END",

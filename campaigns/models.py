@@ -125,14 +125,6 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["campaign", "status"], name="message_campaign_status_idx"),
-            # An opt-out knows its campaign and address: insights find its message, and
-            # when it was sent, in one probe of this index (the company too, for the
-            # tenant filter, so PostgreSQL need not visit the table).
-            models.Index(
-                fields=["campaign", "to", "sent_at"],
-                include=["company"],
-                name="message_campaign_to_idx",
-            ),
         ]
 
     def __str__(self) -> str:

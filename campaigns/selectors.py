@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, Max, Min, OuterRef, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.template import Template
 from django.utils import timezone
 
@@ -343,6 +343,25 @@ def campaigns_of(*, company: Company) -> QuerySet[Campaign]:
 def messages_of(*, company: Company) -> QuerySet[Message]:
     """Every message of the company: its campaigns' and the transactional ones."""
     return Message.objects.filter(company=company)
+
+
+def first_sent_at(*, company: Company, campaign_id: int, to: str) -> datetime | None:
+    """When the campaign first sent to this address, if it did: found through the
+    address's contacts, one probe of the (campaign, contact) index each, so the message
+    table needs no index of addresses."""
+    contacts = Contact.objects.filter(Q(phone=to) | Q(email=to), company=company)
+    return (
+        Message.objects.filter(
+            company=company,
+            campaign_id=campaign_id,
+            contact__in=contacts,
+            to=to,
+            sent_at__isnull=False,
+        )
+        .order_by("sent_at")
+        .values_list("sent_at", flat=True)
+        .first()
+    )
 
 
 def message_link(message: Message) -> str:

@@ -143,7 +143,7 @@ def insights(request: HttpRequest) -> HttpResponse:
             link=lambda pk: reverse("campaigns:campaign-detail", args=[pk]),
         ),
         charts.reasons(breakdown.by_reason),
-        charts.time_to_optout(sending.optout_delays(company=company, events=events)),
+        charts.time_to_optout(leaving.optout_delays(events)),
         charts.by_country(breakdown.by_country, sending.sent_by_country(tallies)),
     ]
     if wanted := request.GET.get("csv"):

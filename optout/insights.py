@@ -7,9 +7,10 @@ the whole history, and no event is loaded into Python.
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, DateTimeField, F, IntegerField, Q, QuerySet, When
+from django.db.models.expressions import ExpressionWrapper
 from django.db.models.functions import TruncDay, TruncWeek
 
 from addressbook.models import Company
@@ -33,6 +34,17 @@ def optouts(
     elif channel == "sms":
         events = events.exclude(address__contains="@")
     return events
+
+
+# (label, upper bound of the time since the message was sent); the last has none.
+DELAY_BUCKETS: list[tuple[str, timedelta | None]] = [
+    ("< 1 h", timedelta(hours=1)),
+    ("1–6 h", timedelta(hours=6)),
+    ("6–24 h", timedelta(hours=24)),
+    ("1–3 days", timedelta(days=3)),
+    ("3–7 days", timedelta(days=7)),
+    ("Later", None),
+]
 
 
 @dataclass(frozen=True)
@@ -106,3 +118,31 @@ def free_text_answers(events: QuerySet[ConsentEvent], *, query: str = "") -> Que
     return answers.order_by("-created_at", "-id").only(
         "created_at", "address", "source", "reason", "reason_text", "campaign_id"
     )
+
+
+def optout_delays(events: QuerySet[ConsentEvent]) -> list[tuple[str, int]]:
+    """The opt-outs among ``events`` by time since the campaign's message was sent, in
+    ``DELAY_BUCKETS`` order (every bucket, 0 included). One GROUP BY over the events: each
+    carries when its message was sent; one whose message is not known (an opt-out by
+    API for an address the campaign never wrote to) is left out."""
+    bucket = Case(
+        *(
+            When(
+                created_at__lt=ExpressionWrapper(F("message_sent_at") + bound, DateTimeField()),
+                then=index,
+            )
+            for index, (_, bound) in enumerate(DELAY_BUCKETS)
+            if bound is not None
+        ),
+        default=len(DELAY_BUCKETS) - 1,
+        output_field=IntegerField(),
+    )
+    rows = (
+        events.filter(message_sent_at__isnull=False)
+        .order_by()
+        .annotate(bucket=bucket)
+        .values("bucket")
+        .annotate(count=Count("id"))
+    )
+    counts = {row["bucket"]: row["count"] for row in rows}
+    return [(label, counts.get(index, 0)) for index, (label, _) in enumerate(DELAY_BUCKETS)]

@@ -82,6 +82,9 @@ class ConsentEvent(models.Model):
     # A plain id, not a foreign key: campaigns depend on optout, not the reverse, and the
     # record must stay whole even if the campaign is deleted.
     campaign_id = models.BigIntegerField(null=True, blank=True)
+    # When the campaign's message the opt-out answers was sent, as known when it was
+    # recorded: the time from send to opt-out is then read from the events alone.
+    message_sent_at = models.DateTimeField(null=True, blank=True)
     # A default reason's code (see Reason) or the company's own reason, as offered.
     reason = models.CharField(max_length=100, blank=True)
     reason_text = models.TextField(blank=True)

@@ -51,6 +51,7 @@ def record_optout(
     address: str,
     source: str,
     campaign_id: int | None = None,
+    message_sent_at: datetime | None = None,
     reason: str = "",
     reason_text: str = "",
     raw_text: str = "",
@@ -58,6 +59,7 @@ def record_optout(
     """Suppress ``address`` (and the same person's other addresses) for marketing.
 
     Every call is logged as an event; repeating it leaves one suppression per address.
+    ``message_sent_at``: when the campaign's message the person answered was sent.
     """
     if not address:
         raise ValueError("An opt-out needs an address.")
@@ -68,6 +70,7 @@ def record_optout(
         kind=ConsentEvent.Kind.OPT_OUT,
         source=source,
         campaign_id=campaign_id,
+        message_sent_at=message_sent_at if campaign_id is not None else None,
         reason=reason,
         reason_text=reason_text.strip(),
         raw_text=raw_text,
@@ -199,20 +202,20 @@ def rotate_webhook_secrets(*, webhooks: QuerySet[GatewayWebhook]) -> int:
 
 def _attribute(
     *, recipient: str, sender: str, webhook: GatewayWebhook | None
-) -> tuple[Company | None, int | None]:
-    """The company a reply belongs to, and the campaign it answers if known."""
+) -> tuple[Company | None, ReplyRoute | None]:
+    """The company a reply belongs to, and the marketing it answers if known."""
     route = route_for_reply(shortcode=recipient, address=sender)
     if webhook is not None:
         # The company's own gateway account: its replies are its own, whoever else once
         # sent to that number.
         same = route is not None and route.company_id == webhook.company_id
-        return webhook.company, route.campaign_id if same else None
+        return webhook.company, route if same else None
     dedicated = DedicatedNumber.objects.filter(number=recipient).select_related("company").first()
     if dedicated:
         same = route is not None and route.company_id == dedicated.company_id
-        return dedicated.company, route.campaign_id if same else None
+        return dedicated.company, route if same else None
     if route:
-        return route.company, route.campaign_id
+        return route.company, route
     return None, None
 
 
@@ -318,11 +321,12 @@ def process_inbound_sms(
             return inbound
         inbound.sender_e164 = phone.e164
         match = match_keyword(inbound.text, country=phone.region)
-        company, campaign_id = _attribute(
+        company, route = _attribute(
             recipient=inbound.recipient, sender=phone.e164, webhook=inbound.webhook
         )
         if assigning and company != assign_to:
-            company, campaign_id = assign_to, None
+            company, route = assign_to, None
+        campaign_id = route.campaign_id if route else None
         inbound.company, inbound.campaign_id = company, campaign_id
         changed = False
         if company is None:
@@ -337,6 +341,7 @@ def process_inbound_sms(
                 address=phone.e164,
                 source=Source.SMS_KEYWORD,
                 campaign_id=campaign_id,
+                message_sent_at=route.sent_at if route else None,
                 raw_text=inbound.text,
             )
             inbound.status = Status.OPTED_OUT
@@ -365,12 +370,19 @@ def process_inbound_sms(
 
 def optout_from_reply(*, inbound: InboundMessage) -> ConsentEvent:
     """A marketer reads a free-text reply ("please stop texting me") as the opt-out it is."""
+    # The reply answered the marketing its route still names, unless another campaign has
+    # written to the number since: then when it was sent is not known.
+    route = ReplyRoute.objects.filter(
+        company_id=inbound.company_id, shortcode=inbound.recipient, address=inbound.sender_e164
+    ).first()
+    answered = route is not None and route.campaign_id == inbound.campaign_id
     with transaction.atomic():
         event = record_optout(
             company=inbound.company,
             address=inbound.sender_e164,
             source=Source.SMS_REPLY,
             campaign_id=inbound.campaign_id,
+            message_sent_at=route.sent_at if answered else None,
             raw_text=inbound.text,
         )
         InboundMessage.objects.filter(company_id=inbound.company_id, pk=inbound.pk).update(

@@ -43,6 +43,7 @@ def confirm_optout(
         address=message.to,
         source=Source.LANDING_PAGE,
         campaign_id=message.campaign_id,
+        message_sent_at=message.sent_at,
         reason=reason,
         reason_text=reason_text,
     )
@@ -148,4 +149,5 @@ def unsubscribe_email(*, message: Message, one_click: bool) -> ConsentEvent | No
         address=message.to,
         source=Source.ONE_CLICK if one_click else Source.EMAIL_LINK,
         campaign_id=message.campaign_id,
+        message_sent_at=message.sent_at,
     )

@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from optout.models import Source
+from campaigns.models import Message
+from optout.models import ConsentEvent, Source
 from optout.services import record_optin, record_optout
 from tests.factories import CampaignFactory, ContactFactory
 
@@ -75,11 +76,24 @@ def test_retried_optout_with_the_same_idempotency_key_records_one_event(api):
 
 def test_optout_names_the_campaign_it_answered(api, company):
     campaign = CampaignFactory(company=company)
+    contact = ContactFactory(company=company, phone="+31612345678")
+    sent_at = timezone.now() - timedelta(hours=3)
+    for to, when in (("+31612345678", sent_at), ("+31699999999", sent_at - timedelta(hours=1))):
+        Message.objects.create(
+            company=company,
+            campaign=campaign,
+            contact=contact if to == contact.phone else None,
+            to=to,
+            status=Message.Status.SENT,
+            sent_at=when,
+        )
 
     answer = api.post(LIST, {"address": "+31612345678", "campaign_id": campaign.pk}, format="json")
 
     assert answer.status_code == 201
     assert answer.json()["campaign_id"] == campaign.pk
+    # When the campaign wrote to this number, for the time from send to opt-out.
+    assert ConsentEvent.objects.get().message_sent_at == sent_at
     listed = api.get(LIST, {"campaign": campaign.pk}).json()["results"]
     assert [r["address"] for r in listed] == ["+31612345678"]
 

@@ -78,11 +78,14 @@ def test_one_click_post_without_cookies_unsubscribes(campaign, company, contact)
         assert response.status_code == 200
         assert "Location" not in response
     event = ConsentEvent.objects.get()
-    assert (event.source, event.address, event.campaign_id) == (
+    sent_at = campaign.messages.get().sent_at
+    assert (event.source, event.address, event.campaign_id, event.message_sent_at) == (
         "one_click",
         "sanne@example.nl",
         campaign.pk,
+        sent_at,
     )
+    assert sent_at is not None
     # One opt-out, every channel: the contact's phone is suppressed too.
     assert set(Suppression.objects.values_list("address", flat=True)) == {
         "sanne@example.nl",

@@ -66,6 +66,12 @@ def event(
     text: str = "",
     kind: str = ConsentEvent.Kind.OPT_OUT,
 ) -> None:
+    # As recording does: when the campaign first wrote to the address, if it did.
+    first = (
+        Message.objects.filter(campaign=campaign, to=address).order_by("sent_at").first()
+        if campaign
+        else None
+    )
     created = ConsentEvent.objects.create(
         company=company,
         address=address,
@@ -73,6 +79,7 @@ def event(
         kind=kind,
         source=source,
         campaign_id=campaign.pk if campaign else None,
+        message_sent_at=first.sent_at if first else None,
         reason=reason,
         reason_text=text,
     )

@@ -9,7 +9,7 @@ import time_machine
 from django.db import connection, transaction
 from django.utils import timezone
 
-from optout.models import ConsentEvent, InboundMessage, Suppression
+from optout.models import ConsentEvent, InboundMessage, ReplyRoute, Suppression
 from optout.services import note_marketing_sent, record_optout
 from tests.webhooks import signed_post
 
@@ -29,6 +29,9 @@ def test_stop_replies_opt_out(post_inbound_sms, route, company, text):
     assert Suppression.objects.filter(company=company, address=NUMBER).exists()
     event = ConsentEvent.objects.get()
     assert (event.source, event.campaign_id, event.raw_text) == ("sms_keyword", 41, text)
+    # When the marketing it answers went out: the time from send to opt-out starts there.
+    assert event.message_sent_at is not None
+    assert event.message_sent_at == ReplyRoute.objects.get(address=NUMBER).sent_at
 
 
 def test_other_text_is_kept_for_review(post_inbound_sms, route, company):
@@ -59,6 +62,8 @@ def test_shared_shortcode_goes_to_the_last_marketing_sender(
     note_marketing_sent(company=other_company, campaign_id=2, shortcode="36111", addresses=[NUMBER])
     post_inbound_sms(sender=NUMBER, recipient="36111", text="STOP")
     assert list(Suppression.objects.values_list("company", flat=True)) == [other_company.pk]
+    event = ConsentEvent.objects.get()
+    assert event.campaign_id == 2 and event.message_sent_at > earlier
 
 
 def test_unattributed_reply_is_kept_for_staff(post_inbound_sms, db):

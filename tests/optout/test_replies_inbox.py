@@ -1,6 +1,6 @@
 import pytest
 
-from optout.models import ConsentEvent, InboundMessage, Suppression
+from optout.models import ConsentEvent, InboundMessage, ReplyRoute, Suppression
 from optout.services import note_marketing_sent
 
 NUMBER = "+12015550123"
@@ -27,9 +27,21 @@ def test_marketer_turns_a_reply_into_an_optout(marketer_client, reply, company, 
         9,
         "no more texts pls",
     )
+    assert event.message_sent_at == ReplyRoute.objects.get(address=NUMBER).sent_at
     assert Suppression.objects.filter(company=company, address=NUMBER).exists()
     assert [sms.to for sms in outbox] == [NUMBER]  # one confirmation
     assert "no more texts pls" not in marketer_client.get("/replies/").content.decode()
+
+
+def test_a_reply_read_after_another_campaign_wrote_keeps_its_campaign_only(
+    marketer_client, reply, company
+):
+    # Campaign 10 wrote to the number after the reply came: when 9's message went out is
+    # no longer known, and no moment of 10's is taken for it.
+    note_marketing_sent(company=company, campaign_id=10, shortcode="44444", addresses=[NUMBER])
+    marketer_client.post(f"/replies/{reply.pk}/", {"action": "optout"})
+    event = ConsentEvent.objects.get()
+    assert (event.campaign_id, event.message_sent_at) == (9, None)
 
 
 def test_dismissed_reply_leaves_the_inbox(marketer_client, reply):

@@ -26,6 +26,7 @@ def message(company):
         short_code="Xk7pQ2ab",
         body="Hi\nOpt out: https://no-s.test/Xk7pQ2ab",
         status=Message.Status.SENT,
+        sent_at=timezone.now() - timedelta(hours=2),
     )
 
 
@@ -69,7 +70,7 @@ def test_reason_is_stored_with_the_campaign(client, message):
     event = ConsentEvent.objects.get()
     assert (event.kind, event.source, event.address) == ("opt_out", "landing_page", NUMBER)
     assert (event.reason, event.reason_text) == ("not_relevant", "I moved")
-    assert event.campaign_id == message.campaign_id
+    assert (event.campaign_id, event.message_sent_at) == (message.campaign_id, message.sent_at)
     done = client.get(response["Location"])
     assert "You're unsubscribed" in done.content.decode()
 
