@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -172,8 +173,17 @@ class SuppressionImportAdmin(ReadOnlyAdmin):
         return rejected_rows_response(job)
 
 
+class CountryRuleForm(forms.ModelForm):
+    """The admin's form for a rule (its fields are the admin's)."""
+
+    def clean_send_hours(self) -> dict:
+        # A cleared box is "any time", as the help text says: the empty object, not NULL.
+        return self.cleaned_data["send_hours"] or {}
+
+
 @admin.register(CountryRule)
 class CountryRuleAdmin(admin.ModelAdmin):
+    form = CountryRuleForm
     list_display = ["country", "method", "shortcode", "template", "one_tap", "updated_at"]
     list_filter = ["method", "one_tap"]
     search_fields = ["country", "shortcode", "template"]

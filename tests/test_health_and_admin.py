@@ -67,3 +67,24 @@ def test_staff_cannot_save_a_country_rule_without_its_optout(admin_client, db):
     assert "Unknown placeholder {name}" in response.content.decode()
     rule.refresh_from_db()
     assert rule.template == "Opt out: {link}"
+
+
+def test_clearing_a_country_rules_send_hours_means_any_time(admin_client, db):
+    from optout.models import CountryRule
+
+    rule = CountryRule.objects.get(country="FR")
+    assert rule.send_hours  # seeded with France's hours
+    response = admin_client.post(
+        f"/admin/optout/countryrule/{rule.pk}/change/",
+        {
+            "country": "FR",
+            "method": rule.method,
+            "shortcode": rule.shortcode,
+            "template": rule.template,
+            "send_hours": "",
+        },
+    )
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert rule.send_hours == {}
+
