@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -13,7 +14,7 @@ from .exports import line_writer
 from .models import ImportJob
 from .selectors import custom_fields_of, groups_of, imports_of
 from .services.audit import Action, record_audit
-from .services.groups import GroupError, create_group
+from .services.groups import GroupError, check_group_name, create_group
 from .services.imports import (
     BASE_FIELDS,
     STALLED_AFTER,
@@ -75,19 +76,26 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return _progress(request, job)
     error, preview = "", None
     if request.method == "POST":
+        starting = request.POST.get("action") == "start"
         try:
-            job = _configure(request, job)
-            if request.POST.get("action") == "start":
-                if start_import(job=job):
-                    record_audit(
-                        company=request.company,
-                        action=Action.IMPORT_STARTED,
-                        actor=request.user,
-                        obj=job,
-                        target=job.filename,
-                        details={"mode": job.mode, "group": str(job.group or "")},
-                        ip=request.META.get("REMOTE_ADDR"),
-                    )
+            # A new group is made only by the start that fills it: a preview, or a start
+            # refused, leaves no empty group behind to clash with the next try.
+            with transaction.atomic():
+                job = _configure(request, job, new_group=starting)
+                if starting:
+                    if start_import(job=job):
+                        record_audit(
+                            company=request.company,
+                            action=Action.IMPORT_STARTED,
+                            actor=request.user,
+                            obj=job,
+                            target=job.filename,
+                            details={"mode": job.mode, "group": str(job.group or "")},
+                            ip=request.META.get("REMOTE_ADDR"),
+                        )
+                    else:
+                        transaction.set_rollback(True)  # started meanwhile: keep no group
+            if starting:
                 return redirect("addressbook:import-detail", pk=job.pk)
             preview = preview_import(job=job, suppressed_of=_suppressed_of())
         except (ImportProblem, GroupError, FileProblem) as exc:
@@ -103,6 +111,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "encodings": ENCODINGS.items(),
         "delimiters": DELIMITERS.items(),
         "groups": groups_of(company=request.company),
+        "new_group": request.POST.get("new_group", ""),
         "preview": preview,
         "error": error,
     }
@@ -112,7 +121,9 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, context, status=400 if error else 200)
 
 
-def _configure(request: HttpRequest, job: ImportJob) -> ImportJob:
+def _configure(request: HttpRequest, job: ImportJob, *, new_group: bool) -> ImportJob:
+    """The job as the form sets it up; a group typed as new is only checked unless
+    ``new_group`` (the start) asks to create it."""
     data = request.POST
     encoding = data.get("encoding") if data.get("encoding") in ENCODINGS else job.encoding
     delimiter = data.get("delimiter") if data.get("delimiter") in DELIMITERS else job.delimiter
@@ -124,7 +135,10 @@ def _configure(request: HttpRequest, job: ImportJob) -> ImportJob:
     }
     group = None
     if data.get("new_group", "").strip():
-        group = create_group(company=request.company, name=data["new_group"])
+        if new_group:
+            group = create_group(company=request.company, name=data["new_group"])
+        else:
+            check_group_name(company=request.company, name=data["new_group"])
     elif data.get("group", "").isdecimal():
         group = groups_of(company=request.company).filter(pk=data["group"]).first()
     mode = data.get("mode") if data.get("mode") in ImportJob.Mode.values else job.mode

@@ -87,4 +87,3 @@ def test_clearing_a_country_rules_send_hours_means_any_time(admin_client, db):
     assert response.status_code == 302
     rule.refresh_from_db()
     assert rule.send_hours == {}
-

@@ -36,6 +36,15 @@ def create_group(*, company: Company, name: str) -> Group:
         raise GroupError(f"There is already a group called “{name}”.", code="taken") from exc
 
 
+def check_group_name(*, company: Company, name: str) -> None:
+    """What ``create_group`` would refuse, said before anything is created."""
+    name = name.strip()
+    if not name:
+        raise GroupError("Give the group a name.")
+    if Group.objects.filter(company=company, name=name[:100]).exists():
+        raise GroupError(f"There is already a group called “{name}”.", code="taken")
+
+
 def rename_group(*, group: Group, name: str) -> Group:
     name = name.strip()
     if not name:

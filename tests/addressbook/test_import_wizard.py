@@ -119,6 +119,49 @@ def test_import_runs_on_a_worker_with_progress_and_a_summary(
     assert company.groups.get(name="Fair").contacts.count() == 7
 
 
+def test_preview_with_a_new_group_creates_none_and_the_start_does(marketer_client, company):
+    with open(FILES / "messy.csv", "rb") as f:
+        url = marketer_client.post("/imports/new/", {"file": f})["Location"]
+    job = ImportJob.objects.get()
+    form = {
+        **{f"col-{i}": v for i, v in job.mapping.items()},
+        "encoding": "utf-8-sig",
+        "delimiter": ";",
+        "mode": "update",
+        "new_group": "Fair",
+    }
+
+    preview = marketer_client.post(url, {**form, "action": "preview"})
+
+    assert preview.status_code == 200
+    assert 'name="new_group" maxlength="100" value="Fair"' in preview.content.decode()
+    assert not company.groups.exists()
+    started = marketer_client.post(url, {**form, "action": "start"})
+    assert started.status_code == 302
+    assert list(company.groups.values_list("name", flat=True)) == ["Fair"]
+    assert ImportJob.objects.get().group.name == "Fair"
+
+
+def test_a_refused_start_leaves_no_new_group(marketer_client, company):
+    response = marketer_client.post("/imports/new/", {"file": _file("n.csv", b"name\nAda\n")})
+    page = marketer_client.post(
+        response["Location"], {"col-0": "first_name", "action": "start", "new_group": "Fair"}
+    )
+    assert page.status_code == 400
+    assert not company.groups.exists()
+
+
+def test_a_new_group_that_exists_is_said_at_the_preview(marketer_client, company):
+    company.groups.create(name="Fair")
+    with open(FILES / "messy.csv", "rb") as f:
+        url = marketer_client.post("/imports/new/", {"file": f})["Location"]
+    job = ImportJob.objects.get()
+    form = {f"col-{i}": v for i, v in job.mapping.items()}
+    page = marketer_client.post(url, {**form, "action": "preview", "new_group": "Fair"})
+    assert page.status_code == 400
+    assert "There is already a group called “Fair”." in page.content.decode()
+
+
 def test_other_company_cannot_see_an_import(client, marketer, outsider, company):
     client.force_login(marketer)
     with open(FILES / "messy.csv", "rb") as f:
