@@ -129,7 +129,8 @@ def read_row(
         try:
             cleaned[key] = clean_custom_value(rules.custom_fields[key], value)
         except ValueError as exc:
-            return invalid(f"{key}: {exc}")
+            # By the name the marketer gave the field, as the file's columns are mapped.
+            return invalid(f"{rules.custom_fields[key].name}: {exc}")
     fields["custom"] = cleaned
     return RowOutcome(row=number, values=values, outcome="pending", fields=fields)
 

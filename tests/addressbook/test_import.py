@@ -266,6 +266,15 @@ def test_unreasonable_numbers_are_rejected_rows_not_crashes(company, value):
     assert "is not a number" in job.rejections.get().reason
 
 
+def test_a_rejected_custom_value_is_named_by_its_field(company):
+    CustomField.objects.create(company=company, name="Visites", key="visits", type="number")
+    job = create_import(
+        company=company, upload=upload("n.csv", b"phone,visites\n+31612345678,abc\n")
+    )
+    job = run_import(job_id=job.pk)
+    assert job.rejections.get().reason == "Visites: “abc” is not a number"
+
+
 def test_two_rows_reaching_one_contact_by_phone_and_email_count_once(company):
     ContactFactory(company=company, phone="+31612345678", email="ada@example.nl")
     job = create_import(
