@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
 
 from .models import ROLE_RANK, Company, Membership
 from .scoping import tenant_scope
@@ -76,8 +77,9 @@ def company_required(
         needed = role if request.method in SAFE_METHODS else max(role, writes, key=ROLE_RANK.get)
         if not membership.has_role(needed):
             raise PermissionDenied(role_refusal(membership=membership, needed=needed))
-        # Every tenant query the view makes must pin this company (addressbook.scoping).
-        with tenant_scope(company):
+        # Every tenant query the view makes must pin this company (addressbook.scoping);
+        # every time the page shows is in the company's zone, as its schedules are.
+        with tenant_scope(company), timezone.override(company.timezone):
             return view(request, *args, **kwargs)
 
     return wrapper

@@ -450,3 +450,15 @@ def test_other_company_gets_404(outsider_client, company, method, path, status):
     assert response.status_code == 404
     campaign.refresh_from_db()
     assert (campaign.name, campaign.status) == ("Secret campaign", status)
+
+
+def test_times_on_the_dashboard_are_the_companys(marketer_client, company):
+    # 23:30 UTC on 30 June is 01:30 on 1 July in Amsterdam (UTC+2 in summer).
+    company.timezone = "Europe/Amsterdam"
+    company.save(update_fields=["timezone"])
+    campaign = CampaignFactory(company=company, name="Summer")
+    Campaign.objects.filter(pk=campaign.pk).update(
+        created_at=datetime(2026, 6, 30, 23, 30, tzinfo=UTC)
+    )
+    page = marketer_client.get("/campaigns/").content.decode()
+    assert "1 Jul 2026 01:30" in page and "30 Jun 2026 23:30" not in page
