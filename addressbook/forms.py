@@ -1,6 +1,7 @@
 from django import forms
 
 from .models import Company, CustomField, Group
+from .services.company import SETTINGS_FIELDS
 
 
 class ContactForm(forms.Form):
@@ -67,20 +68,13 @@ class CompanySettingsForm(forms.ModelForm):
 
     class Meta:
         model = Company
-        fields = [
-            "name",
-            "default_country",
-            "timezone",
-            "sms_sender",
-            "help_contact",
-            "optout_alarm_percent",
-            "optout_alarm_minimum",
-        ]
+        fields = list(SETTINGS_FIELDS)
         labels = {
             "default_country": "Default country",
             "timezone": "Time zone",
             "sms_sender": "SMS sender",
             "help_contact": "Help contact",
+            "sms_max_parts": "Most SMS parts per message",
             "optout_alarm_percent": "Opt-out alarm (%)",
             "optout_alarm_minimum": "Opt-out alarm after (messages sent)",
         }

@@ -66,6 +66,14 @@ class Company(models.Model):
         blank=True,
         help_text="Where recipients get help, named in HELP replies (phone, email or site).",
     )
+    sms_max_parts = models.PositiveSmallIntegerField(
+        "most SMS parts per message",
+        default=8,
+        # 8 is the most CM.com joins into one message; a longer body would not arrive whole.
+        validators=[MinValueValidator(1), MaxValueValidator(8)],
+        help_text="A marketing SMS longer than this, with its opt-out text, is not saved: "
+        "each part is paid for.",
+    )
     optout_alarm_percent = models.DecimalField(
         "opt-out alarm (%)",
         max_digits=4,

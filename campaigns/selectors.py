@@ -1,4 +1,5 @@
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -254,6 +255,16 @@ def _preview(
         opted_out=opted_out,
         countries=countries,
         counter=counter,
+    )
+
+
+def typed_parts(*, body: str, countries: Iterable[str] = ()) -> int:
+    """The parts of the body as typed (placeholders and all) with the longest opt-out
+    text of the countries it may reach: every rule's, when no country is chosen."""
+    rules = country_rules()
+    codes = [c.upper() for c in countries] or list(rules) or [CountryRule.DEFAULT_COUNTRY]
+    return max(
+        count_segments(f"{body.strip()}\n{_optout_footer(rules, code)}").parts for code in codes
     )
 
 

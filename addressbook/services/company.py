@@ -12,6 +12,7 @@ SETTINGS_FIELDS = (
     "timezone",
     "sms_sender",
     "help_contact",
+    "sms_max_parts",
     "optout_alarm_percent",
     "optout_alarm_minimum",
 )

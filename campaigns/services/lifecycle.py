@@ -16,7 +16,7 @@ from addressbook.services.audit import Action, record_audit
 
 from ..models import Campaign, Channel, Message
 from ..personalize import BodyError, compile_body
-from ..selectors import CONDITION_LOOKUPS
+from ..selectors import CONDITION_LOOKUPS, typed_parts
 from .sending import cancel_queued
 
 Status = Campaign.Status
@@ -87,6 +87,13 @@ def draft_errors(
             compile_body(text, html=html, custom_keys=keys)
         except BodyError as exc:
             errors[name] = [str(exc)]
+    if channel == Channel.SMS and "body" not in errors and body.strip():
+        parts = typed_parts(body=body, countries=countries)
+        if parts > company.sms_max_parts:
+            errors["body"] = [
+                f"With its opt-out text this SMS takes {parts} parts; your company sends at "
+                f"most {company.sms_max_parts} (Settings). Shorten it."
+            ]
     if channel == Channel.EMAIL and not subject.strip() and "subject" not in errors:
         errors["subject"] = ["An email needs a subject."]
     if problem := sender_error(channel=channel, sender=sender):

@@ -11,6 +11,7 @@ VALID = {
     "timezone": "Europe/Brussels",
     "sms_sender": "AcmeRoast",
     "help_contact": "help@acme.example",
+    "sms_max_parts": "8",
     "optout_alarm_percent": "2.00",
     "optout_alarm_minimum": "200",
 }
@@ -45,6 +46,7 @@ def test_saving_unchanged_settings_records_nothing(owner_client, company):
         "timezone": company.timezone,
         "sms_sender": "",
         "help_contact": "",
+        "sms_max_parts": company.sms_max_parts,
         "optout_alarm_percent": company.optout_alarm_percent,
         "optout_alarm_minimum": company.optout_alarm_minimum,
     }
@@ -107,3 +109,17 @@ def test_owner_sets_or_turns_off_the_optout_alarm(owner_client, company):
     response = owner_client.post("/company/settings/", {**VALID, "optout_alarm_minimum": "0"})
     assert response.status_code == 400
     assert "greater than or equal to 1" in response.content.decode()
+
+
+@pytest.mark.parametrize("value", ["0", "9"])
+def test_the_parts_cap_stays_within_what_a_gateway_joins(owner_client, company, value):
+    response = owner_client.post("/company/settings/", {**VALID, "sms_max_parts": value})
+    assert response.status_code == 400
+    company.refresh_from_db()
+    assert company.sms_max_parts == 8
+
+
+def test_owner_lowers_the_parts_cap(owner_client, company):
+    owner_client.post("/company/settings/", {**VALID, "sms_max_parts": "3"})
+    company.refresh_from_db()
+    assert company.sms_max_parts == 3

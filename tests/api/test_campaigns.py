@@ -96,6 +96,11 @@ def test_create_without_sender_uses_the_company_s(api, company):
         ({"countries": ["Netherlands"]}, "countries", ""),
         ({"groups": [2**63]}, "groups", ""),
         ({"groups": "all"}, "groups", ""),
+        (
+            {"body": "Beans! " * 300},
+            "body",
+            "this SMS takes 14 parts; your company sends at most 8",
+        ),
         ({"name": "x" * 121}, "name", "120"),
         ({"name": None}, "name", ""),
     ],

@@ -462,3 +462,33 @@ def test_times_on_the_dashboard_are_the_companys(marketer_client, company):
     )
     page = marketer_client.get("/campaigns/").content.decode()
     assert "1 Jul 2026 01:30" in page and "30 Jun 2026 23:30" not in page
+
+
+# --- the parts cap -------------------------------------------------------------------
+# 2,000 characters of GSM-7 with the longest opt-out text: 14 parts of 153.
+LONG = "Beans! " * 285
+
+
+def test_a_body_over_the_companys_parts_is_refused_saying_why(marketer_client, company):
+    page = marketer_client.post("/campaigns/new/", _sms(body=LONG)).content.decode()
+    assert "With its opt-out text this SMS takes 14 parts; your company sends at most 8" in page
+    assert not Campaign.objects.exists()
+
+
+def test_the_editor_warns_as_the_body_passes_the_cap(marketer_client, company):
+    ContactFactory(company=company)
+    company.sms_max_parts = 2
+    company.save(update_fields=["sms_max_parts"])
+    short = marketer_client.post("/campaigns/preview/", _sms(body="Hi"), headers=HTMX)
+    assert 'data-counter="over-limit"' not in short.content.decode()
+    body = "Beans! " * 40  # 280 characters: 3 parts
+    long = marketer_client.post("/campaigns/preview/", _sms(body=body), headers=HTMX)
+    assert "3 parts is more than the 2 your company sends in one message" in long.content.decode()
+    assert marketer_client.post("/campaigns/new/", _sms(body=body)).status_code == 400
+    assert not Campaign.objects.exists()
+
+
+def test_at_the_cap_it_saves(marketer_client, company):
+    # 8 parts of 153 hold 1,224 characters; the longest opt-out text takes the rest.
+    body = "x" * (8 * 153 - 60)
+    assert marketer_client.post("/campaigns/new/", _sms(body=body)).status_code == 302
