@@ -11,7 +11,7 @@ from django.db.models import QuerySet, Sum
 
 from addressbook.models import Company
 
-from .models import Campaign, SentTally
+from .models import SentTally
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,3 @@ def sent_by_campaign(rows: QuerySet[SentTally]) -> list[CampaignSent]:
 def sent_by_country(rows: QuerySet[SentTally]) -> dict[str, int]:
     grouped = rows.order_by().values("country").annotate(sent=Sum("sent"))
     return {r["country"]: r["sent"] for r in grouped}
-
-
-def campaign_names(*, company: Company, ids: list[int]) -> dict[int, str]:
-    return dict(Campaign.objects.filter(company=company, pk__in=ids).values_list("pk", "name"))

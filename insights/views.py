@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from addressbook.charts import chart_csv
 from addressbook.tenancy import company_required
 from campaigns import insights as sending
+from campaigns import overview as campaign_overview
 from campaigns.models import Channel
 from optout import insights as leaving
 
@@ -165,8 +166,8 @@ def insights(request: HttpRequest) -> HttpResponse:
     answers = Paginator(
         leaving.free_text_answers(events, query=form.cleaned_data["q"]), ANSWERS_PER_PAGE
     ).get_page(request.GET.get("page"))
-    names = sending.campaign_names(
-        company=company, ids=[a.campaign_id for a in answers if a.campaign_id]
+    names = campaign_overview.campaign_names(
+        company=company, ids={a.campaign_id for a in answers if a.campaign_id}
     )
     return render(
         request,
