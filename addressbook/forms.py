@@ -1,4 +1,6 @@
 from django import forms
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from .models import Company, CustomField, Group
 from .services.company import SETTINGS_FIELDS
@@ -63,6 +65,11 @@ class CustomFieldForm(forms.Form):
     )
 
 
+# The sending rate is a throttle: the bound keeps a typo (100000) from handing a whole
+# campaign to the gateway at once.
+MAX_SMS_PER_SECOND = 1000
+
+
 class CompanySettingsForm(forms.ModelForm):
     """What an owner may change of their company; the model's validators judge the values."""
 
@@ -77,7 +84,29 @@ class CompanySettingsForm(forms.ModelForm):
             "sms_max_parts": "Most SMS parts per message",
             "optout_alarm_percent": "Opt-out alarm (%)",
             "optout_alarm_minimum": "Opt-out alarm after (messages sent)",
+            "sms_per_second": "Sending rate (SMS per second)",
+            "retention_days": "Keep message texts for (days)",
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        rate = self.fields["sms_per_second"]
+        rate.min_value, rate.max_value = 1, MAX_SMS_PER_SECOND
+        rate.validators += [
+            MinValueValidator(1, "At least 1 SMS per second; leave it empty for the default."),
+            MaxValueValidator(
+                MAX_SMS_PER_SECOND,
+                f"At most {MAX_SMS_PER_SECOND} SMS per second; leave it empty for the default.",
+            ),
+        ]
+        rate.widget.attrs.update(min=1, max=MAX_SMS_PER_SECOND)
+        default = settings.SEND_RATE_PER_SECOND
+        rate.help_text = (
+            "Most SMS per second handed to the gateway for your company, across every "
+            "campaign. Empty: the platform's default"
+            + (f" ({default} per second)." if default else " (no limit).")
+        )
+        self.fields["retention_days"].widget.attrs.update(min=1, max=3650)
 
     def clean_default_country(self) -> str:
         return self.cleaned_data["default_country"].strip().upper()

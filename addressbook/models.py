@@ -92,6 +92,13 @@ class Company(models.Model):
         help_text="Messages a campaign must have sent before the alarm can go off, so two "
         "early opt-outs do not stop it.",
     )
+    retention_days = models.PositiveSmallIntegerField(
+        "keep message texts for (days)",
+        default=180,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="Bodies of sent messages and texts of replies older than this are blanked; "
+        "counts and the consent record stay.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -201,6 +208,10 @@ class AuditEvent(models.Model):
         CAMPAIGN_PAUSED = "campaign.paused", "Campaign paused"
         CAMPAIGN_RESUMED = "campaign.resumed", "Campaign resumed"
         SUPPRESSIONS_IMPORTED = "suppressions.imported", "Opt-out list uploaded"
+        PERSON_ERASED = "person.erased", "Person erased"
+        PERSON_EXPORTED = "person.exported", "Person's data exported"
+        CONSENT_RECORDED = "consent.recorded", "Consent recorded: address brought back"
+        OPTIN_REQUESTED = "optin.requested", "Double opt-in requested"
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="audit_events")
     # Kept when the user is deleted: the target and details still say what happened.

@@ -26,6 +26,14 @@ class ConsentEventSerializer(serializers.ModelSerializer):
     channel = serializers.SerializerMethodField(help_text="`sms` or `email`")
     source = serializers.ChoiceField(choices=Source.choices)
     campaign_id = serializers.IntegerField(allow_null=True, help_text="The campaign it answered")
+    linked_event_id = serializers.IntegerField(
+        allow_null=True,
+        help_text="Source `linked`: the opt-out or opt-in of the same person's other address "
+        "that changed this one",
+    )
+    actor = serializers.SerializerMethodField(
+        help_text="Who made the change: `person`, `user`, `staff`, `api_key`, `gateway` or `system`"
+    )
 
     class Meta:
         model = ConsentEvent
@@ -39,12 +47,17 @@ class ConsentEventSerializer(serializers.ModelSerializer):
             "reason",
             "reason_text",
             "raw_text",
+            "linked_event_id",
+            "actor",
             "created_at",
         ]
         read_only_fields = fields
 
     def get_channel(self, event: ConsentEvent) -> str:
         return channel_of(event.address)
+
+    def get_actor(self, event: ConsentEvent) -> str | None:
+        return event.actor_type or None
 
 
 FeedPage = inline_serializer(

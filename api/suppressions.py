@@ -1,15 +1,20 @@
 """``/api/v1/suppressions/``: the addresses the company may not send marketing to.
 
 The list and its filters, adding an opt-out (an event with source ``api``, as every other
-channel records one), the check a company's own senders make before each message, and the
-refused removal: only the person's own act, or recorded proof of their consent, brings an
-address back.
+channel records one), the check a company's own senders make before each message, and
+bringing an address back: only the person's own act, recorded proof of their consent
+(``POST …/consent``), or their confirmation of a double opt-in does; a bare DELETE is
+refused.
 """
+
+import base64
+import binascii
 
 from django.http import Http404
 from django.urls import path
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +22,10 @@ from rest_framework.response import Response
 from addressbook.addresses import InvalidAddress
 from campaigns.models import Campaign
 from campaigns.selectors import first_sent_at
-from optout.models import Source, Suppression
+from optout.consent import Actor, ConsentProofRequired, Proof, Seen
+from optout.doubleoptin import OptinNotSent, OptinRefused, request_double_optin, wording_shown
+from optout.models import PROOF_METHODS, ConsentEvent, OptinRequest, Source, Suppression
+from optout.proofs import DocumentRefused, read_document, record_consent_again
 from optout.selectors import (
     MAX_ID,
     SuppressionStatus,
@@ -33,7 +41,8 @@ from optout.services import record_optout
 
 from . import params
 from .base import CompanyAPIView, Conflict, idempotent, invalid
-from .schema import errors
+from .messages import GatewayUnavailable
+from .schema import ErrorBody, errors
 
 TAGS = ["Suppressions"]
 _datetime = serializers.DateTimeField()
@@ -159,9 +168,152 @@ class RemovalRefused(Conflict):
     default_code = "consent_proof_required"
     default_detail = (
         "A suppression is lifted only by the person's own act (a START reply, “undo” on "
-        "the landing page) or by recorded proof of their consent. Proof of consent cannot "
-        "be recorded yet, so no suppression can be removed through the API."
+        "the landing page) or by recorded proof of their consent: POST the proof (how, "
+        "when, the wording they agreed to) to /api/v1/suppressions/{ref}/consent, or start "
+        'a double opt-in there with {"double_opt_in": "sms"} or "email".'
     )
+
+
+# The body's limit (DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB) caps a document sent as base64.
+MAX_DOCUMENT_BASE64 = 2_500_000
+PROOF_FIELDS = ("method", "given_at", "wording", "document_base64")
+
+
+class ConsentSerializer(serializers.Serializer):
+    """Either the proof of how the person consented, or a double opt-in to start."""
+
+    double_opt_in = serializers.ChoiceField(
+        choices=OptinRequest.Channel.choices,
+        required=False,
+        help_text="Instead of proof: send the person one confirmation by this channel (the "
+        "address's own: `sms` for a number, `email` for an email address). Only for a "
+        "person who asked to come back.",
+    )
+    method = serializers.ChoiceField(
+        choices=[(m.value, m.label) for m in PROOF_METHODS],
+        required=False,
+        help_text="How the person consented: `web_form`, `paper` or `phone`.",
+    )
+    given_at = serializers.DateTimeField(
+        required=False, help_text="When they consented (ISO 8601); not in the future."
+    )
+    wording = Text(
+        max_length=5000,
+        required=False,
+        help_text="Exactly what they agreed to, as the form, paper or call put it.",
+    )
+    document_base64 = Text(
+        max_length=MAX_DOCUMENT_BASE64,
+        required=False,
+        help_text="Optional: the signed form or a scan, a PDF, PNG or JPEG, base64-encoded "
+        "(the whole request may be at most 2.5 MB).",
+    )
+
+    def validate_given_at(self, value):
+        if value > timezone.now():
+            raise serializers.ValidationError("Consent cannot have been given in the future.")
+        return value
+
+    def validate_document_base64(self, value: str):
+        try:
+            data = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise serializers.ValidationError("Not base64.") from None
+        try:
+            return read_document(data)
+        except DocumentRefused as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate(self, data: dict) -> dict:
+        if "double_opt_in" in data:
+            if given := [name for name in PROOF_FIELDS if name in data]:
+                raise serializers.ValidationError(
+                    {
+                        name: ["Either start a double opt-in or give proof, not both."]
+                        for name in given
+                    }
+                )
+            return data
+        missing = [name for name in ("method", "given_at", "wording") if not data.get(name)]
+        if missing:
+            raise serializers.ValidationError(
+                {
+                    name: [
+                        "Required: how, when and to what wording the person consented "
+                        '(or {"double_opt_in": "sms"|"email"}).'
+                    ]
+                    for name in missing
+                }
+            )
+        return data
+
+
+class ConsentRecordedSerializer(serializers.ModelSerializer):
+    """The opt-in that brought the address back, with its proof."""
+
+    kind = serializers.CharField(help_text="`opt_in`")
+    channel = serializers.SerializerMethodField(help_text="`sms` or `email`")
+    source = serializers.ChoiceField(choices=Source.choices)
+    consent_method = serializers.CharField(help_text="How the person consented")
+    has_document = serializers.SerializerMethodField(help_text="Whether a document was kept")
+
+    class Meta:
+        model = ConsentEvent
+        fields = [
+            "id",
+            "kind",
+            "address",
+            "channel",
+            "source",
+            "consent_method",
+            "consent_given_at",
+            "consent_wording",
+            "has_document",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_channel(self, event: ConsentEvent) -> str:
+        return channel_of(event.address)
+
+    def get_has_document(self, event: ConsentEvent) -> bool:
+        return bool(event.consent_document)
+
+
+class OptinRequestSerializer(serializers.ModelSerializer):
+    """A double opt-in sent, waiting for the person."""
+
+    wording = serializers.SerializerMethodField(
+        help_text="The confirmation as sent, its link cut short: only the person may open it"
+    )
+    expires_at = serializers.DateTimeField(help_text="Until when the person can confirm")
+
+    class Meta:
+        model = OptinRequest
+        fields = ["id", "address", "channel", "status", "wording", "created_at", "expires_at"]
+        read_only_fields = fields
+
+    def get_wording(self, optin: OptinRequest) -> str:
+        return wording_shown(optin)
+
+
+CONSENT_REFUSED = OpenApiResponse(
+    ErrorBody,
+    description="The double opt-in may not be started: `double_opt_in_pending` (one "
+    "already waits for the person), `double_opt_in_limit` (two in 30 days already), "
+    "`too_soon_after_opt_out` (the address opted out less than 30 minutes ago). Or the "
+    "same Idempotency-Key is still in progress.",
+)
+OPTIN_CODES = {
+    "pending": "double_opt_in_pending",
+    "limit": "double_opt_in_limit",
+    "too_soon": "too_soon_after_opt_out",
+}
+CONFIRMATION_NOT_SENT = OpenApiResponse(
+    ErrorBody,
+    description="The confirmation could not be sent (`gateway_unavailable`): nothing was "
+    "started, and a retry is safe.",
+)
 
 
 # --- the query string --------------------------------------------------------------------
@@ -251,6 +403,7 @@ class SuppressionList(mixins.ListModelMixin, CompanyAPIView):
             company=self.company,
             source=Source.API,
             message_sent_at=sent_at,
+            actor=Actor.api_key(request.auth),
             **incoming.validated_data,
         )
         suppression = suppression_list(company=self.company).get(address=address)
@@ -345,9 +498,10 @@ class SuppressionDetail(CompanyAPIView):
     @extend_schema(
         summary="Remove a suppression (refused)",
         description="Always refused with 409 `consent_proof_required` for a suppressed "
-        "address: only the person's own act (a START reply, “undo” on the landing page) or "
-        "recorded proof of their consent brings an address back, and proof of consent "
-        "cannot be recorded yet. 404 when the address is not suppressed.",
+        "address: only the person's own act (a START reply, “undo” on the landing page), "
+        "recorded proof of their consent or their confirmation of a double opt-in brings "
+        "an address back. Record the proof, or start the double opt-in, with `POST "
+        "/api/v1/suppressions/{ref}/consent`. 404 when the address is not suppressed.",
         responses=errors(404, 409),
         tags=TAGS,
     )
@@ -356,8 +510,103 @@ class SuppressionDetail(CompanyAPIView):
         raise RemovalRefused()
 
 
+class SuppressionConsent(CompanyAPIView):
+    get_object = SuppressionDetail.get_object
+
+    @extend_schema(
+        summary="Bring an address back: proof of consent, or a double opt-in",
+        description="For a person who asked to get the company's marketing again. "
+        "**With proof** (`method`, `given_at`, `wording`, optionally `document_base64`): "
+        "records an opt-in event carrying it (source `api`, by this key) and lifts the "
+        'suppression at once; 201 with the event. **Or** `{"double_opt_in": "sms"}` '
+        '(`"email"` for an email address): sends the person one transactional '
+        "confirmation with a link (and by SMS “or reply START” where replies reach us); "
+        "202 with the request, and nothing changes until the person confirms, within 7 "
+        "days. One waits at a time per address, at most two go in 30 days, and none in the "
+        "30 minutes after an opt-out. Without either, 400; without proof, an address never "
+        "comes back.",
+        request=ConsentSerializer,
+        responses={
+            201: ConsentRecordedSerializer,
+            202: OptinRequestSerializer,
+            **errors(400, 404),
+            409: CONSENT_REFUSED,
+            503: CONFIRMATION_NOT_SENT,
+        },
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        examples=[
+            OpenApiExample(
+                "Consent on a paper form",
+                value={
+                    "method": "paper",
+                    "given_at": "2026-12-01T14:30:00+01:00",
+                    "wording": "Yes, send me offers from Acme by SMS and email. I can stop "
+                    "at any time.",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Ask the person to confirm by SMS",
+                value={"double_opt_in": "sms"},
+                request_only=True,
+            ),
+        ],
+        tags=TAGS,
+    )
+    @idempotent
+    def post(self, request: Request, ref: str) -> Response:
+        suppression = self.get_object()
+        incoming = ConsentSerializer(data=request.data, context={"company": self.company})
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        actor = Actor.api_key(request.auth)
+        if "double_opt_in" in data:
+            return self._double_optin(request, suppression, data["double_opt_in"], actor)
+        proof = Proof(
+            method=data["method"],
+            given_at=data["given_at"],
+            wording=data["wording"],
+            document=data.get("document_base64"),
+        )
+        try:
+            event = record_consent_again(
+                company=self.company,
+                address=suppression.address,
+                source=Source.API,
+                proof=proof,
+                actor=actor,
+                seen=Seen.from_request(request),
+                ip=request.META.get("REMOTE_ADDR"),
+            )
+        except ConsentProofRequired as exc:
+            raise invalid(str(exc), code="consent_proof_required") from None
+        return Response(ConsentRecordedSerializer(event).data, status=status.HTTP_201_CREATED)
+
+    def _double_optin(
+        self, request: Request, suppression: Suppression, channel: str, actor: Actor
+    ) -> Response:
+        try:
+            optin = request_double_optin(
+                company=self.company,
+                address=suppression.address,
+                actor=actor,
+                channel=channel,
+                ip=request.META.get("REMOTE_ADDR"),
+            )
+        except OptinRefused as exc:
+            if exc.code in OPTIN_CODES:
+                raise Conflict(str(exc), code=OPTIN_CODES[exc.code]) from None
+            raise invalid(str(exc), fields={"double_opt_in": [str(exc)]}) from None
+        except OptinNotSent as exc:
+            raise GatewayUnavailable(str(exc)) from None
+        return Response(OptinRequestSerializer(optin).data, status=status.HTTP_202_ACCEPTED)
+
+
 urlpatterns = [
     path("suppressions", SuppressionList.as_view(), name="suppression-list"),
     path("suppressions/check", SuppressionCheck.as_view(), name="suppression-check"),
     path("suppressions/<str:ref>", SuppressionDetail.as_view(), name="suppression-detail"),
+    path(
+        "suppressions/<str:ref>/consent", SuppressionConsent.as_view(), name="suppression-consent"
+    ),
 ]

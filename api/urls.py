@@ -34,6 +34,7 @@ v1 = [
     path("docs", docs, name="docs"),
     path("", include("api.suppressions")),
     path("", include("api.contacts")),
+    path("", include("api.privacy")),
     path("", include("api.groups")),
     path("", include("api.events")),
     path("", include("api.campaigns")),

@@ -11,13 +11,8 @@ from django.utils import timezone
 from addressbook.models import Company, Contact
 from addressbook.scoping import unscoped
 from optout.models import CountryRule
-from optout.selectors import (
-    country_rules,
-    optouts_for_campaign,
-    reachable_for_marketing,
-    reason_counts,
-    rule_for_country,
-)
+from optout.selectors import optouts_for_campaign, reachable_for_marketing, reason_counts
+from optout.texts import Footer, OptoutTexts, optout_texts
 
 from .models import Campaign, Channel, Message
 from .personalize import (
@@ -139,6 +134,7 @@ class CountryPreview:
     body: str | None  # as the country's first contact gets it; None when the body is unreadable
     counter: Counter | None  # SMS only
     footer: str = ""  # the opt-out text this country's SMS end with
+    own_footer: bool = False  # the company's own text, not the country rule's
 
     @property
     def parts(self) -> int | None:
@@ -247,9 +243,9 @@ def _preview(
         countries = _email_sample(company, subject, template, audience, total, total - opted_out)
         counter = None
     else:
-        rules = country_rules()
-        countries = _sms_samples(company, template, by_country, reachable, rules)
-        counter = _counter(body, countries, rules)
+        texts = optout_texts(company=company)
+        countries = _sms_samples(company, template, by_country, reachable, texts)
+        counter = _counter(body, countries, texts)
     return AudiencePreview(
         total=total,
         opted_out=opted_out,
@@ -258,28 +254,56 @@ def _preview(
     )
 
 
-def typed_parts(*, body: str, countries: Iterable[str] = ()) -> int:
+def typed_parts(*, company: Company, body: str, countries: Iterable[str] = ()) -> int:
     """The parts of the body as typed (placeholders and all) with the longest opt-out
-    text of the countries it may reach: every rule's, when no country is chosen."""
-    rules = country_rules()
-    codes = [c.upper() for c in countries] or list(rules) or [CountryRule.DEFAULT_COUNTRY]
+    text of the countries it may reach, the company's own texts counted: every
+    destination's, when no country is chosen."""
+    texts = optout_texts(company=company)
+    codes = [c.upper() for c in countries] or texts.destinations()
     return max(
-        count_segments(f"{body.strip()}\n{_optout_footer(rules, code)}").parts for code in codes
+        count_segments(f"{body.strip()}\n{_optout_footer(texts, code)}").parts for code in codes
     )
 
 
-def _optout_footer(rules: dict[str, CountryRule], country: str) -> str:
+def _optout_footer(texts: OptoutTexts, country: str) -> str:
     # A real recipient's link is this long; the placeholder code makes the count exact.
-    return rule_for_country(rules, country).footer(short_link("x" * CODE_LENGTH))
+    return texts.footer(country).text(short_link("x" * CODE_LENGTH))
 
 
-def _counter(body: str, countries: list[CountryPreview], rules: dict[str, CountryRule]) -> Counter:
+@dataclass(frozen=True)
+class FooterSample:
+    """The opt-out text one destination's SMS end with, as long as a recipient's, sized."""
+
+    country: str
+    footer: Footer
+    text: str
+    segments: SegmentCount
+
+    @property
+    def room(self) -> int:
+        """What is left for the message in a one-part SMS, after the line break before it."""
+        if self.segments.parts > 1:
+            return 0
+        return max(0, self.segments.per_part - self.segments.units - 1)
+
+
+def footer_samples(*, texts: OptoutTexts, countries: Iterable[str]) -> list[FooterSample]:
+    """For the company's opt-out settings (``settings.OPTOUT_FOOTER_SAMPLES``): what each
+    destination gets and how many characters of a message it takes."""
+    samples = []
+    for country in countries:
+        text = _optout_footer(texts, country)
+        samples.append(FooterSample(country, texts.footer(country), text, count_segments(text)))
+    return samples
+
+
+def _counter(body: str, countries: list[CountryPreview], texts: OptoutTexts) -> Counter:
     """The message with the longest opt-out text in the audience, as that country's sample
     contact gets it; before there is one, the body as typed."""
     codes = [c.country for c in countries] or [CountryRule.DEFAULT_COUNTRY]
-    longest = max(codes, key=lambda code: _size(count_segments(_optout_footer(rules, code))))
+    longest = max(codes, key=lambda code: _size(count_segments(_optout_footer(texts, code))))
     sample = next((c for c in countries if c.country == longest and c.body is not None), None)
-    text = sample.body if sample else f"{body.strip()}\n{_optout_footer(rules, longest)}"
+    text = sample.body if sample else f"{body.strip()}\n{_optout_footer(texts, longest)}"
     return Counter(count_segments(text), longest, count_segments(body).replaceable, not sample)
 
 
@@ -292,7 +316,7 @@ def _sms_samples(
     template: Template | None,
     by_country: dict[str, dict],
     reachable: dict[str, int],
-    rules: dict[str, CountryRule],
+    texts: OptoutTexts,
 ) -> list[CountryPreview]:
     """Per destination country, the SMS its first contact gets and what it costs."""
     contacts = {}
@@ -305,7 +329,7 @@ def _sms_samples(
     previews = []
     for country in sorted(by_country):
         body = counter = None
-        footer = _optout_footer(rules, country)
+        footer = _optout_footer(texts, country)
         if country in contacts:
             values = placeholder_values(contacts[country], company.name)
             body = compose_sms(template, values, footer)
@@ -318,6 +342,7 @@ def _sms_samples(
                 body=body,
                 counter=counter,
                 footer=footer,
+                own_footer=texts.footer(country).own is not None,
             )
         )
     return previews

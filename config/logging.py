@@ -27,6 +27,7 @@ _EMAIL = re.compile(r"[\w.%+-]+(?:@|%40|%2540)([\w-]+(?:\.[\w-]+)+)", re.I)
 # links (not their fixed pages), the per-company webhook keys.
 _TOKEN_PATHS = [
     re.compile(r"(/u/)[^/?#\s\\\"']+"),
+    re.compile(r"(/c/)[^/?#\s\\\"']+"),
     re.compile(r"(/invitations/)[^/?#\s\\\"']+"),
     re.compile(r"(/password-reset/)(?!sent/|done/)[^?#\s\\\"']+"),
     re.compile(r"(/hooks/sms/)(?!inbound/|status/)[^/?#\s\\\"']+"),

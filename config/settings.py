@@ -5,6 +5,8 @@ With nothing set, the product runs as a trial: SQLite, Celery on a filesystem br
 switch it to PostgreSQL and Redis.
 """
 
+import hashlib
+import hmac
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -63,12 +65,14 @@ INSTALLED_APPS = [
     "shorturl",
     "api",
     "insights",
+    "privacy",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "pgtrigger",
 ]
 
 MIDDLEWARE = [
@@ -171,6 +175,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Uploaded documents that prove a person's consent (optout.proofs). Never served as static
+# files (there is no MEDIA_URL route): only through the company's own dashboard view. In
+# production a disk every web process shares, and that is backed up.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -310,8 +318,12 @@ CELERY_BEAT_SCHEDULE = {
 # How optout sends its STOP/START/HELP confirmations: a transactional SMS. A dotted path,
 # so optout needs no import of campaigns, which depends on it.
 OPTOUT_CONFIRMATION_SENDER = "campaigns.services.send_transactional"
+# And how a double opt-in's confirmation goes to an email address: a transactional email.
+OPTOUT_CONFIRMATION_EMAIL_SENDER = "campaigns.services.send_transactional_email"
 # The company's campaigns, which the suppression list names, links and filters by.
 OPTOUT_CAMPAIGNS_OF = "campaigns.selectors.campaigns_of"
+# The opt-out settings page's preview: each country's footer as campaigns append it, sized.
+OPTOUT_FOOTER_SAMPLES = "campaigns.selectors.footer_samples"
 # How imports count opted-out rows, for the same reason: addressbook knows nothing of optout.
 ADDRESSBOOK_SUPPRESSED_OF = "optout.selectors.suppressed_among"
 # Uploaded import files.
@@ -395,7 +407,11 @@ API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
 # --- Webhooks out (api/webhooks.py) -----------------------------------------------------
 # Who hears of every consent event, inside the transaction that records it: dotted paths,
 # so optout imports nothing of the apps above it. The API writes its webhook outbox here.
-OPTOUT_EVENT_SUBSCRIBERS = ["api.webhooks.queue_deliveries"]
+# optout's own double opt-in hears of them too: any later choice ends an open request.
+OPTOUT_EVENT_SUBSCRIBERS = [
+    "api.webhooks.queue_deliveries",
+    "optout.doubleoptin.close_optin_requests",
+]
 # A delivery is tried this many times, waiting WEBHOOK_RETRY_BASE_SECONDS * 2**n (at most
 # six hours, give or take a fifth) in between: with the defaults, for about a day and a half.
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=15)
@@ -419,6 +435,21 @@ WEBHOOK_LOG_DAYS = env.int("WEBHOOK_LOG_DAYS", default=30)
 CELERY_BEAT_SCHEDULE["webhooks-tick"] = {
     "task": "api.tasks.webhooks_tick_task",
     "schedule": WEBHOOK_TICK_SECONDS,
+}
+# --- Privacy (privacy/): erasure, export, retention ------------------------------------
+# The key of the HMAC that replaces an erased person's number or email in the rows that
+# are kept (messages, replies, logs). Its own setting, so that rotating SECRET_KEY does not
+# change what erased addresses hash to; unset, one derived from SECRET_KEY.
+ERASURE_HASH_KEY = (
+    env.str("ERASURE_HASH_KEY", default="")
+    or hmac.new(SECRET_KEY.encode(), b"privacy.erasure-hash", hashlib.sha256).hexdigest()
+)
+# How often the retention task blanks message bodies and reply texts older than each
+# company's retention_days (a run reads only what aged since the last one).
+RETENTION_TICK_SECONDS = env.float("RETENTION_TICK_SECONDS", default=3600.0)
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {
+    "task": "privacy.tasks.retention_task",
+    "schedule": RETENTION_TICK_SECONDS,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Opt-out address book API",

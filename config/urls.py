@@ -13,6 +13,7 @@ from .health import healthz
 urlpatterns = [
     path("", include("insights.urls")),
     path("", include("addressbook.urls")),
+    path("", include("privacy.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("", include("optout.urls")),
     path("s/", include("shorturl.urls")),

@@ -12,8 +12,10 @@ from addressbook.services.audit import Action, record_audit
 from addressbook.tenancy import request_ip
 
 from .forms import AssignReplyForm, CompanyAddOptoutsForm, CompanyUploadOptoutsForm
+from .honour import honour_report
 from .imports import UploadProblem, add_optouts, create_suppression_import, summary
 from .models import (
+    CompanyOptoutText,
     ConsentEvent,
     CountryRule,
     DedicatedNumber,
@@ -21,6 +23,7 @@ from .models import (
     InboundMessage,
     Keyword,
     LeaveReason,
+    OptinRequest,
     ReplyRoute,
     Source,
     Suppression,
@@ -46,8 +49,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(ConsentEvent)
 class ConsentEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "kind", "address", "company", "source", "campaign_id", "reason"]
-    list_filter = ["kind", "source", "reason", "company"]
+    list_display = [
+        "created_at",
+        "kind",
+        "address",
+        "company",
+        "source",
+        "actor_type",
+        "campaign_id",
+        "reason",
+    ]
+    list_filter = ["kind", "source", "actor_type", "reason", "company"]
     search_fields = ["address", "reason_text", "raw_text"]
     list_select_related = ["company"]
     date_hierarchy = "created_at"
@@ -327,3 +339,41 @@ class InboundMessageAdmin(ReadOnlyAdmin):
                 f"The reply from {done.sender_e164} is {company}'s: {done.get_status_display()}.",
                 messages.SUCCESS,
             )
+
+    # The honour deadline report: the replies whose opt-out took over a minute, and the
+    # oldest STOP no company was found for. Linked from this changelist.
+    def get_urls(self):
+        report = self.admin_site.admin_view(self.honour_report_view)
+        return [
+            path("honour/", report, name="optout_inboundmessage_honour"),
+            *super().get_urls(),
+        ]
+
+    def honour_report_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Honour deadline",
+            "report": honour_report(page=request.GET.get("p")),
+        }
+        return TemplateResponse(request, "admin/optout/inboundmessage/honour.html", context)
+
+
+@admin.register(CompanyOptoutText)
+class CompanyOptoutTextAdmin(ReadOnlyAdmin):
+    """Each company's owners write and check these on their opt-out settings page."""
+
+    list_display = ["company", "country", "language", "template", "updated_at"]
+    list_filter = ["company"]
+    list_select_related = ["company"]
+
+
+@admin.register(OptinRequest)
+class OptinRequestAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "company", "address", "channel", "status", "confirmed_at"]
+    list_filter = ["status", "channel", "company"]
+    search_fields = ["address"]
+    list_select_related = ["company"]
+    exclude = ["token"]  # only the person may confirm

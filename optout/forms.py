@@ -3,12 +3,15 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 from django import forms
+from django.utils import timezone
 
 from addressbook.addresses import InvalidAddress
 from addressbook.models import Company
 
+from .consent import Proof
 from .imports import MAX_LINES
-from .models import Source
+from .models import PROOF_METHODS, Source
+from .proofs import MAX_DOCUMENT_BYTES, DocumentRefused, read_document
 from .selectors import parse_address
 
 CHANNELS = [("", "Any channel"), ("sms", "SMS"), ("email", "Email")]
@@ -106,4 +109,79 @@ class AssignReplyForm(forms.Form):
         queryset=Company.objects.order_by("name"),
         help_text="The reply is then handled as a reply to this company: a STOP opts the "
         "sender out of its marketing and is confirmed to them.",
+    )
+
+
+EARLIEST_CONSENT = datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))
+
+
+class RecordConsentForm(forms.Form):
+    """How a suppressed person consented again: the proof their opt-in will carry."""
+
+    method = forms.ChoiceField(
+        label="How they consented",
+        choices=[(m.value, m.label) for m in PROOF_METHODS],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose how the person consented."},
+    )
+    given_at = forms.DateTimeField(
+        label="When",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="In the company's time zone.",
+        error_messages={"required": "Give the date and time the person consented."},
+    )
+    wording = forms.CharField(
+        label="The wording they agreed to",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Exactly what the form, the paper or the call told them they would get, "
+        "e.g. “Yes, send me offers from Acme by SMS and email. I can stop at any time.”",
+        error_messages={
+            "required": "Give the wording the person agreed to: it is what the consent means."
+        },
+    )
+    document = forms.FileField(
+        label="Document (optional)",
+        required=False,
+        help_text="The signed form, a scan or a photo: a PDF, PNG or JPEG up to 5 MB.",
+    )
+
+    def clean_given_at(self) -> datetime:
+        given = self.cleaned_data["given_at"]
+        if given > timezone.now():
+            raise forms.ValidationError("Consent cannot have been given in the future.")
+        if given < EARLIEST_CONSENT:
+            raise forms.ValidationError("Give the date the person consented, after 2000.")
+        return given
+
+    def clean_document(self):
+        upload = self.cleaned_data.get("document")
+        if not upload:
+            return None
+        if upload.size > MAX_DOCUMENT_BYTES:
+            raise forms.ValidationError(
+                f"The document is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB."
+            )
+        try:
+            return read_document(upload.read())
+        except DocumentRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def proof(self) -> Proof:
+        data = self.cleaned_data
+        return Proof(
+            method=data["method"],
+            given_at=data["given_at"],
+            wording=data["wording"],
+            document=data["document"],
+        )
+
+
+class DoubleOptinForm(forms.Form):
+    asked = forms.BooleanField(
+        label="The person asked to get our marketing again",
+        error_messages={
+            "required": "Tick that the person asked to come back: a message to someone "
+            "who opted out and did not ask would itself be marketing."
+        },
     )

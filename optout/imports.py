@@ -24,6 +24,7 @@ from addressbook.exports import line_writer
 from addressbook.models import Company
 from addressbook.services.audit import Action, record_audit
 
+from .consent import Actor
 from .models import Source, Suppression, SuppressionImport, SuppressionImportRejection
 from .selectors import parse_address
 from .services import record_optout
@@ -68,8 +69,20 @@ class LineOutcome:
         return OUTCOMES[self.outcome]
 
 
+def _actor(user, source: str) -> Actor | None:
+    if user is None:
+        return None
+    return Actor.staff(user) if source == Source.ADMIN else Actor.user(user)
+
+
 def suppress_address(
-    *, company: Company, address: str, source: str, since: datetime, **details: str
+    *,
+    company: Company,
+    address: str,
+    source: str,
+    since: datetime,
+    actor: Actor | None = None,
+    **details: str,
 ) -> str:
     """Opt ``address`` out unless it already is: ``duplicate`` when the same run (same
     source, from ``since`` on) already put it there, ``already_suppressed`` otherwise."""
@@ -77,7 +90,7 @@ def suppress_address(
         Suppression.objects.filter(company=company, address=address).select_related("event").first()
     )
     if current is None:
-        record_optout(company=company, address=address, source=source, **details)
+        record_optout(company=company, address=address, source=source, actor=actor, **details)
         return ADDED
     event = current.event
     same_run = event.address == address and event.source == source and event.created_at >= since
@@ -103,7 +116,13 @@ def add_optouts(
         except InvalidAddress as exc:
             outcomes.append(LineOutcome(number, line, INVALID, str(exc)))
             continue
-        outcome = suppress_address(company=company, address=address, source=source, since=since)
+        outcome = suppress_address(
+            company=company,
+            address=address,
+            source=source,
+            since=since,
+            actor=_actor(actor, source),
+        )
         outcomes.append(LineOutcome(number, line, outcome, addresses=[address]))
         if outcome == ADDED:
             record_audit(
@@ -300,6 +319,7 @@ def _import_row(job: SuppressionImport, number: int, values: list[str]) -> LineO
                 address=address,
                 source=Source.IMPORT,
                 since=job.started_at,
+                actor=_actor(job.created_by, Source.IMPORT),
                 reason_text=cells.get("reason", "")[:1000],
                 raw_text=job.delimiter.join(values)[:1000],
             )

@@ -15,20 +15,21 @@ from django.db.models.functions import TruncDay, TruncWeek
 
 from addressbook.models import Company
 
-from .models import ConsentEvent, reason_label
+from .models import ConsentEvent, Source, reason_label
 
 
 def optouts(
     *, company: Company, start: datetime, end: datetime, channel: str = ""
 ) -> QuerySet[ConsentEvent]:
     """The company's opt-outs in [start, end); ``channel`` "sms" or "email" keeps the
-    numbers or the email addresses (an event's channel is its address's)."""
+    numbers or the email addresses (an event's channel is its address's). A person's other
+    address, out with them, is not another opt-out."""
     events = ConsentEvent.objects.filter(
         company=company,
         kind=ConsentEvent.Kind.OPT_OUT,
         created_at__gte=start,
         created_at__lt=end,
-    )
+    ).exclude(source=Source.LINKED)
     if channel == "email":
         events = events.filter(address__contains="@")
     elif channel == "sms":

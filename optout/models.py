@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from addressbook.models import Company
-from addressbook.scoping import TenantManager
+from addressbook.scoping import TenantManager, TenantQuerySet
 
 from .sendhours import validate_send_hours
 
@@ -23,6 +23,10 @@ class Source(models.TextChoices):
     ADMIN = "admin", "Admin"
     DASHBOARD = "dashboard", "Dashboard"
     IMPORT = "import", "Import"
+    # The event of an address suppressed or lifted because another address of the same
+    # person opted out or in: ``linked_event`` names that one.
+    LINKED = "linked", "Another address of the same person"
+    DOUBLE_OPT_IN = "double_opt_in", "Double opt-in confirmed"
 
 
 class Reason(models.TextChoices):
@@ -66,8 +70,85 @@ class LeaveReason(models.Model):
         return self.label
 
 
+class ActorType(models.TextChoices):
+    """Who made a consent change."""
+
+    PERSON = "person", "The person themself"
+    USER = "user", "A user of the company"
+    STAFF = "staff", "Platform staff"
+    API_KEY = "api_key", "An API key"
+    GATEWAY = "gateway", "A gateway or mailbox provider"
+    SYSTEM = "system", "The platform"
+
+
+class ConsentMethod(models.TextChoices):
+    """How the consent an opt-in rests on was given."""
+
+    WEB_FORM = "web_form", "Web form"
+    PAPER = "paper", "Paper form"
+    PHONE = "phone", "Phone call"
+    DOUBLE_OPT_IN_SMS = "double_opt_in_sms", "Double opt-in by SMS"
+    DOUBLE_OPT_IN_EMAIL = "double_opt_in_email", "Double opt-in by email"
+    KEYWORD = "keyword", "Reply keyword (START)"
+    LANDING_UNDO = "landing_undo", "Undo on the landing page"
+
+
+# What a marketer may name as the proof when bringing an address back; the others are
+# recorded by the person's own act.
+PROOF_METHODS = (ConsentMethod.WEB_FORM, ConsentMethod.PAPER, ConsentMethod.PHONE)
+
+# The only change the ledger accepts: blanking what the person wrote and where from, for an
+# erasure or retention. Everything else about an event is fixed once written.
+REDACTABLE_TEXT = ("reason_text", "raw_text", "user_agent")
+
+
+def _ledger_protection() -> list:
+    """PostgreSQL refuses UPDATE (but a redaction) and DELETE on consent events."""
+    import pgtrigger
+
+    changed = pgtrigger.Q(
+        old__ip_address__df=pgtrigger.F("new__ip_address"), new__ip_address__isnull=False
+    )
+    for name in REDACTABLE_TEXT:
+        changed |= pgtrigger.Q(**{f"old__{name}__df": pgtrigger.F(f"new__{name}")}) & ~pgtrigger.Q(
+            **{f"new__{name}": ""}
+        )
+    return [
+        pgtrigger.Protect(name="consent_event_no_delete", operation=pgtrigger.Delete),
+        pgtrigger.Protect(
+            name="consent_event_no_update",
+            operation=pgtrigger.Update,
+            condition=pgtrigger.AnyChange(exclude=[*REDACTABLE_TEXT, "ip_address"]),
+        ),
+        pgtrigger.Protect(
+            name="consent_event_only_blanked", operation=pgtrigger.Update, condition=changed
+        ),
+    ]
+
+
+class LedgerError(RuntimeError):
+    """An attempt to change or remove a consent event."""
+
+
+class ConsentEventQuerySet(TenantQuerySet):
+    """The model guard where no trigger stands (SQLite): no bulk update or delete."""
+
+    def update(self, **kwargs) -> int:
+        if set(kwargs) - {*REDACTABLE_TEXT, "ip_address"} or any(kwargs.values()):
+            raise LedgerError("Consent events cannot be changed, only blanked of free text.")
+        return super().update(**kwargs)
+
+    def delete(self):
+        raise LedgerError("Consent events cannot be deleted.")
+
+
 class ConsentEvent(models.Model):
-    """Append-only: every opt-out and opt-in, as it happened. Never updated or deleted."""
+    """Append-only: every opt-out and opt-in, as it happened. Never updated or deleted.
+
+    PostgreSQL enforces it with triggers (raw SQL included); the model and its queryset
+    refuse it everywhere else. The one change allowed is blanking the free text (reason,
+    reply, browser, IP address) when a person is erased or the text outlives retention.
+    """
 
     class Kind(models.TextChoices):
         OPT_OUT = "opt_out", "Opt-out"
@@ -89,12 +170,44 @@ class ConsentEvent(models.Model):
     reason = models.CharField(max_length=100, blank=True)
     reason_text = models.TextField(blank=True)
     raw_text = models.TextField(blank=True, help_text="The reply as received, for keywords")
+    # Who made the change: a user's or API key's id with its name as it was then, a
+    # gateway's name, or the person (no id).
+    # Database defaults: rows written in SQL (a bulk load, a backfill) need not name them.
+    actor_type = models.CharField(
+        max_length=8, choices=ActorType.choices, blank=True, db_default=""
+    )
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True, db_default="")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True, db_default="")
+    wording_version = models.CharField(
+        max_length=40,
+        blank=True,
+        db_default="",
+        help_text="The version of the page or text the person saw",
+    )
+    linked_event = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="linked_events",
+        help_text="For a linked address: the opt-out or opt-in of the person's other address",
+    )
+    # The proof an opt-in rests on: how, when and with what wording consent was given.
+    consent_method = models.CharField(
+        max_length=20, choices=ConsentMethod.choices, blank=True, db_default=""
+    )
+    consent_given_at = models.DateTimeField(null=True, blank=True)
+    consent_wording = models.TextField(blank=True, db_default="")
+    consent_document = models.FileField(upload_to="consent/%Y/%m/", blank=True, db_default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
-    objects = TenantManager()
+    objects = TenantManager.from_queryset(ConsentEventQuerySet)()
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        triggers = _ledger_protection()
         indexes = [
             models.Index(fields=["company", "address"], name="consent_company_address_idx"),
             models.Index(fields=["company", "campaign_id"], name="consent_company_campaign_idx"),
@@ -106,6 +219,14 @@ class ConsentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.address} ({self.get_source_display()})"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise LedgerError("Consent events cannot be changed once written.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerError("Consent events cannot be deleted.")
 
     @property
     def reason_label(self) -> str:
@@ -156,9 +277,10 @@ class CountryRule(models.Model):
     class Method(models.TextChoices):
         KEYWORD = "keyword", "Reply keyword to a shortcode"
         LINK = "link", "Short link to the landing page"
+        KEYWORD_AND_LINK = "keyword_link", "Reply keyword to a shortcode, and a short link"
 
     country = models.CharField(max_length=2, unique=True, help_text="ISO 3166 code; ZZ = default")
-    method = models.CharField(max_length=8, choices=Method.choices)
+    method = models.CharField(max_length=12, choices=Method.choices)
     shortcode = models.CharField(max_length=16, blank=True)
     one_tap = models.BooleanField(
         default=False,
@@ -180,13 +302,23 @@ class CountryRule(models.Model):
     skip_public_holidays = models.BooleanField(
         default=False, help_text="No marketing SMS on the country's public holidays."
     )
+    help_template = models.CharField(
+        max_length=320,
+        blank=True,
+        help_text="The answer to HELP from this country; {company} and {contact} are filled "
+        "in. Empty: the default answer, in the country's language.",
+    )
+    note = models.TextField(
+        blank=True, help_text="Where the rule comes from, and what in it is unconfirmed."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["country"]
         constraints = [
             models.CheckConstraint(
-                condition=~models.Q(method="keyword") | ~models.Q(shortcode=""),
+                condition=~models.Q(method__in=["keyword", "keyword_link"])
+                | ~models.Q(shortcode=""),
                 name="countryrule_keyword_has_shortcode",
             )
         ]
@@ -195,14 +327,28 @@ class CountryRule(models.Model):
         return f"{self.country}: {self.template}"
 
     def clean(self) -> None:
-        names = {name for _, name, _, _ in string.Formatter().parse(self.template) if name}
-        unknown = names - {"shortcode", "link"}
-        if unknown:
-            raise ValidationError({"template": f"Unknown placeholder {{{unknown.pop()}}}."})
-        needed = "link" if self.method == self.Method.LINK else "shortcode"
-        if needed not in names:
+        def placeholders(field: str, allowed: set[str]) -> set[str]:
+            try:
+                names = {n for _, n, _, _ in string.Formatter().parse(getattr(self, field)) if n}
+            except ValueError:
+                raise ValidationError({field: "A { or } is unmatched."}) from None
+            if unknown := names - allowed:
+                raise ValidationError({field: f"Unknown placeholder {{{sorted(unknown)[0]}}}."})
+            return names
+
+        names = placeholders("template", {"shortcode", "link"})
+        placeholders("help_template", {"company", "contact"})
+        # What each method's text must name: it is how people opt out (keyword_link: STOP
+        # to the shortcode and the link, both).
+        needed = {
+            self.Method.LINK: ["link"],
+            self.Method.KEYWORD: ["shortcode"],
+            self.Method.KEYWORD_AND_LINK: ["shortcode", "link"],
+        }.get(self.method, [])
+        if missing := [n for n in needed if n not in names]:
+            wanted = " and ".join(f"{{{n}}}" for n in missing)
             raise ValidationError(
-                {"template": f"The text must contain {{{needed}}}: it is how people opt out."}
+                {"template": f"The text must contain {wanted}: it is how people opt out."}
             )
 
     def footer(self, link: str = "") -> str:
@@ -347,6 +493,10 @@ class InboundMessage(models.Model):
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     campaign_id = models.BigIntegerField(null=True, blank=True)
+    # The consent change it made, if any: how long it took from receipt is read from both.
+    event = models.ForeignKey(
+        ConsentEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     objects = TenantManager()
@@ -444,3 +594,82 @@ class SuppressionImportRejection(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row}: {self.reason}"
+
+
+class CompanyOptoutText(models.Model):
+    """A company's own opt-out text, for one destination country and language or all.
+
+    The most specific one that fits a message wins: country and language, country, language,
+    then the company's text for everywhere; none, and the country rule's own text is used.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="optout_texts")
+    country = models.CharField(max_length=2, blank=True, help_text="ISO code; empty: all")
+    language = models.CharField(max_length=8, blank=True, help_text="Empty: all")
+    template = models.CharField(
+        max_length=160,
+        help_text="{link}, {shortcode} and {company} are filled in; it must still carry the "
+        "opt-out method its destination requires.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["company", "country", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "country", "language"], name="optouttext_company_where_uq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country or 'all'}/{self.language or 'all'}: {self.template}"
+
+
+def new_optin_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class OptinRequest(models.Model):
+    """A double opt-in: a confirmation sent to a suppressed address, waiting for the person.
+
+    The address comes back only when the person confirms (the link in it, or a START reply);
+    until then nothing changes.
+    """
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        EMAIL = "email", "Email"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the person"
+        CONFIRMED = "confirmed", "Confirmed"
+        EXPIRED = "expired", "Expired"
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    address = models.CharField(max_length=254)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    token = models.CharField(max_length=40, unique=True, default=new_optin_token)
+    wording = models.TextField(help_text="The confirmation as sent: what the person agrees to")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    actor_type = models.CharField(max_length=8, choices=ActorType.choices, blank=True)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True)
+    event = models.ForeignKey(
+        ConsentEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["company", "address"], name="optinrequest_company_addr_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} ({self.get_status_display()})"

@@ -20,7 +20,7 @@ def _left(company: Company, start: datetime, end: datetime) -> QuerySet[ConsentE
         kind=ConsentEvent.Kind.OPT_OUT,
         created_at__gte=start,
         created_at__lt=end,
-    ).exclude(source=Source.IMPORT)
+    ).exclude(source__in=[Source.IMPORT, Source.LINKED])
 
 
 def optouts_between(*, company: Company, start: datetime, end: datetime) -> int:
@@ -42,11 +42,12 @@ def optouts_by_day(
 
 
 def latest_optouts(*, company: Company, limit: int = 10) -> list[ConsentEvent]:
-    """The newest opt-outs, uploaded ones included: they are on the list too."""
+    """The newest opt-outs, uploaded ones included: they are on the list too. A person's
+    other address, out with them, is not another opt-out."""
     return list(
-        ConsentEvent.objects.filter(company=company, kind=ConsentEvent.Kind.OPT_OUT).order_by(
-            "-created_at", "-id"
-        )[:limit]
+        ConsentEvent.objects.filter(company=company, kind=ConsentEvent.Kind.OPT_OUT)
+        .exclude(source=Source.LINKED)
+        .order_by("-created_at", "-id")[:limit]
     )
 
 

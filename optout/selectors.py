@@ -27,6 +27,7 @@ from .models import (
     LeaveReason,
     Reason,
     ReplyRoute,
+    Source,
     Suppression,
     reason_label,
 )
@@ -63,7 +64,37 @@ def with_optout_status(*, company: Company, contacts: QuerySet[Contact]) -> Quer
 
 def consent_timeline(*, company: Company, addresses: list[str]) -> QuerySet[ConsentEvent]:
     """Every opt-out and opt-in of these addresses, newest first."""
-    return ConsentEvent.objects.filter(company=company, address__in=[a for a in addresses if a])
+    return ConsentEvent.objects.filter(
+        company=company, address__in=[a for a in addresses if a]
+    ).select_related("linked_event")
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    """Whether a company could market to an address at a moment, and why."""
+
+    address: str
+    at: datetime
+    # The newest event of the address up to ``at``; None: it had never opted out.
+    event: ConsentEvent | None
+
+    @property
+    def suppressed(self) -> bool:
+        return self.event is not None and self.event.kind == ConsentEvent.Kind.OPT_OUT
+
+
+def state_at(*, company: Company, address: str, when: datetime) -> ConsentState:
+    """The address's state at ``when``, read from the ledger alone.
+
+    Every change of an address, one made through another address of the same person
+    included, is an event of that address, so its newest event up to then decides.
+    """
+    event = (
+        ConsentEvent.objects.filter(company=company, address=address, created_at__lte=when)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return ConsentState(address=address, at=when, event=event)
 
 
 def without_suppressed(queryset: QuerySet, *, address_field: str) -> QuerySet:
@@ -89,11 +120,28 @@ def is_suppressed(*, company: Company, address: str) -> bool:
 
 
 def suppression_for(*, company: Company, addresses: list[str]) -> Suppression | None:
-    return (
-        Suppression.objects.filter(company=company, address__in=[a for a in addresses if a])
-        .select_related("event")
-        .first()
-    )
+    """The suppression of these addresses (one person's) that says best why they are out:
+    one of their own opt-outs before one that came through their other address."""
+    found = Suppression.objects.filter(
+        company=company, address__in=[a for a in addresses if a]
+    ).select_related("event")
+    return min(found, key=lambda s: (s.event.source == Source.LINKED, s.pk), default=None)
+
+
+# Territories inside another country's numbering plan, and that country. phonenumbers names
+# the territory (+44 7911 123456 is Guernsey, +1 787 Puerto Rico), which stays the message's
+# and the event's country; the opt-out rule is that of the country that runs the plan,
+# unless staff give the territory a rule of its own (Canada has one).
+NUMBERING_PLAN_COUNTRY = {
+    # +44: the Crown Dependencies share the UK's plan.
+    **dict.fromkeys(["GG", "JE", "IM"], "GB"),
+    # +1: the North American Numbering Plan.
+    **dict.fromkeys(
+        ["AG", "AI", "AS", "BB", "BM", "BS", "CA", "DM", "DO", "GD", "GU", "JM", "KN", "KY",
+         "LC", "MP", "MS", "PR", "SX", "TC", "TT", "VC", "VG", "VI"],
+        "US",
+    ),
+}  # fmt: skip
 
 
 def country_rules() -> dict[str, CountryRule]:
@@ -101,8 +149,11 @@ def country_rules() -> dict[str, CountryRule]:
 
 
 def rule_for_country(rules: dict[str, CountryRule], country: str) -> CountryRule:
+    """The country's own rule, else that of the country whose numbering plan it is in,
+    else the default (``ZZ``)."""
+    plan = NUMBERING_PLAN_COUNTRY.get(country, "")
     try:
-        return rules.get(country) or rules[CountryRule.DEFAULT_COUNTRY]
+        return rules.get(country) or rules.get(plan) or rules[CountryRule.DEFAULT_COUNTRY]
     except KeyError:
         raise CountryRule.DoesNotExist(
             f"No opt-out rule for {country!r} and no default ({CountryRule.DEFAULT_COUNTRY}) rule."
@@ -110,9 +161,10 @@ def rule_for_country(rules: dict[str, CountryRule], country: str) -> CountryRule
 
 
 def is_one_tap(country: str) -> bool:
-    rules = country_rules()
-    rule = rules.get(country) or rules.get(CountryRule.DEFAULT_COUNTRY)
-    return bool(rule and rule.one_tap)
+    try:
+        return rule_for_country(country_rules(), country).one_tap
+    except CountryRule.DoesNotExist:
+        return False
 
 
 def leave_reasons(*, company: Company) -> list[tuple[str, str]]:

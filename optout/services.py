@@ -13,10 +13,20 @@ from django.utils.translation import gettext as _
 from addressbook.addresses import InvalidAddress, country_of, mask_phone, parse_inbound_phone
 from addressbook.models import Company, Contact
 
+from .consent import (
+    NOTHING_SEEN,
+    Actor,
+    ConsentProofRequired,
+    Proof,
+    Seen,
+    default_actor,
+)
 from .keywords import normalize_reply
 from .languages import language_for, supported
 from .models import (
     ConsentEvent,
+    ConsentMethod,
+    CountryRule,
     DedicatedNumber,
     GatewayWebhook,
     InboundMessage,
@@ -26,22 +36,56 @@ from .models import (
     Suppression,
     new_webhook_secret,
 )
-from .selectors import is_suppressed, route_for_reply
+from .selectors import country_rules, is_suppressed, route_for_reply, rule_for_country
 
 logger = logging.getLogger(__name__)
 
 
 def _linked_addresses(*, company: Company, address: str) -> set[str]:
-    """The address and every other address of the company's contacts that have it.
+    """Every other address of the company's contacts that have this one.
 
     An opt-out by SMS also covers that person's email, and the other way round.
     """
-    linked = {address}
+    linked = set()
     for phone, email in Contact.objects.filter(
         Q(phone=address) | Q(email=address), company=company
     ).values_list("phone", "email"):
         linked.update(a for a in (phone, email) if a)
-    return linked
+    return linked - {address}
+
+
+def _event(
+    *, company: Company, address: str, kind: str, source: str, actor: Actor, seen: Seen, **fields
+) -> ConsentEvent:
+    return ConsentEvent.objects.create(
+        company=company,
+        address=address,
+        country=country_of(address),
+        kind=kind,
+        source=source,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        actor_label=actor.label[:150],
+        ip_address=seen.ip_address,
+        user_agent=seen.user_agent[:300],
+        wording_version=seen.wording_version,
+        **fields,
+    )
+
+
+def _linked_event(event: ConsentEvent, address: str) -> ConsentEvent:
+    """The event of ``address``, changed because the same person's other address was."""
+    return ConsentEvent.objects.create(
+        company=event.company,
+        address=address,
+        country=country_of(address),
+        kind=event.kind,
+        source=Source.LINKED,
+        actor_type=event.actor_type,
+        actor_id=event.actor_id,
+        actor_label=event.actor_label,
+        linked_event=event,
+    )
 
 
 @transaction.atomic
@@ -55,20 +99,24 @@ def record_optout(
     reason: str = "",
     reason_text: str = "",
     raw_text: str = "",
+    actor: Actor | None = None,
+    seen: Seen = NOTHING_SEEN,
 ) -> ConsentEvent:
     """Suppress ``address`` (and the same person's other addresses) for marketing.
 
-    Every call is logged as an event; repeating it leaves one suppression per address.
+    Every call is logged as an event; repeating it leaves one suppression per address. A
+    linked address not yet suppressed gets an event of its own that names this one.
     ``message_sent_at``: when the campaign's message the person answered was sent.
     """
     if not address:
         raise ValueError("An opt-out needs an address.")
-    event = ConsentEvent.objects.create(
+    event = _event(
         company=company,
         address=address,
-        country=country_of(address),
         kind=ConsentEvent.Kind.OPT_OUT,
         source=source,
+        actor=actor or default_actor(source),
+        seen=seen,
         campaign_id=campaign_id,
         message_sent_at=message_sent_at if campaign_id is not None else None,
         reason=reason,
@@ -83,35 +131,85 @@ def record_optout(
         unique_fields=["company", "address"],
         update_fields=["event"],
     )
-    Suppression.objects.bulk_create(
-        [
-            Suppression(company=company, address=a, country=country_of(a), event=event)
-            for a in sorted(_linked_addresses(company=company, address=address) - {address})
-        ],
-        ignore_conflicts=True,
+    others = _linked_addresses(company=company, address=address)
+    already = set(
+        Suppression.objects.filter(company=company, address__in=others).values_list(
+            "address", flat=True
+        )
     )
+    for linked in sorted(others - already):
+        Suppression.objects.create(
+            company=company,
+            address=linked,
+            country=country_of(linked),
+            event=_linked_event(event, linked),
+        )
     _tell_subscribers(event)
     return event
 
 
+# The sources on which an address comes back by the person's own act, and how they count as
+# consent; any other opt-in needs a recorded proof.
+_OWN_CONSENT = {
+    Source.SMS_KEYWORD: ConsentMethod.KEYWORD,
+    Source.LANDING_PAGE: ConsentMethod.LANDING_UNDO,
+}
+
+
 @transaction.atomic
 def record_optin(
-    *, company: Company, address: str, source: str, raw_text: str = ""
+    *,
+    company: Company,
+    address: str,
+    source: str,
+    raw_text: str = "",
+    actor: Actor | None = None,
+    seen: Seen = NOTHING_SEEN,
+    proof: Proof | None = None,
 ) -> ConsentEvent:
-    """Lift what this address's opt-outs suppressed; only the person's own act calls this."""
-    event = ConsentEvent.objects.create(
+    """Lift what this address's opt-outs suppressed, on the person's own act or with proof.
+
+    A START reply and the landing page's undo are the person's act; anything else (a
+    marketer, the API, staff, a confirmed double opt-in) must bring ``proof`` of how the
+    person consented, else ``ConsentProofRequired``. The proof goes into the event.
+    """
+    if proof is None and source in _OWN_CONSENT:
+        proof = Proof(
+            method=_OWN_CONSENT[source], given_at=timezone.now(), wording=raw_text or "undo"
+        )
+    if proof is None:
+        raise ConsentProofRequired(
+            "Record how the person consented again (form, double opt-in, paper or phone), "
+            "when, and the wording they saw."
+        )
+    proof.check()
+    event = _event(
         company=company,
         address=address,
-        country=country_of(address),
         kind=ConsentEvent.Kind.OPT_IN,
         source=source,
+        actor=actor or default_actor(source),
+        seen=seen,
         raw_text=raw_text,
+        consent_method=proof.method,
+        consent_given_at=proof.given_at,
+        consent_wording=proof.wording.strip(),
+        consent_document=proof.document,
     )
-    # The address itself, and the linked addresses its own opt-outs suppressed; an email
-    # the person unsubscribed separately stays unsubscribed.
-    Suppression.objects.filter(company=company).filter(
-        Q(address=address) | Q(event__address=address)
-    ).delete()
+    # The address itself, and the linked addresses its own opt-outs suppressed (each with
+    # an event of its own); an email the person unsubscribed separately stays unsubscribed.
+    linked = list(
+        Suppression.objects.filter(
+            company=company,
+            event__source=Source.LINKED,
+            event__linked_event__address=address,
+        )
+        .exclude(address=address)
+        .values_list("address", flat=True)
+    )
+    for other in linked:
+        _linked_event(event, other)
+    Suppression.objects.filter(company=company, address__in=[address, *linked]).delete()
     _tell_subscribers(event)
     return event
 
@@ -292,9 +390,11 @@ def _is_outdated(*, inbound: InboundMessage, company: Company, address: str) -> 
     """
     moment = (inbound.replied_at or inbound.received_at).replace(microsecond=0)
     later = moment + timedelta(seconds=1)
-    # Its own events, and the opt-out of another address of the person that suppressed it.
-    touching = Q(address=address) | Q(suppressions__company=company, suppressions__address=address)
-    return ConsentEvent.objects.filter(touching, company=company, created_at__gte=later).exists()
+    # Its own events, linked ones included: the opt-out of another address of the person
+    # that suppressed this one is recorded on this one too.
+    return ConsentEvent.objects.filter(
+        company=company, address=address, created_at__gte=later
+    ).exists()
 
 
 def process_inbound_sms(
@@ -336,7 +436,7 @@ def process_inbound_sms(
         elif match.action == Keyword.Action.STOP:
             # Applied however late it arrives: an opt-out wins every race.
             changed = not is_suppressed(company=company, address=phone.e164)
-            record_optout(
+            inbound.event = record_optout(
                 company=company,
                 address=phone.e164,
                 source=Source.SMS_KEYWORD,
@@ -350,7 +450,7 @@ def process_inbound_sms(
                 inbound.status = Status.SUPERSEDED
             else:
                 changed = is_suppressed(company=company, address=phone.e164)
-                record_optin(
+                inbound.event = record_optin(
                     company=company,
                     address=phone.e164,
                     source=Source.SMS_KEYWORD,
@@ -360,7 +460,7 @@ def process_inbound_sms(
         else:
             changed = True
             inbound.status = Status.HELP
-        inbound.save(update_fields=["sender_e164", "company", "campaign_id", "status"])
+        inbound.save(update_fields=["sender_e164", "company", "campaign_id", "status", "event"])
     # Never the number itself: logs travel further than the database.
     logger.info("Inbound SMS %s from %s: %s", inbound.pk, mask_phone(phone.e164), inbound.status)
     if changed:
@@ -368,7 +468,7 @@ def process_inbound_sms(
     return inbound
 
 
-def optout_from_reply(*, inbound: InboundMessage) -> ConsentEvent:
+def optout_from_reply(*, inbound: InboundMessage, actor: Actor | None = None) -> ConsentEvent:
     """A marketer reads a free-text reply ("please stop texting me") as the opt-out it is."""
     # The reply answered the marketing its route still names, unless another campaign has
     # written to the number since: then when it was sent is not known.
@@ -384,9 +484,10 @@ def optout_from_reply(*, inbound: InboundMessage) -> ConsentEvent:
             campaign_id=inbound.campaign_id,
             message_sent_at=route.sent_at if answered else None,
             raw_text=inbound.text,
+            actor=actor,
         )
         InboundMessage.objects.filter(company_id=inbound.company_id, pk=inbound.pk).update(
-            status=InboundMessage.Status.OPTED_OUT
+            status=InboundMessage.Status.OPTED_OUT, event=event
         )
     inbound.status = InboundMessage.Status.OPTED_OUT
     _confirm(inbound=inbound)
@@ -397,6 +498,25 @@ def dismiss_reply(*, inbound: InboundMessage) -> None:
     InboundMessage.objects.filter(
         company_id=inbound.company_id, pk=inbound.pk, status=InboundMessage.Status.UNMATCHED
     ).update(status=InboundMessage.Status.DISMISSED)
+
+
+def _help_answer(*, company: Company, region: str) -> str:
+    """The answer to HELP: the wording the sender's country requires where its rule has one
+    (the US: CTIA's, with "Msg&data rates may apply"), else a plain one in the active
+    language, with none of another country's boilerplate."""
+    values = {"company": company.name, "contact": company.help_contact or company.name}
+    try:
+        template = rule_for_country(country_rules(), region).help_template
+    except CountryRule.DoesNotExist:
+        template = ""
+    if template:
+        try:
+            return template.format(**values)
+        except (KeyError, IndexError, ValueError):
+            # A rule saved before its text was checked: answer all the same.
+            logger.warning("The HELP text of the %s rule cannot be filled in", region)
+    plain = _("%(company)s marketing messages. Help: %(contact)s. Reply STOP to unsubscribe.")
+    return plain % values
 
 
 def _confirm(*, inbound: InboundMessage, keyword_language: str = "") -> None:
@@ -422,10 +542,7 @@ def _confirm(*, inbound: InboundMessage, keyword_language: str = "") -> None:
                 "company": company.name
             }
         else:
-            body = _(
-                "%(company)s marketing messages. Help: %(contact)s. Reply STOP to unsubscribe. "
-                "Msg & data rates may apply."
-            ) % {"company": company.name, "contact": company.help_contact or company.name}
+            body = _help_answer(company=company, region=region)
     try:
         import_string(settings.OPTOUT_CONFIRMATION_SENDER)(
             company=company, to=inbound.sender_e164, body=body, sender=inbound.recipient

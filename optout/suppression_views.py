@@ -1,4 +1,5 @@
-"""The suppression list a company manages: read, search, export, add by hand, upload."""
+"""The suppression list a company manages: read, search, export, add by hand, upload, and
+bring an address back on proof of consent or by the person's own confirmation."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -6,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -18,7 +19,24 @@ from addressbook.exports import line_writer
 from addressbook.models import Company
 from addressbook.tenancy import company_required, get_for_company, request_ip
 
-from .forms import AddOptoutsForm, SuppressionFilterForm, UploadOptoutsForm
+from .consent import Actor, ConsentProofRequired, Seen
+from .doubleoptin import (
+    OPTIN_TTL,
+    OptinNotSent,
+    OptinRefused,
+    confirmation_preview,
+    pending_optin,
+    reply_number,
+    request_double_optin,
+    wording_shown,
+)
+from .forms import (
+    AddOptoutsForm,
+    DoubleOptinForm,
+    RecordConsentForm,
+    SuppressionFilterForm,
+    UploadOptoutsForm,
+)
 from .imports import (
     UploadProblem,
     add_optouts,
@@ -27,8 +45,15 @@ from .imports import (
     resume_suppression_import,
     summary,
 )
-from .models import Source, Suppression, SuppressionImport, reason_label
-from .selectors import suppression_list, suppression_page, suppressions_matching
+from .models import ConsentEvent, Source, Suppression, SuppressionImport, reason_label
+from .proofs import document_kind, record_consent_again
+from .selectors import (
+    channel_of,
+    consent_timeline,
+    suppression_list,
+    suppression_page,
+    suppressions_matching,
+)
 
 PER_PAGE = 50
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024 * 1024
@@ -235,4 +260,152 @@ def suppressions_upload_rejected(request: HttpRequest, pk: int) -> StreamingHttp
 def rejected_rows_response(job: SuppressionImport) -> StreamingHttpResponse:
     response = StreamingHttpResponse(rejected_rows_csv(job), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="rejected-opt-outs-{job.pk}.csv"'
+    return response
+
+
+# --- bringing an address back ----------------------------------------------------------
+def _campaign_name(company: Company, campaign_id: int | None) -> str:
+    if campaign_id is None:
+        return ""
+    campaigns = import_string(settings.OPTOUT_CAMPAIGNS_OF)(company=company)
+    return campaigns.filter(pk=campaign_id).values_list("name", flat=True).first() or ""
+
+
+def _suppression(request: HttpRequest, pk: int) -> Suppression:
+    rows = Suppression.objects.select_related("event__linked_event")
+    return get_for_company(rows, request.company, pk=pk)
+
+
+def _detail(
+    request: HttpRequest,
+    suppression: Suppression,
+    *,
+    consent_form: RecordConsentForm | None = None,
+    optin_form: DoubleOptinForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    company, address = request.company, suppression.address
+    channel = channel_of(address)
+    pending = pending_optin(company=company, address=address)
+    context = {
+        "suppression": suppression,
+        "campaign_name": _campaign_name(company, suppression.event.campaign_id),
+        "history": consent_timeline(company=company, addresses=[address])[:100],
+        "pending": pending,
+        "pending_wording": wording_shown(pending) if pending else "",
+        "preview": confirmation_preview(company=company, address=address),
+        "consent_form": consent_form or RecordConsentForm(),
+        "optin_form": optin_form or DoubleOptinForm(),
+        "channel": channel,
+        "replies": channel == "sms" and bool(reply_number(company=company, address=address)),
+        "optin_days": OPTIN_TTL.days,
+        "zone": company.timezone,
+    }
+    return render(request, "optout/suppression_detail.html", context, status=status)
+
+
+@require_GET
+@company_required
+def suppression_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, _suppression(request, pk))
+
+
+@require_POST
+@company_required
+def suppression_consent(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record how the person consented again; the address comes back with that proof."""
+    suppression = _suppression(request, pk)
+    form = RecordConsentForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            event = record_consent_again(
+                company=request.company,
+                address=suppression.address,
+                source=Source.DASHBOARD,
+                proof=form.proof(),
+                actor=Actor.user(request.user),
+                seen=Seen.from_request(request),
+                user=request.user,
+                ip=request_ip(request),
+            )
+        except ConsentProofRequired as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                f"{suppression.address} may receive marketing again: consent recorded "
+                f"({event.get_consent_method_display().lower()}).",
+            )
+            return redirect("optout:consent-event", pk=event.pk)
+    return _detail(request, suppression, consent_form=form, status=400)
+
+
+@require_POST
+@company_required
+def suppression_double_optin(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send the person one confirmation; nothing changes until they confirm."""
+    suppression = _suppression(request, pk)
+    form = DoubleOptinForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            optin = request_double_optin(
+                company=request.company,
+                address=suppression.address,
+                actor=Actor.user(request.user),
+                channel=channel_of(suppression.address),
+                user=request.user,
+                ip=request_ip(request),
+            )
+        except OptinRefused as exc:
+            form.add_error(None, str(exc))
+            status = 409
+        except OptinNotSent as exc:
+            form.add_error(None, str(exc))
+            status = 503
+        else:
+            messages.success(
+                request,
+                f"Confirmation sent by {optin.get_channel_display()}. The address comes "
+                "back only when the person confirms it.",
+            )
+            return redirect("optout:suppression-detail", pk=suppression.pk)
+    return _detail(request, suppression, optin_form=form, status=status)
+
+
+@require_GET
+@company_required
+def consent_event(request: HttpRequest, pk: int) -> HttpResponse:
+    """One consent event as the ledger keeps it: who, how, from where, and its proof."""
+    event = get_for_company(
+        ConsentEvent.objects.select_related("linked_event"), request.company, pk=pk
+    )
+    context = {
+        "event": event,
+        "campaign_name": _campaign_name(request.company, event.campaign_id),
+        "zone": request.company.timezone,
+    }
+    return render(request, "optout/consent_event.html", context)
+
+
+@require_GET
+@company_required
+def consent_document(request: HttpRequest, pk: int) -> HttpResponse:
+    """The document a proof of consent carries, to the company's members only."""
+    event = get_for_company(ConsentEvent.objects, request.company, pk=pk)
+    if not event.consent_document:
+        return redirect("optout:consent-event", pk=event.pk)
+    try:
+        handle = event.consent_document.open("rb")
+    except OSError:
+        raise Http404("The document of this consent is missing from the storage.") from None
+    kind = document_kind(handle.read(8)) or ("bin", "application/octet-stream")
+    handle.seek(0)
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"consent-{event.pk}.{kind[0]}",
+        content_type=kind[1],
+    )
+    response["Cache-Control"] = "private, no-store"
     return response

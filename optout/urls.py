@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import suppression_views, views
+from . import settings_views, suppression_views, views
 
 app_name = "optout"
 
@@ -9,6 +9,23 @@ urlpatterns = [
     path("opt-outs/export.csv", suppression_views.suppressions_export, name="suppression-export"),
     path("opt-outs/add/", suppression_views.suppressions_add, name="suppression-add"),
     path("opt-outs/upload/", suppression_views.suppressions_upload, name="suppression-upload"),
+    path("opt-outs/<int:pk>/", suppression_views.suppression_detail, name="suppression-detail"),
+    path(
+        "opt-outs/<int:pk>/consent/",
+        suppression_views.suppression_consent,
+        name="suppression-consent",
+    ),
+    path(
+        "opt-outs/<int:pk>/double-opt-in/",
+        suppression_views.suppression_double_optin,
+        name="suppression-double-optin",
+    ),
+    path("opt-outs/events/<int:pk>/", suppression_views.consent_event, name="consent-event"),
+    path(
+        "opt-outs/events/<int:pk>/document",
+        suppression_views.consent_document,
+        name="consent-document",
+    ),
     path(
         "opt-outs/upload/<int:pk>/",
         suppression_views.suppressions_upload_detail,
@@ -26,6 +43,39 @@ urlpatterns = [
     ),
     path("replies/", views.replies, name="replies"),
     path("replies/<int:pk>/", views.reply_action, name="reply-action"),
+    # The company's opt-out settings (owners): its own texts and leave reasons.
+    path("company/settings/opt-out/", settings_views.optout_settings, name="settings"),
+    path("company/settings/opt-out/texts/new/", settings_views.text_add, name="text-add"),
+    path(
+        "company/settings/opt-out/texts/preview/", settings_views.text_preview, name="text-preview"
+    ),
+    path("company/settings/opt-out/texts/<int:pk>/", settings_views.text_edit, name="text-edit"),
+    path(
+        "company/settings/opt-out/texts/<int:pk>/preview/",
+        settings_views.text_preview,
+        name="text-edit-preview",
+    ),
+    path(
+        "company/settings/opt-out/texts/<int:pk>/remove/",
+        settings_views.text_remove,
+        name="text-remove",
+    ),
+    path("company/settings/opt-out/reasons/", settings_views.reason_add, name="reason-add"),
+    path(
+        "company/settings/opt-out/reasons/<int:pk>/",
+        settings_views.reason_rename,
+        name="reason-rename",
+    ),
+    path(
+        "company/settings/opt-out/reasons/<int:pk>/move/",
+        settings_views.reason_move,
+        name="reason-move",
+    ),
+    path(
+        "company/settings/opt-out/reasons/<int:pk>/remove/",
+        settings_views.reason_remove,
+        name="reason-remove",
+    ),
 ]
 
 hook_patterns = [

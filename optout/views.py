@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from addressbook.services.audit import Action, record_audit
 from addressbook.tenancy import company_required, get_for_company
 
+from .consent import Actor
 from .models import InboundMessage
 from .selectors import replies_to_review
 from .services import dismiss_reply, optout_from_reply, receive_inbound_sms
@@ -55,7 +56,7 @@ def reply_action(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     if request.POST.get("action") == "optout":
-        optout_from_reply(inbound=inbound)
+        optout_from_reply(inbound=inbound, actor=Actor.user(request.user))
         record_audit(
             company=request.company,
             action=Action.OPTOUT_RECORDED,

@@ -5,6 +5,7 @@ from django.core import signing
 
 from addressbook.addresses import InvalidAddress, parse_phone
 from campaigns.models import Message
+from optout.consent import NOTHING_SEEN, PERSON, Seen
 from optout.models import ConsentEvent, Source
 from optout.selectors import is_suppressed
 from optout.services import record_optin, record_optout
@@ -17,6 +18,23 @@ UNDO_WINDOW_SECONDS = 30 * 60
 WRONG_NUMBER_WINDOW_SECONDS = 60 * 60
 POSTS_PER_IP_WINDOW_SECONDS = 10 * 60
 
+# The version of each page's wording, recorded with what the person did on it: the consent
+# record then says what they read (research/compliance.md §5: keep "the wording or version
+# shown"). Bump a page's version whenever its template or its translations change what it
+# says; the language it was shown in is added (``landing-2026-12/fr``).
+WORDING_VERSIONS = {
+    "landing": "landing-2026-12",  # shorturl/landing.html and if_yours.html
+    "undo": "done-2026-12",  # shorturl/done.html, whose button undoes
+    "email": "email-2026-12",  # shorturl/email_confirm.html
+    "optin": "optin-2026-12",  # shorturl/optin_confirm.html
+    # No page of ours: the mail client's own "Unsubscribe" (RFC 8058), in its language.
+    "one_click": "one-click-rfc8058",
+}
+
+
+def wording_version(page: str, language: str = "") -> str:
+    return f"{WORDING_VERSIONS[page]}/{language}" if language else WORDING_VERSIONS[page]
+
 
 class WrongNumber(ValueError):
     pass
@@ -27,7 +45,12 @@ class NotANumber(ValueError):
 
 
 def confirm_optout(
-    *, message: Message, typed_phone: str | None, reason: str = "", reason_text: str = ""
+    *,
+    message: Message,
+    typed_phone: str | None,
+    reason: str = "",
+    reason_text: str = "",
+    seen: Seen = NOTHING_SEEN,
 ) -> ConsentEvent:
     """Opt out the link's number; ``typed_phone`` None is the one-tap confirmation."""
     if typed_phone is not None:
@@ -46,6 +69,8 @@ def confirm_optout(
         message_sent_at=message.sent_at,
         reason=reason,
         reason_text=reason_text,
+        actor=PERSON,
+        seen=seen,
     )
 
 
@@ -65,6 +90,7 @@ def leave_by_link(
     reason: str = "",
     reason_text: str = "",
     client_ip: str,
+    seen: Seen = NOTHING_SEEN,
 ) -> Left:
     """The landing page's confirmation, under its rate limits.
 
@@ -84,7 +110,11 @@ def leave_by_link(
     ) or is_blocked(wrong_key, limit=wrong_limit)
     try:
         event = confirm_optout(
-            message=message, typed_phone=typed_phone, reason=reason, reason_text=reason_text
+            message=message,
+            typed_phone=typed_phone,
+            reason=reason,
+            reason_text=reason_text,
+            seen=seen,
         )
     except WrongNumber:
         counted_over = over_limit(wrong_key, limit=wrong_limit, window=WRONG_NUMBER_WINDOW_SECONDS)
@@ -127,7 +157,7 @@ def _event_for_token(*, message: Message, token: str, salt: str, kind: str) -> C
     ).first()
 
 
-def undo_optout(*, message: Message, token: str) -> ConsentEvent:
+def undo_optout(*, message: Message, token: str, seen: Seen = NOTHING_SEEN) -> ConsentEvent:
     """The person's own "undo", right after leaving, from the page that confirmed it."""
     event = optout_for_token(message=message, token=token)
     if event is None:
@@ -137,11 +167,24 @@ def undo_optout(*, message: Message, token: str) -> ConsentEvent:
     )
     if newer.exists():  # e.g. a STOP sent since: that decision stands
         raise ConsentEvent.DoesNotExist("A newer decision stands")
-    return record_optin(company=event.company, address=event.address, source=Source.LANDING_PAGE)
+    return record_optin(
+        company=event.company,
+        address=event.address,
+        source=Source.LANDING_PAGE,
+        actor=PERSON,
+        seen=seen,
+    )
 
 
-def unsubscribe_email(*, message: Message, one_click: bool) -> ConsentEvent | None:
-    """Idempotent: a mailbox provider may POST the same one-click link more than once."""
+def unsubscribe_email(
+    *, message: Message, one_click: bool, seen: Seen = NOTHING_SEEN
+) -> ConsentEvent | None:
+    """Idempotent: a mailbox provider may POST the same one-click link more than once.
+
+    A one-click POST is the person's act (they pressed "Unsubscribe" in their mail
+    client) made for them by their mailbox provider: the actor is the person, but the IP
+    address and browser in ``seen`` are the provider's.
+    """
     if is_suppressed(company=message.company, address=message.to):
         return None
     return record_optout(
@@ -150,4 +193,6 @@ def unsubscribe_email(*, message: Message, one_click: bool) -> ConsentEvent | No
         source=Source.ONE_CLICK if one_click else Source.EMAIL_LINK,
         campaign_id=message.campaign_id,
         message_sent_at=message.sent_at,
+        actor=PERSON,
+        seen=seen,
     )

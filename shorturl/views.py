@@ -12,11 +12,19 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from addressbook.addresses import mask_phone
+from addressbook.addresses import country_of, mask_phone
 from campaigns.models import Message
 from campaigns.selectors import message_for_short_code, message_for_unsubscribe_token
+from optout.consent import Seen
+from optout.doubleoptin import (
+    OptinClosed,
+    confirm_double_optin,
+    is_open,
+    masked,
+    optin_request_for_token,
+)
 from optout.languages import language_for, supported
-from optout.models import ConsentEvent
+from optout.models import ConsentEvent, OptinRequest
 from optout.selectors import is_one_tap, leave_reasons
 
 from .forms import LeaveForm
@@ -32,6 +40,7 @@ from .services import (
     undo_optout,
     undo_token,
     unsubscribe_email,
+    wording_version,
 )
 
 WRONG_NUMBER = gettext_noop(
@@ -91,6 +100,11 @@ def _for_message(view):
     return wrapper
 
 
+def _seen(request: HttpRequest, page: str, language: str) -> Seen:
+    """Where the person acted from, and the version of the page they read."""
+    return Seen.from_request(request, wording_version=wording_version(page, language))
+
+
 def _ip_over_limit(request: HttpRequest) -> bool:
     key = f"ip:{client_ip(request)}"
     return over_limit(key, limit=settings.LANDING_POSTS_PER_IP, window=POSTS_PER_IP_WINDOW_SECONDS)
@@ -121,6 +135,7 @@ def landing(request: HttpRequest, message: Message, *, chosen: str, language: st
                     reason=data["reason"],
                     reason_text=data["reason_text"],
                     client_ip=client_ip(request),
+                    seen=_seen(request, "landing", language),
                 )
             except NotANumber:
                 with translation.override(language):
@@ -166,7 +181,11 @@ def undo(request: HttpRequest, message: Message, *, chosen: str, language: str) 
     if _ip_over_limit(request):
         return _too_many(request, language)
     try:
-        event = undo_optout(message=message, token=request.POST.get("t", ""))
+        event = undo_optout(
+            message=message,
+            token=request.POST.get("t", ""),
+            seen=_seen(request, "undo", language),
+        )
     except ConsentEvent.DoesNotExist:
         context = {"message": message, "chosen": chosen}
         return _render(
@@ -204,7 +223,55 @@ def email_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     # No per-IP limit here: mailbox providers send everyone's one-click from a few
     # addresses, and a signed token cannot be guessed anyway.
     one_click = request.POST.get("List-Unsubscribe") == "One-Click"
-    unsubscribe_email(message=message, one_click=one_click)
+    # One-click comes from the mailbox provider, for the person: what the request tells
+    # (the provider's address and agent) is recorded as it is, beside the person as actor.
+    seen = (
+        Seen.from_request(request, wording_version=wording_version("one_click"))
+        if one_click
+        else _seen(request, "email", language)
+    )
+    unsubscribe_email(message=message, one_click=one_click, seen=seen)
     if one_click:
         return HttpResponse("Unsubscribed.", content_type="text/plain; charset=utf-8")
     return _render(request, "shorturl/email_done.html", context, language=language)
+
+
+# No CSRF token, as on the landing page: in-app browsers drop cookies, and the link's own
+# token, 32 random characters, is the check. A GET only shows what the person would
+# confirm: mail and link scanners open links, and must never subscribe anyone.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def optin_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The person confirms the double opt-in the company sent them, or does nothing."""
+    optin = optin_request_for_token(token)
+    chosen = _chosen(request)
+    country = country_of(optin.address) if optin else ""
+    language = language_for(country=country, request=request, chosen=chosen)
+    if optin is None or not is_open(optin):
+        return _optin_closed(request, optin, language)
+    if request.method == "POST":
+        if _ip_over_limit(request):
+            return _too_many(request, language)
+        try:
+            confirm_double_optin(token=token, seen=_seen(request, "optin", language))
+        except OptinClosed as closed:
+            return _optin_closed(request, closed.request, language)
+        context = {"company": optin.company.name}
+        return _render(request, "shorturl/optin_done.html", context, language=language)
+    context = {"company": optin.company.name, "masked": masked(optin.address), "chosen": chosen}
+    return _render(request, "shorturl/optin_confirm.html", context, language=language)
+
+
+def _optin_closed(request: HttpRequest, optin: OptinRequest | None, language: str) -> HttpResponse:
+    """A forged link is a 404; a used or expired one a 410, saying which."""
+    state = "unknown" if optin is None else optin.status
+    if state == OptinRequest.Status.PENDING:  # pending but past its time
+        state = OptinRequest.Status.EXPIRED
+    context = {"state": state, "company": optin.company.name if optin else ""}
+    return _render(
+        request,
+        "shorturl/optin_closed.html",
+        context,
+        language=language,
+        status=404 if optin is None else 410,
+    )

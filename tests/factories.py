@@ -68,3 +68,13 @@ class GatewayWebhookFactory(factory.django.DjangoModelFactory):
         model = GatewayWebhook
 
     company = factory.SubFactory(CompanyFactory)
+
+
+def backdate_events(events, at) -> None:
+    """Give consent events another moment, as a test of dates needs: the ledger refuses
+    any change to everyone else (its triggers on PostgreSQL, its queryset elsewhere)."""
+    import pgtrigger
+    from django.db.models import QuerySet
+
+    with pgtrigger.ignore("optout.ConsentEvent:consent_event_no_update"):
+        QuerySet.update(events, created_at=at)

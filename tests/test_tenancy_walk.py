@@ -7,6 +7,8 @@ company's row. That company's own owner gets past the 404 on the same URLs, whic
 the ids were the right ones.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.apps import apps
 from django.test import Client
@@ -32,10 +34,12 @@ from api.models import (
 )
 from campaigns.models import CampaignChunk, Message, SentTally
 from optout.models import (
+    CompanyOptoutText,
     ConsentEvent,
     DedicatedNumber,
     InboundMessage,
     LeaveReason,
+    OptinRequest,
     ReplyRoute,
     Suppression,
     SuppressionImport,
@@ -207,6 +211,17 @@ def their_rows(other_company, outsider):
         status=InboundMessage.Status.UNMATCHED,
     )
     LeaveReason.objects.create(pk=THEIRS, company=other_company, label=SECRET)
+    CompanyOptoutText.objects.create(
+        pk=THEIRS, company=other_company, country="NL", template=f"{SECRET} STOP naar {{shortcode}}"
+    )
+    OptinRequest.objects.create(
+        pk=THEIRS,
+        company=other_company,
+        address=contact.phone,
+        channel=OptinRequest.Channel.SMS,
+        wording=SECRET,
+        expires_at=now + timedelta(days=7),
+    )
     ReplyRoute.objects.create(
         pk=THEIRS, company=other_company, shortcode="36111", address=contact.phone, sent_at=now
     )

@@ -15,6 +15,8 @@ SETTINGS_FIELDS = (
     "sms_max_parts",
     "optout_alarm_percent",
     "optout_alarm_minimum",
+    "sms_per_second",
+    "retention_days",
 )
 
 

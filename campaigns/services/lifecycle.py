@@ -88,7 +88,7 @@ def draft_errors(
         except BodyError as exc:
             errors[name] = [str(exc)]
     if channel == Channel.SMS and "body" not in errors and body.strip():
-        parts = typed_parts(body=body, countries=countries)
+        parts = typed_parts(company=company, body=body, countries=countries)
         if parts > company.sms_max_parts:
             errors["body"] = [
                 f"With its opt-out text this SMS takes {parts} parts; your company sends at "

@@ -3,8 +3,8 @@
 from django.db import connection, transaction
 from django.utils import timezone
 
-from optout.models import CountryRule
-from optout.selectors import country_rules, reachable_for_marketing, rule_for_country
+from optout.selectors import reachable_for_marketing
+from optout.texts import optout_texts
 
 from ..models import Campaign, CampaignChunk, Channel, Message
 from ..personalize import (
@@ -114,7 +114,8 @@ class _Composer:
         self.email = campaign.channel == Channel.EMAIL
         self.body = compile_body(campaign.body)
         self.subject = compile_body(campaign.subject) if self.email else None
-        self.rules = {} if self.email else country_rules()
+        # The company's opt-out texts and the country rules, read once for the chunk.
+        self.texts = None if self.email else optout_texts(company=campaign.company)
         self.now = timezone.now()
 
     def row(self, contact: dict, reachable: bool) -> tuple:
@@ -151,8 +152,8 @@ class _Composer:
             subject = " ".join(render(self.subject, values).split())[:SUBJECT_LENGTH]
             body = compose_email_text(self.body, values, unsubscribe_link(code))
             return subject, body, code, ""
-        rule = rule_for_country(self.rules, contact["country"])
-        if rule.method == CountryRule.Method.LINK:
-            code = new_short_code()
-            return "", compose_sms(self.body, values, rule.footer(short_link(code))), code, ""
-        return "", compose_sms(self.body, values, rule.footer("")), "", rule.shortcode
+        # The rule's method decides: a link to make, a shortcode STOP replies go to, or both.
+        footer = self.texts.footer(contact["country"])
+        code = new_short_code() if footer.makes_link else ""
+        text = footer.text(short_link(code) if code else "")
+        return "", compose_sms(self.body, values, text), code, footer.reply_shortcode

@@ -14,6 +14,8 @@ VALID = {
     "sms_max_parts": "8",
     "optout_alarm_percent": "2.00",
     "optout_alarm_minimum": "200",
+    "sms_per_second": "",
+    "retention_days": "180",
 }
 
 
@@ -49,6 +51,8 @@ def test_saving_unchanged_settings_records_nothing(owner_client, company):
         "sms_max_parts": company.sms_max_parts,
         "optout_alarm_percent": company.optout_alarm_percent,
         "optout_alarm_minimum": company.optout_alarm_minimum,
+        "sms_per_second": "",
+        "retention_days": company.retention_days,
     }
     response = owner_client.post("/company/settings/", same, follow=True)
     assert "Nothing changed." in response.content.decode()
@@ -123,3 +127,47 @@ def test_owner_lowers_the_parts_cap(owner_client, company):
     owner_client.post("/company/settings/", {**VALID, "sms_max_parts": "3"})
     company.refresh_from_db()
     assert company.sms_max_parts == 3
+
+
+def test_owner_sets_the_sending_rate(owner_client, company, settings):
+    # campaigns' throttle reads it (tests/campaigns/test_engine.py), the default where empty.
+    settings.SEND_RATE_PER_SECOND = 50
+    page = owner_client.get("/company/settings/").content.decode()
+    assert "Empty: the platform&#x27;s default (50 per second)." in page
+    owner_client.post("/company/settings/", {**VALID, "sms_per_second": "20"})
+    company.refresh_from_db()
+    assert company.sms_per_second == 20
+    event = AuditEvent.objects.get(action="company.changed")
+    assert event.details["sms_per_second"] == "— → 20"
+
+    owner_client.post("/company/settings/", {**VALID, "sms_per_second": ""})
+    company.refresh_from_db()
+    assert company.sms_per_second is None
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "At least 1 SMS per second; leave it empty for the default."),
+        ("1001", "At most 1000 SMS per second; leave it empty for the default."),
+        ("fast", "Enter a whole number."),
+    ],
+)
+def test_the_sending_rate_stays_within_bounds(owner_client, company, value, message):
+    response = owner_client.post("/company/settings/", {**VALID, "sms_per_second": value})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    company.refresh_from_db()
+    assert company.sms_per_second is None
+
+
+def test_owner_sets_how_long_message_texts_are_kept(owner_client, company):
+    owner_client.post("/company/settings/", {**VALID, "retention_days": "30"})
+    company.refresh_from_db()
+    assert company.retention_days == 30
+    assert AuditEvent.objects.get().details["retention_days"] == "180 → 30"
+    for bad in ("0", "3651", ""):
+        response = owner_client.post("/company/settings/", {**VALID, "retention_days": bad})
+        assert response.status_code == 400
+    company.refresh_from_db()
+    assert company.retention_days == 30

@@ -99,7 +99,7 @@ def test_create_without_sender_uses_the_company_s(api, company):
         (
             {"body": "Beans! " * 300},
             "body",
-            "this SMS takes 14 parts; your company sends at most 8",
+            "this SMS takes 15 parts; your company sends at most 8",
         ),
         ({"name": "x" * 121}, "name", "120"),
         ({"name": None}, "name", ""),

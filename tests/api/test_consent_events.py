@@ -46,6 +46,8 @@ def test_events_oldest_first_with_their_record(api, company):
             "reason": "too_many",
             "reason_text": "Daily is a lot",
             "raw_text": "",
+            "linked_event_id": None,
+            "actor": "person",
             "created_at": page["results"][0]["created_at"],
         },
         {
@@ -58,6 +60,8 @@ def test_events_oldest_first_with_their_record(api, company):
             "reason": "",
             "reason_text": "",
             "raw_text": "START",
+            "linked_event_id": None,
+            "actor": "person",
             "created_at": page["results"][1]["created_at"],
         },
     ]

@@ -39,8 +39,10 @@ def test_optout_suppresses_the_address_and_the_persons_other_address(api, compan
     assert (body["source"], body["reason"]) == ("api", "too_many")
     check = api.get(CHECK, {"email": "anna@example.com"}).json()
     assert check["may_send_marketing"] is False
-    assert check["email"]["source"] == "api"
-    assert check["email"]["event_id"] == body["event_id"]
+    # The email has an event of its own, which names the opt-out of the number.
+    assert check["email"]["source"] == "linked"
+    linked = ConsentEvent.objects.get(pk=check["email"]["event_id"])
+    assert (linked.address, linked.linked_event_id) == ("anna@example.com", body["event_id"])
 
 
 def test_repeat_optout_answers_200_and_keeps_one_suppression(api, company):
@@ -380,11 +382,14 @@ def test_one_suppression_by_id_or_address(api, company):
     pk = event.suppressions.get(address="+31612345678").pk
 
     for url in (detail(str(pk)), detail("+31612345678"), LIST + "/%2B31612345678",
-                detail("0612345678"), detail("anna@example.com")):  # fmt: skip
+                detail("0612345678")):  # fmt: skip
         answer = api.get(url)
         assert answer.status_code == 200, url
         assert answer.json()["event_id"] == event.pk
     assert api.get(detail(str(pk))).json()["address"] == "+31612345678"
+    email = api.get(detail("anna@example.com")).json()
+    assert email["address"] == "anna@example.com"
+    assert email["event_id"] == event.linked_events.get().pk
 
 
 @pytest.mark.parametrize("ref", ["999999", str(2**70), "0687654321", "not-an-address", "-1"])

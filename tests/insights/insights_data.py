@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from addressbook.models import Company
 from campaigns.models import Campaign, Message, SentTally
 from optout.models import ConsentEvent, LeaveReason
-from tests.factories import CampaignFactory
+from tests.factories import CampaignFactory, backdate_events
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 OWN_REASON = "Prices too high"
@@ -84,7 +84,7 @@ def event(
         reason_text=text,
     )
     # created_at is stamped on insert; the month needs its own moments.
-    ConsentEvent.objects.filter(pk=created.pk).update(created_at=at)
+    backdate_events(ConsentEvent.objects.filter(pk=created.pk), at)
 
 
 def build(company: Company, other: Company) -> Month:

@@ -275,7 +275,7 @@ def test_done_page_for_an_optin_token_sends_back(client, message):
     from optout.services import record_optin
     from shorturl.services import undo_token
 
-    event = record_optin(company=message.company, address=NUMBER, source="api")
+    event = record_optin(company=message.company, address=NUMBER, source="sms_keyword")
     response = client.get(f"/s/Xk7pQ2ab/done?t={undo_token(event)}")
     assert response.status_code == 302
 
