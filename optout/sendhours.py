@@ -78,14 +78,19 @@ class SendHours:
 
     def __init__(self, rules: dict[str, "CountryRule"], now: datetime):
         self.now = now
+        from .selectors import NUMBERING_PLAN_COUNTRY  # selectors import this module
+
         self.windows = {
             country: _window(rule) for country, rule in rules.items() if rule.send_hours
         }
+        # A territory without a rule of its own keeps the hours of the plan's country.
+        self.rule_country = {t: c for t, c in NUMBERING_PLAN_COUNTRY.items() if t not in rules}
         # Keyed by the country and the recipient's time zones: a handful per chunk.
         self._answers: dict[tuple[str, tuple[str, ...]], datetime | None] = {}
 
     def opens_at(self, country: str, phone: str) -> datetime | None:
         """None when the recipient may get marketing now; else when they may."""
+        country = self.rule_country.get(country, country)
         window = self.windows.get(country) or self.windows.get(DEFAULT_COUNTRY)
         if window is None:
             return None

@@ -30,6 +30,7 @@ SEED_MIGRATIONS = [
     "0002_seed_country_rules_and_keywords",
     "0004_seed_one_tap_countries_and_more_keywords",
     "0005_country_send_hours",
+    "0013_country_rules_per_research",
 ]
 
 

@@ -96,7 +96,7 @@ RULES = {
     "ZA": {
         "method": "keyword_link",
         "shortcode": "31222",
-        "template": "Reply STOP to {shortcode} or opt out: {link}",
+        "template": "Opt out: STOP to {shortcode} or {link}",
         # CPA Regulations, prohibited times (section 2 [25]; WASPA repeats it).
         "send_hours": _hours(WEEKDAYS, "08:00", "20:00", sat=["09:00", "13:00"], sun=None),
         "skip_public_holidays": True,
@@ -116,7 +116,7 @@ RULES = {
     "US": {
         "method": "keyword_link",
         "shortcode": "73981",
-        "template": "Reply STOP to {shortcode} or opt out: {link}",
+        "template": "Opt out: STOP to {shortcode} or {link}",
         # TCPA 08-21 local; Oklahoma's 08-20 (and Florida's, UNCONFIRMED) is the stricter.
         "send_hours": _hours(ALL_WEEK, "08:00", "20:00"),
         "skip_public_holidays": False,

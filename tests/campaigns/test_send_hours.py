@@ -139,7 +139,7 @@ def test_the_campaign_page_says_who_waits_and_until_when(
 
 def test_numbers_of_one_area_code_prefix_in_two_zones_are_told_apart(seeded_defaults):
     """+1 208 spans Pacific and Mountain time: each number is judged in its own."""
-    at = datetime(2026, 12, 5, 4, 30, tzinfo=UTC)  # 20:30 in Boise's west, 21:30 in Denver
+    at = datetime(2026, 12, 5, 3, 30, tzinfo=UTC)  # 19:30 in Boise's west, 20:30 in Denver
     hours = SendHours(country_rules(), at)
     assert hours.opens_at("US", "+12082155555") is None
     assert hours.opens_at("US", "+12082015555") is not None

@@ -35,7 +35,8 @@ FOOTERS = {
     "DE": "Abmelden: STOP an 44844",
     "BE": "STOP naar/au 8210",
 }
-LINK = re.compile(r"\nOpt out: https://no-s\.test/([A-Za-z0-9]{8})$")
+# The link ends the footer, alone ("Opt out: <link>") or after STOP ("… or <link>").
+LINK = re.compile(r"(?:\nOpt out: | or )https://no-s\.test/([A-Za-z0-9]{8})$")
 
 
 def _send(client, wait_for, name: str) -> Campaign:

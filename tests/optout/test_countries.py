@@ -51,13 +51,13 @@ EXPECTED = {
     "DE": ("keyword", "Abmelden: STOP an 44844", {}, False),
     "ZA": (
         "keyword_link",
-        f"Reply STOP to 31222 or opt out: {LINK}",
+        f"Opt out: STOP to 31222 or {LINK}",
         _days(WEEKDAYS, "08:00", "20:00", sat=["09:00", "13:00"], sun=None),
         True,
     ),
     "US": (
         "keyword_link",
-        f"Reply STOP to 73981 or opt out: {LINK}",
+        f"Opt out: STOP to 73981 or {LINK}",
         _days(ALL_WEEK, "08:00", "20:00"),
         False,
     ),
@@ -178,7 +178,7 @@ def test_staff_cannot_save_a_stop_and_link_rule_without_the_link(admin_client, r
     assert response.status_code == 200
     assert "The text must contain {link}" in response.content.decode()
     rule.refresh_from_db()
-    assert rule.template == "Reply STOP to {shortcode} or opt out: {link}"
+    assert rule.template == "Opt out: STOP to {shortcode} or {link}"
 
 
 # --- the migration ---------------------------------------------------------------------
@@ -257,7 +257,7 @@ def test_a_south_african_sms_names_stop_to_the_shortcode_and_a_working_link(
     _send(company, ("+27711234567", "ZA"))
     [sms] = outbox
     match = re.fullmatch(
-        r"Hi Ada, beans today!\nReply STOP to 31222 or opt out: (https://no-s\.test/\w{8})",
+        r"Hi Ada, beans today!\nOpt out: STOP to 31222 or (https://no-s\.test/\w{8})",
         sms.body,
     )
     assert match, sms.body
@@ -289,7 +289,7 @@ def test_territories_get_their_plan_countrys_text(rules, company, outbox):
     bodies = {sms.to: sms.body for sms in outbox}
     assert bodies["+447911123456"] == "Hi Ada, beans today!\nReply STOP to 82228"
     assert re.fullmatch(
-        r"Hi Ada, beans today!\nReply STOP to 73981 or opt out: https://no-s\.test/\w{8}",
+        r"Hi Ada, beans today!\nOpt out: STOP to 73981 or https://no-s\.test/\w{8}",
         bodies["+17875550123"],
     )
     assert re.fullmatch(
