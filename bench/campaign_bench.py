@@ -50,7 +50,6 @@ from optout.selectors import reachable_for_marketing
 from . import import_bench as ib
 from .data import FIRST, LAST, _pool
 from .naive import naive_send_one
-from .ready import judge_send_hours_at
 from .worker import ROOT, Worker
 
 QUEUE = "bench-campaign"
@@ -194,7 +193,7 @@ def worker_env() -> dict[str, str]:
     }
     at = os.environ.get("BENCH_SEND_HOURS_AT", SEND_HOURS_AT)
     if at != "now":
-        env["BENCH_WORKER_SEND_HOURS_AT"] = datetime.fromisoformat(at).isoformat()
+        env["SEND_HOURS_AT"] = datetime.fromisoformat(at).isoformat()
     if env["DEBUG"].lower() not in ("1", "true", "yes", "on"):
         for key in ("SECRET_KEY", "SMS_WEBHOOK_SECRET"):
             env[key] = os.environ.get(key) or "bench-only-not-secret-0123456789abcdef"
@@ -550,7 +549,7 @@ def campaign_part(*, out: Path) -> None:
         f"SEND_CHUNKS_IN_FLIGHT={settings.SEND_CHUNKS_IN_FLIGHT}, "
         f"no rate limit, SMS_BACKEND={env['SMS_BACKEND']}, workers' DEBUG={env['DEBUG']}"
     )
-    hours_at = env.get("BENCH_WORKER_SEND_HOURS_AT", "the clock's time (BENCH_SEND_HOURS_AT=now)")
+    hours_at = env.get("SEND_HOURS_AT", "the clock's time (BENCH_SEND_HOURS_AT=now)")
     note(f"sending hours judged at {hours_at}; {_autovacuum()}")
     note(GOALS)
     purge_queue()
@@ -617,7 +616,7 @@ def profile_in_process() -> None:
     settings.DEBUG = False
     at = os.environ.get("BENCH_SEND_HOURS_AT", SEND_HOURS_AT)
     if at != "now":
-        judge_send_hours_at(datetime.fromisoformat(at))
+        settings.SEND_HOURS_AT = datetime.fromisoformat(at).isoformat()
     sql_time: dict[str, float] = defaultdict(float)
     sql_count: Counter = Counter()
     project = str(ROOT) + os.sep

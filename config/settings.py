@@ -310,6 +310,9 @@ SEND_RATE_PER_SECOND = env.int("SEND_RATE_PER_SECOND", default=0)
 # growing from SEND_RETRY_BACKOFF_SECONDS, then its messages are marked failed.
 SEND_MAX_ATTEMPTS = env.int("SEND_MAX_ATTEMPTS", default=8)
 SEND_RETRY_BACKOFF_SECONDS = env.float("SEND_RETRY_BACKOFF_SECONDS", default=5.0)
+# Judge sending hours at this moment (ISO 8601) instead of the clock's: for the test suite
+# and the bench only. Empty: the clock.
+SEND_HOURS_AT = env.str("SEND_HOURS_AT", default="")
 # How often the tick starts scheduled campaigns and hands out chunks whose worker was lost.
 SEND_TICK_SECONDS = env.float("SEND_TICK_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE = {

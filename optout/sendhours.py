@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import phonenumbers
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from phonenumbers import timezone as number_zones
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
@@ -24,6 +26,17 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_COUNTRY = "ZZ"  # CountryRule.DEFAULT_COUNTRY: the rule for every other country
 # How far ahead to look for an opening: a long weekend with holidays around it fits.
 HORIZON_DAYS = 10
+
+
+def judged_at() -> datetime:
+    """The moment sending hours are judged at: now, unless ``SEND_HOURS_AT`` fixes one.
+
+    The test suite and the bench fix it at a moment when every seeded country is open, so
+    that what they check or measure does not depend on the hour they run at.
+    """
+    if settings.SEND_HOURS_AT:
+        return datetime.fromisoformat(settings.SEND_HOURS_AT)
+    return timezone.now()
 
 
 def validate_send_hours(value: dict) -> None:

@@ -26,16 +26,24 @@ pytest_plugins = ["tests.fakegateway"]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
 SHORT_HOST = "no-s.test"
+# A Tuesday, no public holiday in any seeded country, when every seeded country's sending
+# hours are open (from Paris's 18:00 to Vancouver's 09:00): sending in the tests is judged
+# at this moment, so that they pass at any hour. A test of the hours themselves is marked
+# `send_hours_by_clock` and travels in time instead.
+ALL_OPEN = "2026-06-09T16:00:00+00:00"
 SEED_MIGRATIONS = [
     "0002_seed_country_rules_and_keywords",
     "0004_seed_one_tap_countries_and_more_keywords",
     "0005_country_send_hours",
     "0013_country_rules_per_research",
+    "0014_nl_and_gb_sending_hours",
 ]
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings):
+def _test_settings(settings, request):
+    if not request.node.get_closest_marker("send_hours_by_clock"):
+        settings.SEND_HOURS_AT = ALL_OPEN
     settings.SMS_BACKEND = "campaigns.backends.locmem.InMemoryBackend"
     settings.SMS_WEBHOOK_SECRET = WEBHOOK_SECRET
     settings.SHORT_URL_BASE = f"https://{SHORT_HOST}"

@@ -22,7 +22,7 @@ from optout.selectors import (
     only_suppressed,
     without_suppressed,
 )
-from optout.sendhours import SendHours
+from optout.sendhours import SendHours, judged_at
 from optout.services import note_marketing_sent
 
 from .. import throttle
@@ -280,7 +280,7 @@ def _due_now(campaign: Campaign, queued) -> tuple[list[int], datetime | None]:
     rows = queued.order_by("id").values_list("id", "country", "to")
     if campaign.channel != Channel.SMS:
         return [pk for pk, _, _ in rows], None
-    hours = SendHours(country_rules(), timezone.now())
+    hours = SendHours(country_rules(), judged_at())
     due, held_until = [], None
     for pk, country, to in rows:
         opens = hours.opens_at(country, to)

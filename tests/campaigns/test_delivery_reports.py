@@ -77,6 +77,7 @@ def test_report_on_a_message_never_handed_over_is_ignored(post_reports, company,
     assert state(waiting) == (status, "")
 
 
+@pytest.mark.send_hours_by_clock
 def test_message_held_by_sending_hours_still_goes_out_after_a_report_claims_delivery(
     client, seeded_defaults, company, outbox
 ):

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from config.celery import app as celery_app
@@ -40,6 +41,7 @@ def start_worker_process(tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
         "DATABASE_URL": database_url(),
         "IMPORT_DIR": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SEND_HOURS_AT": settings.SEND_HOURS_AT,
     }
     started: list[subprocess.Popen] = []
 

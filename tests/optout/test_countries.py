@@ -23,6 +23,7 @@ from tests.campaigns.running import run_campaign
 from tests.factories import CampaignFactory, ContactFactory
 
 MIGRATION = importlib.import_module("optout.migrations.0013_country_rules_per_research")
+HOURS_MIGRATION = importlib.import_module("optout.migrations.0014_nl_and_gb_sending_hours")
 EARLIER_SEEDS = [
     "0002_seed_country_rules_and_keywords",
     "0004_seed_one_tap_countries_and_more_keywords",
@@ -45,9 +46,14 @@ EXPECTED = {
         _days(WEEKDAYS, "08:00", "20:00", sat=["10:00", "18:00"], sun=None),
         True,
     ),
-    "GB": ("keyword", "Reply STOP to 82228", {}, False),
+    "GB": ("keyword", "Reply STOP to 82228", _days(ALL_WEEK, "09:00", "20:00"), False),
     "BE": ("keyword", "STOP naar/au 8210", {}, False),
-    "NL": ("keyword", "Afmelden: SMS STOP naar 3010", {}, False),
+    "NL": (
+        "keyword",
+        "Afmelden: SMS STOP naar 3010",
+        _days(ALL_WEEK[:6], "09:00", "20:00", sun=None),
+        True,
+    ),
     "DE": ("keyword", "Abmelden: STOP an 44844", {}, False),
     "ZA": (
         "keyword_link",
@@ -76,7 +82,6 @@ EXPECTED = {
 @pytest.fixture
 def rules(seeded_defaults) -> dict[str, CountryRule]:
     """The rules as the migrations leave them (a test with real transactions flushes them)."""
-    MIGRATION.seed(apps, None)
     return country_rules()
 
 
@@ -111,13 +116,30 @@ def test_notes_name_what_the_research_leaves_unconfirmed(rules, country):
     assert "UNCONFIRMED" in rules[country].note
 
 
+def test_the_uk_note_says_its_hours_are_guidance_not_law(rules):
+    note = rules["GB"].note
+    assert "no statutory quiet hours" in note
+    assert "stricter reading" in note
+
+
 @pytest.mark.parametrize(
     "number, country, at, open_now",
     [
-        # The Netherlands and the UK: no rule found, so any time (their notes say how to
-        # follow the vendors' guidance).
-        ("+31612345678", "NL", datetime(2026, 12, 6, 22, 0, tzinfo=UTC), True),
-        ("+447400123456", "GB", datetime(2026, 12, 6, 22, 0, tzinfo=UTC), True),
+        # The Netherlands: 09:00-20:00 Amsterdam time (UTC+1 in winter), Monday to
+        # Saturday, never on a Sunday or a public holiday (Christmas).
+        ("+31612345678", "NL", datetime(2026, 12, 5, 8, 0, tzinfo=UTC), True),  # Sat 09:00
+        ("+31612345678", "NL", datetime(2026, 12, 5, 7, 59, tzinfo=UTC), False),  # 08:59
+        ("+31612345678", "NL", datetime(2026, 12, 7, 19, 0, tzinfo=UTC), False),  # Mon 20:00
+        ("+31612345678", "NL", datetime(2026, 12, 6, 12, 0, tzinfo=UTC), False),  # Sunday
+        ("+31612345678", "NL", datetime(2026, 12, 25, 12, 0, tzinfo=UTC), False),  # Christmas
+        # The UK: 09:00-20:00 London time every day, Sunday and holidays included.
+        ("+447400123456", "GB", datetime(2026, 12, 6, 12, 0, tzinfo=UTC), True),  # Sunday
+        ("+447400123456", "GB", datetime(2026, 12, 25, 12, 0, tzinfo=UTC), True),
+        ("+447400123456", "GB", datetime(2026, 12, 6, 20, 0, tzinfo=UTC), False),  # 20:00
+        ("+447400123456", "GB", datetime(2026, 7, 6, 7, 30, tzinfo=UTC), False),  # BST 08:30
+        ("+447400123456", "GB", datetime(2026, 7, 6, 8, 0, tzinfo=UTC), True),  # BST 09:00
+        # Guernsey keeps the UK's hours, as it keeps its text.
+        ("+447911123456", "GG", datetime(2026, 12, 6, 21, 0, tzinfo=UTC), False),
         # The US: 08:00-20:00 in the number's own zone (New York, UTC-5).
         ("+12015550123", "US", datetime(2026, 12, 2, 0, 30, tzinfo=UTC), True),  # 19:30
         ("+12015550123", "US", datetime(2026, 12, 2, 1, 30, tzinfo=UTC), False),  # 20:30
@@ -194,6 +216,15 @@ def test_the_migration_goes_back_to_the_earlier_rules(rules):
     MIGRATION.unseed(apps, None)
     assert list(CountryRule.objects.values(*fields)) == before
     assert not CountryRule.objects.filter(country="ES").exists()
+
+
+def test_the_hours_migration_goes_back_to_any_time(rules):
+    HOURS_MIGRATION.unseed(apps, None)
+    for country in ("NL", "GB"):
+        rule = CountryRule.objects.get(country=country)
+        assert (rule.send_hours, rule.skip_public_holidays) == ({}, False)
+    HOURS_MIGRATION.seed(apps, None)
+    assert CountryRule.objects.get(country="NL").send_hours == EXPECTED["NL"][2]
 
 
 # --- territories of a shared numbering plan --------------------------------------------
