@@ -174,9 +174,11 @@ def record_optin(
     person consented, else ``ConsentProofRequired``. The proof goes into the event.
     """
     if proof is None and source in _OWN_CONSENT:
-        proof = Proof(
-            method=_OWN_CONSENT[source], given_at=timezone.now(), wording=raw_text or "undo"
-        )
+        # What they did is the consent: the reply they sent, or the version of the page they
+        # pressed it on; failing both, what kind of act it was.
+        method = _OWN_CONSENT[source]
+        wording = raw_text or seen.wording_version or ConsentMethod(method).label
+        proof = Proof(method=method, given_at=timezone.now(), wording=wording)
     if proof is None:
         raise ConsentProofRequired(
             "Record how the person consented again (form, double opt-in, paper or phone), "

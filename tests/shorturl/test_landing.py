@@ -241,6 +241,9 @@ def test_undo_right_after_leaving(client, message):
         ("opt_out", "landing_page"),
         ("opt_in", "landing_page"),
     ]
+    # The consent is the undo button of the page they saw, in the version they saw.
+    back = ConsentEvent.objects.get(kind="opt_in")
+    assert (back.consent_method, back.consent_wording) == ("landing_undo", "done-2026-12/en")
 
 
 def _leave(client) -> str:
