@@ -158,3 +158,12 @@ def test_compose_runs_the_whole_stack_with_one_beat():
     assert "replicas: 1" in services["beat"]
     assert "/healthz" in services["web"]
     assert (ROOT / "Dockerfile").exists()
+
+
+def test_the_web_and_the_workers_share_uploads_and_documents_on_a_volume():
+    """An import file the web took must be there for the worker that reads it, and consent
+    documents must outlive the containers."""
+    text = (ROOT / "compose.yaml").read_text()
+    app_block = text.split("x-app: &app\n", 1)[1].split("\nservices:\n", 1)[0]
+    assert "- appdata:/app/var" in app_block
+    assert re.search(r"^volumes:\n(  \w+:\n)*  appdata:", text, flags=re.MULTILINE)
