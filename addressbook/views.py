@@ -10,7 +10,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 # The dashboard shows each contact's opt-out status: these screens compose the address
 # book with the opt-out record. The address book's models and services know nothing of it.
 from optout.selectors import (
-    consent_timeline,
     reachable_for_marketing,
     suppressed_contacts,
     suppression_for,
@@ -162,7 +161,6 @@ def _contact_form(request: HttpRequest, contact: Contact | None) -> HttpResponse
     if contact:
         addresses = contact.addresses
         context["suppression"] = suppression_for(company=request.company, addresses=addresses)
-        context["timeline"] = consent_timeline(company=request.company, addresses=addresses)
     status = 400 if form.errors else 200
     return render(request, "addressbook/contact_form.html", context, status=status)
 

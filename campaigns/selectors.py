@@ -381,6 +381,16 @@ def messages_of(*, company: Company) -> QuerySet[Message]:
     return Message.objects.filter(company=company)
 
 
+def messages_to(*, company: Company, contact: Contact) -> QuerySet[Message]:
+    """Every message the company sent this contact, campaigns' and transactional ones,
+    newest first (found on the contact's own index, then sorted: a person's few)."""
+    return (
+        Message.objects.filter(company=company, contact=contact)
+        .select_related("campaign")
+        .order_by("-created_at", "-id")
+    )
+
+
 def first_sent_at(*, company: Company, campaign_id: int, to: str) -> datetime | None:
     """When the campaign first sent to this address, if it did: found through the
     address's contacts, one probe of the (campaign, contact) index each, so the message

@@ -212,6 +212,15 @@ def route_for_reply(*, shortcode: str, address: str) -> ReplyRoute | None:
     )
 
 
+def replies_from(*, company: Company, phone: str) -> QuerySet[InboundMessage]:
+    """Every reply this number sent the company, newest first; none without a number."""
+    if not phone:
+        return InboundMessage.objects.none()
+    return InboundMessage.objects.filter(company=company, sender_e164=phone).order_by(
+        "-received_at", "-id"
+    )
+
+
 def replies_to_review(*, company: Company) -> QuerySet[InboundMessage]:
     """Replies of this company's recipients that matched no keyword."""
     return InboundMessage.objects.filter(company=company, status=InboundMessage.Status.UNMATCHED)

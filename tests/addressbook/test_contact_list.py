@@ -41,21 +41,29 @@ def test_pagination_keeps_the_filter(marketer_client, company):
     assert "?country=NL&amp;page=2" in page
 
 
-def test_detail_tells_when_how_why_and_from_which_campaign(marketer_client, company):
+def test_detail_tells_when_how_and_why_and_its_history_from_which_campaign(
+    marketer_client, company
+):
+    from tests.factories import CampaignFactory
+
     contact = ContactFactory(company=company, email="ada@example.nl")
+    campaign = CampaignFactory(company=company, name="Winter sale")
     record_optout(
         company=company,
         address=contact.phone,
         source="landing_page",
-        campaign_id=7,
+        campaign_id=campaign.pk,
         reason="too_many",
         reason_text="Daily is a lot",
     )
     page = marketer_client.get(f"/contacts/{contact.pk}/").content.decode()
     assert "Opted out since" in page and "landing page" in page
-    assert "campaign <a" in page and "#7" in page
     assert "Too many messages" in page
-    assert "Consent history" in page and "Daily is a lot" in page
+    assert f'hx-get="/contacts/{contact.pk}/history/"' in page
+    history = marketer_client.get(f"/contacts/{contact.pk}/history/").content.decode()
+    assert "Consent history" in history and "Daily is a lot" in history
+    assert f'<a href="/campaigns/{campaign.pk}/">Winter sale</a>' in history
+    assert f"#{campaign.pk}" not in history
 
 
 def _names_in_order(client, **params) -> list[str]:
