@@ -130,3 +130,16 @@ def test_outsider_gets_404(outsider_client, company):
         ).status_code
         == 404
     )
+
+
+def test_the_history_reads_campaign_names_with_the_messages_not_one_by_one(
+    marketer_client, company, django_assert_max_num_queries
+):
+    contact = ContactFactory(company=company)
+    _messages(company, contact, 40)  # 39 campaigns
+    record_optout(company=company, address=contact.phone, source="api", campaign_id=1)
+    # Session, user, membership, company, the contact, the page's count and rows (with
+    # their campaigns), replies, consent events, their campaigns' names: not one a message.
+    with django_assert_max_num_queries(14):
+        html = marketer_client.get(f"/contacts/{contact.pk}/history/").content.decode()
+    assert len(_rows(html)) == 40
