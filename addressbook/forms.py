@@ -3,6 +3,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from .models import Company, CustomField, Group
+from .selectors import groups_of
 from .services.company import SETTINGS_FIELDS
 
 
@@ -22,7 +23,7 @@ class ContactForm(forms.Form):
 
     def __init__(self, *args, company, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["groups"].queryset = company.groups.all()
+        self.fields["groups"].queryset = groups_of(company=company)
         self.custom_fields = list(company.custom_fields.all())
         for field in self.custom_fields:
             self.fields[f"custom_{field.key}"] = _form_field(field)

@@ -2,7 +2,8 @@ from contextlib import suppress
 from dataclasses import asdict, dataclass
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Lower
 from django.http import QueryDict
 
 from .addresses import InvalidAddress, normalize_email, parse_phone
@@ -28,10 +29,16 @@ class ContactFilter:
     status: str = ""  # "reachable" or "opted_out": applied by the caller, see optout
     field: str = ""
     value: str = ""
+    # How the list is ordered: a key of CONTACT_SORTS, "-" before it for descending.
+    # It narrows nothing; it travels with the filters so pages and links keep it.
+    sort: str = ""
 
     @classmethod
     def from_query(cls, data: QueryDict) -> "ContactFilter":
-        return cls(**{name: data.get(name, "").strip() for name in cls.__dataclass_fields__})
+        values = {name: data.get(name, "").strip() for name in cls.__dataclass_fields__}
+        if values["sort"].removeprefix("-") not in CONTACT_SORTS:
+            values["sort"] = ""  # a stale or made-up link: the default order, not an error
+        return cls(**values)
 
     @property
     def params(self) -> dict[str, str]:
@@ -43,7 +50,44 @@ class ContactFilter:
 
     @property
     def active(self) -> bool:
-        return any(asdict(self).values())
+        return any(v for k, v in asdict(self).items() if k != "sort")
+
+    def sort_link(self, key: str) -> str:
+        """The query string a column header links to: sorted by ``key`` ascending, or
+        descending when the list is already sorted ascending by it; back to page 1."""
+        return urlencode({**self.params, "sort": f"-{key}" if self.sort == key else key})
+
+    def sort_direction(self, key: str) -> str:
+        """ "ascending" or "descending" when the list is sorted by ``key`` (as aria-sort
+        names it), else ""."""
+        if self.sort.removeprefix("-") != key:
+            return ""
+        return "descending" if self.sort.startswith("-") else "ascending"
+
+
+# What the contact list can be sorted by. ``opted_out`` is annotated by the caller
+# (optout.selectors.with_optout_status): the address book knows nothing of opt-outs.
+CONTACT_SORTS: dict[str, tuple] = {
+    "name": (Lower("first_name"), Lower("last_name")),
+    "phone": ("phone",),
+    "email": ("email",),
+    "created": ("created_at",),
+    "status": ("opted_out",),
+}
+
+
+def sort_contacts(contacts: QuerySet[Contact], *, sort: str) -> QuerySet[Contact]:
+    """``contacts`` in the order ``sort`` names (see ``CONTACT_SORTS``), ties broken by id
+    so that a page never repeats or loses a contact; by id when ``sort`` is empty."""
+    key = sort.removeprefix("-")
+    if key not in CONTACT_SORTS:
+        return contacts.order_by("id")
+    descending = sort.startswith("-")
+    order = []
+    for column in CONTACT_SORTS[key]:
+        expression = F(column) if isinstance(column, str) else column
+        order.append(expression.desc() if descending else expression.asc())
+    return contacts.order_by(*order, "-id" if descending else "id")
 
 
 def filter_contacts(*, company: Company, filters: ContactFilter) -> QuerySet[Contact]:
@@ -94,7 +138,12 @@ def _search(company: Company, query: str) -> Q:
 
 
 def groups_of(*, company: Company) -> QuerySet[Group]:
-    return Group.objects.filter(company=company).annotate(size=Count("contacts"))
+    # Ordered here: Meta.ordering does not apply to a query with GROUP BY.
+    return (
+        Group.objects.filter(company=company)
+        .annotate(size=Count("contacts"))
+        .order_by(Lower("name"), "id")
+    )
 
 
 def countries_of(*, company: Company) -> list[str]:

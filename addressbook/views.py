@@ -10,7 +10,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 # The dashboard shows each contact's opt-out status: these screens compose the address
 # book with the opt-out record. The address book's models and services know nothing of it.
 from optout.selectors import (
-    consent_timeline,
     reachable_for_marketing,
     suppressed_contacts,
     suppression_for,
@@ -20,7 +19,14 @@ from optout.selectors import (
 from .exports import contacts_csv
 from .forms import ContactForm, CustomFieldForm, GroupForm
 from .models import Contact, CustomField, Group
-from .selectors import ContactFilter, countries_of, custom_fields_of, filter_contacts, groups_of
+from .selectors import (
+    ContactFilter,
+    countries_of,
+    custom_fields_of,
+    filter_contacts,
+    groups_of,
+    sort_contacts,
+)
 from .services import (
     ContactError,
     FieldError,
@@ -39,6 +45,15 @@ from .services import (
 )
 from .tenancy import company_required, get_for_company, switch_company
 
+# The contact list's sortable columns, in the order they are shown.
+SORT_COLUMNS = [
+    ("name", "Name"),
+    ("phone", "Phone"),
+    ("email", "Email"),
+    ("created", "Added"),
+    ("status", "Status"),
+]
+
 
 def _filtered(request: HttpRequest, filters: ContactFilter):
     contacts = filter_contacts(company=request.company, filters=filters)
@@ -53,9 +68,10 @@ def _filtered(request: HttpRequest, filters: ContactFilter):
 @company_required
 def contact_list(request: HttpRequest) -> HttpResponse:
     filters = ContactFilter.from_query(request.GET)
-    contacts = with_optout_status(
-        company=request.company, contacts=_filtered(request, filters)
-    ).order_by("id")
+    contacts = sort_contacts(
+        with_optout_status(company=request.company, contacts=_filtered(request, filters)),
+        sort=filters.sort,
+    )
     page = Paginator(contacts, 50).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -65,6 +81,15 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "groups": groups_of(company=request.company),
         "countries": countries_of(company=request.company),
         "custom_fields": custom_fields_of(company=request.company),
+        "sort_columns": [
+            {
+                "key": key,
+                "label": label,
+                "link": filters.sort_link(key),
+                "direction": filters.sort_direction(key),
+            }
+            for key, label in SORT_COLUMNS
+        ],
     }
     template = "addressbook/contact_list.html"
     if request.htmx:
@@ -136,7 +161,6 @@ def _contact_form(request: HttpRequest, contact: Contact | None) -> HttpResponse
     if contact:
         addresses = contact.addresses
         context["suppression"] = suppression_for(company=request.company, addresses=addresses)
-        context["timeline"] = consent_timeline(company=request.company, addresses=addresses)
     status = 400 if form.errors else 200
     return render(request, "addressbook/contact_form.html", context, status=status)
 

@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from addressbook.models import Company
-from addressbook.selectors import countries_of
+from addressbook.selectors import countries_of, groups_of
 
 from .models import Campaign, Channel
 from .personalize import PLACEHOLDERS
@@ -78,7 +78,7 @@ class CampaignForm(forms.Form):
         self.fields["sender"].widget.attrs["placeholder"] = company.default_sender
         # The live length counter beside the form says what the body costs.
         self.fields["body"].widget.attrs["aria-describedby"] = "id_body_help length"
-        self.fields["groups"].queryset = company.groups.all()
+        self.fields["groups"].queryset = groups_of(company=company)
         saved = campaign.countries if campaign else []
         self.fields["countries"].choices = [
             (c, c) for c in sorted({*countries_of(company=company), *saved})

@@ -8,8 +8,10 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 
 from addressbook.models import Company
+from optout.selectors import optouts_per_campaign
 
 from .models import Campaign, CampaignChunk, SentTally
+from .selectors import delivered_per_campaign
 
 
 def sent_between(*, company: Company, start: datetime, end: datetime) -> int:
@@ -57,13 +59,7 @@ def campaigns_sending(*, company: Company) -> list[SendingNow]:
     if not campaigns:
         return []
     ids = [c.pk for c in campaigns]
-    sent = dict(
-        SentTally.objects.filter(company=company, campaign_id__in=ids)
-        .order_by()
-        .values("campaign_id")
-        .annotate(sent=Sum("sent"))
-        .values_list("campaign_id", "sent")
-    )
+    sent = sent_per_campaign(company=company, ids=ids)
     chunks = {
         row["campaign_id"]: row
         for row in CampaignChunk.objects.filter(campaign__company=company, campaign_id__in=ids)
@@ -80,6 +76,45 @@ def campaigns_sending(*, company: Company) -> list[SendingNow]:
         )
         for c in campaigns
     ]
+
+
+def sent_per_campaign(*, company: Company, ids: list[int]) -> dict[int, int]:
+    """What the gateway took of each of these campaigns, from the tally; none: left out."""
+    if not ids:
+        return {}
+    return dict(
+        SentTally.objects.filter(company=company, campaign_id__in=ids)
+        .order_by()
+        .values("campaign_id")
+        .annotate(sent=Sum("sent"))
+        .values_list("campaign_id", "sent")
+    )
+
+
+@dataclass(frozen=True)
+class ListFigures:
+    """A campaign's line in the campaign list."""
+
+    sent: int  # accepted by the gateway (the tally: a later failure does not take it back)
+    delivered: int
+    optouts: int  # attributed to the campaign
+
+    @property
+    def optout_percent(self) -> float:
+        """Opt-outs per message the gateway accepted, as the report's per-country rate."""
+        return round(100 * self.optouts / self.sent, 2) if self.sent else 0.0
+
+
+def list_figures(*, company: Company, campaigns: list[Campaign]) -> dict[int, ListFigures]:
+    """Sent, delivered and opted out for a page of campaigns: three grouped reads for the
+    whole page (the tally, the delivered messages, the opt-out events), whatever its size."""
+    ids = [c.pk for c in campaigns]
+    sent = sent_per_campaign(company=company, ids=ids)
+    delivered = delivered_per_campaign(company=company, ids=ids)
+    optouts = optouts_per_campaign(company=company, campaign_ids=ids)
+    return {
+        pk: ListFigures(sent.get(pk, 0), delivered.get(pk, 0), optouts.get(pk, 0)) for pk in ids
+    }
 
 
 def campaigns_paused_by_alarm(*, company: Company) -> list[Campaign]:

@@ -381,6 +381,16 @@ def messages_of(*, company: Company) -> QuerySet[Message]:
     return Message.objects.filter(company=company)
 
 
+def messages_to(*, company: Company, contact: Contact) -> QuerySet[Message]:
+    """Every message the company sent this contact, campaigns' and transactional ones,
+    newest first (found on the contact's own index, then sorted: a person's few)."""
+    return (
+        Message.objects.filter(company=company, contact=contact)
+        .select_related("campaign")
+        .order_by("-created_at", "-id")
+    )
+
+
 def first_sent_at(*, company: Company, campaign_id: int, to: str) -> datetime | None:
     """When the campaign first sent to this address, if it did: found through the
     address's contacts, one probe of the (campaign, contact) index each, so the message
@@ -426,6 +436,24 @@ def _status_counts(*, campaign: Campaign) -> dict[str, int]:
             .annotate(n=Count("*"))
             .values_list("status", "n")
         )
+
+
+def delivered_per_campaign(*, company: Company, ids: list[int]) -> dict[int, int]:
+    """Messages a delivery report says reached the phone, for each of these campaigns of
+    the company; none: left out. One grouped count on the (campaign, status) index; the
+    company is pinned through the campaign, a join of a few rows, so no message row is
+    read for it (see ``_status_counts``)."""
+    if not ids:
+        return {}
+    return dict(
+        Message.objects.filter(
+            campaign__company=company, campaign_id__in=ids, status=Message.Status.DELIVERED
+        )
+        .order_by()
+        .values("campaign_id")
+        .annotate(n=Count("*"))
+        .values_list("campaign_id", "n")
+    )
 
 
 def campaign_stats(*, campaign: Campaign, counts: dict[str, int]) -> CampaignStats:

@@ -13,6 +13,7 @@ from addressbook.tenancy import company_required, get_for_company
 
 from .forms import CampaignForm, ScheduleForm
 from .models import Campaign, Message
+from .overview import list_figures
 from .reports import REPORT_CSV, CampaignReport, campaign_report, report_csv
 from .segments import replace_lookalikes
 from .selectors import (
@@ -46,8 +47,10 @@ NOT_A_DRAFT = "Only a draft can be edited; cancel its schedule first."
 @require_GET
 @company_required
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    campaigns = campaigns_of(company=request.company)
-    return render(request, "campaigns/campaign_list.html", {"campaigns": campaigns})
+    page = Paginator(campaigns_of(company=request.company), 50).get_page(request.GET.get("page"))
+    figures = list_figures(company=request.company, campaigns=list(page))
+    rows = [(campaign, figures[campaign.pk]) for campaign in page]
+    return render(request, "campaigns/campaign_list.html", {"page": page, "rows": rows})
 
 
 @require_http_methods(["GET", "POST"])

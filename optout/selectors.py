@@ -174,9 +174,26 @@ def leave_reasons(*, company: Company) -> list[tuple[str, str]]:
 
 
 def optouts_for_campaign(*, company: Company, campaign_id: int) -> QuerySet[ConsentEvent]:
-    return ConsentEvent.objects.filter(
-        company=company, campaign_id=campaign_id, kind=ConsentEvent.Kind.OPT_OUT
+    return _campaign_optouts(company).filter(campaign_id=campaign_id)
+
+
+def optouts_per_campaign(*, company: Company, campaign_ids: list[int]) -> dict[int, int]:
+    """Opt-outs attributed to each of these campaigns, counted as ``optouts_for_campaign``
+    counts them, in one GROUP BY on the (company, campaign_id) index; none: left out."""
+    if not campaign_ids:
+        return {}
+    return dict(
+        _campaign_optouts(company)
+        .filter(campaign_id__in=campaign_ids)
+        .order_by()
+        .values("campaign_id")
+        .annotate(n=Count("id"))
+        .values_list("campaign_id", "n")
     )
+
+
+def _campaign_optouts(company: Company) -> QuerySet[ConsentEvent]:
+    return ConsentEvent.objects.filter(company=company, kind=ConsentEvent.Kind.OPT_OUT)
 
 
 def reason_counts(events: QuerySet[ConsentEvent]) -> list[tuple[str, int]]:
@@ -192,6 +209,15 @@ def route_for_reply(*, shortcode: str, address: str) -> ReplyRoute | None:
         ReplyRoute.objects.filter(shortcode=shortcode, address=address)
         .select_related("company")
         .first()
+    )
+
+
+def replies_from(*, company: Company, phone: str) -> QuerySet[InboundMessage]:
+    """Every reply this number sent the company, newest first; none without a number."""
+    if not phone:
+        return InboundMessage.objects.none()
+    return InboundMessage.objects.filter(company=company, sender_e164=phone).order_by(
+        "-received_at", "-id"
     )
 
 

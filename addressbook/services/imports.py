@@ -36,6 +36,9 @@ BATCH_SIZE = 2000
 STALLED_AFTER = timedelta(minutes=2)
 PREVIEW_ROWS = 20
 BASE_FIELDS = ("phone", "email", "first_name", "last_name", "country")
+# Outcomes that write the row's values to a contact: a warning about a value left out
+# matters only for these.
+TAKEN = ("created", "updated", "unchanged")
 
 
 class ImportProblem(ValueError):
@@ -213,6 +216,7 @@ def _rules(job: ImportJob) -> UpsertRules:
         mode=job.mode,
         job=job,
         group_id=job.group_id,
+        lenient_custom=True,
     )
 
 
@@ -225,17 +229,25 @@ def _import_batch(job: ImportJob, batch, rules: UpsertRules, suppressed_of) -> N
     lock_contacts(job.company)
     outcomes = _decide(job, batch, rules)
     write_rows(rules=rules, outcomes=outcomes, suppressed_of=suppressed_of)
+    warned = [o for o in outcomes if o.outcome in TAKEN and o.warnings]
+    # Rejected rows and rows taken with a warning go to the same issues file, each with
+    # what to fix; a warning's reason starts "Imported without".
     ImportRejection.objects.bulk_create(
         [
             ImportRejection(job=job, row=o.row, reason=o.reason[:255], values=o.values[:50])
             for o in outcomes
             if o.outcome == "invalid"
+        ]
+        + [
+            ImportRejection(job=job, row=o.row, reason=o.warning[:255], values=o.values[:50])
+            for o in warned
         ],
         ignore_conflicts=True,
     )
     counts = Counter(job.counts)
     counts.update(o.outcome for o in outcomes)
     counts["opted_out"] += sum(o.opted_out for o in outcomes)
+    counts["warned"] += len(warned)  # also counted in their outcome: not another row
     job.counts = {name: n for name, n in counts.items() if n}
     job.rows_done = batch[-1][0]
     job.heartbeat_at = timezone.now()

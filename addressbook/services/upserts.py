@@ -62,6 +62,14 @@ class RowOutcome:
     fields: dict = field(default_factory=dict)
     opted_out: bool = False
     contact_id: int | None = None
+    # Custom values left out of a row that was taken all the same, each as
+    # "<field's label>: <what is wrong with the value>" (see ``UpsertRules.lenient_custom``).
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def warning(self) -> str:
+        """The warnings as one line, as the import's issues file and preview say them."""
+        return f"Imported without {'; '.join(self.warnings)}" if self.warnings else ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,11 @@ class UpsertRules:
     # the same file wrote is a duplicate, found without holding the file's keys in memory.
     job: ImportJob | None = None
     group_id: int | None = None
+    # A custom value that cannot be read leaves that field out of the row (empty on a new
+    # contact, as it was on an existing one) with a warning, instead of rejecting the row:
+    # a file of thousands of rows should not lose a person to one typo in a number. The
+    # import asks for it; the API's upsert answers the caller, who can fix and resend.
+    lenient_custom: bool = False
 
     @classmethod
     def of(cls, company: Company, **options) -> "UpsertRules":
@@ -120,7 +133,7 @@ def read_row(
             return invalid(str(exc))
     if not fields["phone"] and not fields["email"]:
         return invalid("No phone number or email address")
-    cleaned = {}
+    cleaned, warnings = {}, []
     for key, value in custom.items():
         if not value.strip():
             continue
@@ -130,9 +143,14 @@ def read_row(
             cleaned[key] = clean_custom_value(rules.custom_fields[key], value)
         except ValueError as exc:
             # By the name the marketer gave the field, as the file's columns are mapped.
-            return invalid(f"{rules.custom_fields[key].name}: {exc}")
+            problem = f"{rules.custom_fields[key].name}: {exc}"
+            if not rules.lenient_custom:
+                return invalid(problem)
+            warnings.append(problem)
     fields["custom"] = cleaned
-    return RowOutcome(row=number, values=values, outcome="pending", fields=fields)
+    return RowOutcome(
+        row=number, values=values, outcome="pending", fields=fields, warnings=warnings
+    )
 
 
 def decide_rows(*, rules: UpsertRules, outcomes: list[RowOutcome]) -> list[RowOutcome]:

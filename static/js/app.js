@@ -24,3 +24,26 @@ document.addEventListener("click", async (event) => {
     button.textContent = "Press Ctrl+C to copy";
   }
 });
+
+// A checkbox with data-select-all="<name>" ticks or clears every box of that name in its
+// form (the contact list's page); it follows them when they are ticked one by one.
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  const form = box.form;
+  if (!form || box.type !== "checkbox") {
+    return;
+  }
+  if (box.dataset.selectAll) {
+    for (const each of form.querySelectorAll(`input[name="${box.dataset.selectAll}"]`)) {
+      each.checked = box.checked;
+    }
+    return;
+  }
+  const all = form.querySelector(`input[data-select-all="${box.name}"]`);
+  if (all) {
+    const boxes = [...form.querySelectorAll(`input[name="${box.name}"]`)];
+    const ticked = boxes.filter((each) => each.checked).length;
+    all.checked = ticked === boxes.length;
+    all.indeterminate = ticked > 0 && ticked < boxes.length;
+  }
+});

@@ -255,24 +255,107 @@ def test_an_import_never_replaces_an_opted_out_address(company):
 @pytest.mark.parametrize(
     "value", ["Infinity", "-inf", "NaN", "sNaN", "1e5000000", "10000000000000000"]
 )
-def test_unreasonable_numbers_are_rejected_rows_not_crashes(company, value):
+def test_unreasonable_numbers_are_left_out_not_crashes(company, value):
     CustomField.objects.create(company=company, name="Visits", key="visits", type="number")
     job = create_import(
         company=company, upload=upload("n.csv", f"phone,visits\n+31612345678,{value}\n".encode())
     )
     job = run_import(job_id=job.pk)
     assert job.status == ImportJob.Status.DONE
-    assert job.counts == {"invalid": 1}
+    assert job.counts == {"created": 1, "warned": 1}
     assert "is not a number" in job.rejections.get().reason
+    assert company.contacts.get().custom == {}
 
 
-def test_a_rejected_custom_value_is_named_by_its_field(company):
+def test_a_bad_custom_value_leaves_the_field_empty_and_names_it(company):
     CustomField.objects.create(company=company, name="Visites", key="visits", type="number")
+    CustomField.objects.create(company=company, name="Ville", key="city")
     job = create_import(
-        company=company, upload=upload("n.csv", b"phone,visites\n+31612345678,abc\n")
+        company=company,
+        upload=upload("n.csv", b"phone,visites,ville\n+31612345678,abc,Gouda\n+31612345679,3,\n"),
     )
     job = run_import(job_id=job.pk)
-    assert job.rejections.get().reason == "Visites: “abc” is not a number"
+    assert job.counts == {"created": 2, "warned": 1}
+    contacts = {c.phone: c.custom for c in company.contacts.all()}
+    assert contacts == {"+31612345678": {"city": "Gouda"}, "+31612345679": {"visits": 3}}
+    warning = job.rejections.get()
+    assert warning.row == 1
+    assert warning.reason == "Imported without Visites: “abc” is not a number"
+
+
+def test_on_update_a_bad_custom_value_leaves_the_field_as_it_was(company):
+    CustomField.objects.create(company=company, name="Visites", key="visits", type="number")
+    CustomField.objects.create(company=company, name="Né le", key="born", type="date")
+    contact = ContactFactory(company=company, phone="+31612345678", custom={"visits": 7})
+    job = create_import(
+        company=company,
+        upload=upload(
+            "u.csv", "phone,first_name,visites,né le\n+31612345678,Ada,abc,31-02-1990\n".encode()
+        ),
+    )
+    job = run_import(job_id=job.pk)
+    contact.refresh_from_db()
+    assert (contact.first_name, contact.custom) == ("Ada", {"visits": 7})
+    assert job.counts == {"updated": 1, "warned": 1}
+    assert job.rejections.get().reason == (
+        "Imported without Visites: “abc” is not a number; "
+        "Né le: “31-02-1990” is not a date (use YYYY-MM-DD or DD-MM-YYYY)"
+    )
+
+
+def test_a_warned_row_that_is_not_written_has_no_warning(company):
+    CustomField.objects.create(company=company, name="Visites", key="visits", type="number")
+    job = create_import(
+        company=company,
+        upload=upload("d.csv", b"phone,visites\n+31612345678,1\n+31612345678,abc\n"),
+    )
+    job = run_import(job_id=job.pk)
+    assert job.counts == {"created": 1, "duplicate": 1}
+    assert not job.rejections.exists()
+
+
+def test_a_bad_value_never_brings_an_opted_out_person_back(company):
+    from optout.selectors import reachable_for_marketing
+
+    CustomField.objects.create(company=company, name="Visites", key="visits", type="number")
+    record_optout(company=company, address="+31612345678", source="api")
+    job = create_import(
+        company=company, upload=upload("o.csv", b"phone,visites\n+31612345678,abc\n")
+    )
+    job = run_import(job_id=job.pk, suppressed_of=suppressed_among)
+    assert job.counts == {"created": 1, "warned": 1, "opted_out": 1}
+    assert not reachable_for_marketing(company=company, contacts=company.contacts.all()).exists()
+
+
+def test_warnings_are_counted_once_when_an_import_resumes(company, monkeypatch):
+    from addressbook.services import imports
+
+    CustomField.objects.create(company=company, name="Visites", key="visits", type="number")
+    lines = ["phone,visites"] + [f"+3161{i:07d},{'abc' if i % 2 else i}" for i in range(1, 11)]
+    job = create_import(company=company, upload=upload("w.csv", "\n".join(lines).encode()))
+    monkeypatch.setattr(imports, "BATCH_SIZE", 4)
+
+    def stop_after_first_batch(job):
+        raise KeyboardInterrupt  # the worker dies right after a committed batch
+
+    with pytest.raises(KeyboardInterrupt):
+        run_import(job_id=job.pk, progress=stop_after_first_batch)
+    job = run_import(job_id=job.pk)
+
+    assert job.counts == {"created": 10, "warned": 5}
+    assert list(job.rejections.values_list("row", flat=True)) == [1, 3, 5, 7, 9]
+    assert company.contacts.count() == 10
+
+
+def test_the_preview_says_which_value_is_left_out(company):
+    CustomField.objects.create(company=company, name="Visites", key="visits", type="number")
+    job = create_import(
+        company=company, upload=upload("p.csv", b"phone,visites\n+31612345678,abc\n")
+    )
+    (outcome,) = preview_import(job=job)
+    assert outcome.outcome == "created"
+    assert outcome.warning == "Imported without Visites: “abc” is not a number"
+    assert not company.contacts.exists()
 
 
 def test_two_rows_reaching_one_contact_by_phone_and_email_count_once(company):

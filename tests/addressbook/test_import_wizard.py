@@ -178,3 +178,36 @@ def _file(name: str, content: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, content, content_type="text/csv")
+
+
+def test_a_bad_custom_value_is_a_warning_in_preview_summary_and_file(marketer_client, company):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from addressbook.services.imports import run_import
+
+    CustomField.objects.create(company=company, name="Visites", key="visits", type="number")
+    content = b"phone,visites\n+31612345678,abc\n+31612345679,4\n"
+    file = SimpleUploadedFile("v.csv", content, content_type="text/csv")
+    url = marketer_client.post("/imports/new/", {"file": file})["Location"]
+    job = ImportJob.objects.get()
+    form = {f"col-{i}": v for i, v in job.mapping.items()}
+    settings = {"encoding": job.encoding, "delimiter": job.delimiter, "mode": "update"}
+    preview = marketer_client.post(url, {**form, **settings, "action": "preview"}).content
+    preview = preview.decode()
+    warning = "Imported without Visites: “abc” is not a number"
+    assert f'New contact <span class="warning" data-warning>— {warning}</span>' in preview
+
+    assert marketer_client.post(url, {**form, **settings, "action": "start"}).status_code == 302
+    run_import(job_id=job.pk)  # as the worker does
+    page = marketer_client.get(url).content.decode()
+    assert '<dd data-count="created">2</dd>' in page
+    assert '<dd data-count="invalid">0</dd>' in page
+    assert '<dd data-count="warned">1</dd>' in page
+    assert "Download the rows imported with a value left out" in page
+    issues = marketer_client.get(f"/imports/{job.pk}/rejected.csv")
+    lines = b"".join(issues.streaming_content).decode("utf-8-sig").strip().splitlines()
+    assert lines == [
+        "Row,Reason,phone,visites",
+        "1,Imported without Visites: “abc” is not a number,'+31612345678,abc",  # not a formula
+    ]
+    assert Contact.objects.get(phone="+31612345678").custom == {}

@@ -83,6 +83,9 @@ def test_the_contact_page_links_its_addresses_certificates(marketer_client, comp
     record_optout(company=company, address=NUMBER, source=Source.SMS_KEYWORD, raw_text="STOP")
 
     page = marketer_client.get(reverse("addressbook:contact-edit", args=[contact.pk]))
+    assert reverse("insights:contact-history", args=[contact.pk]) in page.content.decode()
+    # The history the contact's page loads.
+    page = marketer_client.get(reverse("insights:contact-history", args=[contact.pk]))
 
     text = page.content.decode()
     assert "Consent history" in text
