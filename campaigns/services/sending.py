@@ -110,6 +110,28 @@ def dispatch(*, campaign_id: int) -> int:
     return queued
 
 
+def release_held_chunks(*, campaign_ids: list[int] | None = None) -> int:
+    """Hand out again, now, the chunks of sending campaigns (of these, or all) that wait
+    for sending hours: their next run judges the hours afresh, sends whoever may get it
+    now and holds the rest until their own opening. Returns how many chunks it released.
+
+    For when the hours may have changed under them (a country rule edited, a resume, an
+    override): the time a chunk was held until was judged by the rules of its last run.
+    """
+    held = CampaignChunk.objects.filter(
+        done_at__isnull=True,
+        not_before__gt=timezone.now(),
+        campaign__status=Campaign.Status.SENDING,
+    )
+    if campaign_ids is not None:
+        held = held.filter(campaign_id__in=campaign_ids)
+    campaigns = sorted(set(held.values_list("campaign_id", flat=True)))
+    released = held.update(not_before=None)
+    for campaign_id in campaigns:
+        dispatch(campaign_id=campaign_id)
+    return released
+
+
 def tick() -> None:
     """Periodic: start campaigns whose time has come and hand out chunks whose worker
     or queued task was lost."""
@@ -169,8 +191,13 @@ class _Lease:
 
     def hold(self, *, until: datetime) -> None:
         """Done for now; the rest waits for its sending hours, then is dispatched again."""
+        overridden = Campaign.objects.filter(
+            pk=self.chunk.campaign_id, hours_overridden_at__isnull=False
+        ).exists()
         CampaignChunk.objects.filter(pk=self.chunk.pk, lease=self.token).update(
-            leased_until=None, not_before=until
+            # Overridden while this run judged the hours: the next run sends them.
+            leased_until=None,
+            not_before=None if overridden else until,
         )
 
     def finish(self) -> bool:
@@ -278,7 +305,7 @@ def _due_now(campaign: Campaign, queued) -> tuple[list[int], datetime | None]:
     """The queued messages that may go now, and when the first of the others may: a
     recipient outside their country's sending hours waits for them, never dropped."""
     rows = queued.order_by("id").values_list("id", "country", "to")
-    if campaign.channel != Channel.SMS:
+    if campaign.channel != Channel.SMS or campaign.hours_overridden_at:
         return [pk for pk, _, _ in rows], None
     hours = SendHours(country_rules(), judged_at())
     due, held_until = [], None
