@@ -51,12 +51,13 @@ class CampaignAdmin(admin.ModelAdmin):
             for campaign in queryset
         )
         skipped = queryset.count() - changed
-        self.message_user(
-            request,
-            f"{changed} campaign(s) now send their held messages whatever the recipients' "
-            "hours; the campaign page says who decided it.",
-            messages.SUCCESS,
-        )
+        if changed:
+            self.message_user(
+                request,
+                f"{changed} campaign(s) now send their held messages whatever the "
+                "recipients' hours; the campaign page says who decided it.",
+                messages.SUCCESS,
+            )
         if skipped:
             self.message_user(
                 request,
