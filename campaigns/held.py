@@ -186,5 +186,14 @@ def _judge(rows: Iterable[tuple[str, str, int]], hours: SendHours) -> list[HeldG
     return sorted(groups, key=lambda g: (g.opens_at, g.country_name, g.city))
 
 
+# Said with "the": "in the United States", "in the Netherlands".
+_WITH_THE = ("United ", "Netherlands", "Philippines", "Bahamas", "Gambia", "Maldives")
+
+
 def _country_name(code: str) -> str:
-    return (_region_display_name(code, "en") if code else "") or code or "unknown countries"
+    name = (_region_display_name(code, "en") if code else "") or code
+    if not name:
+        return "an unknown country"
+    if name.startswith(_WITH_THE) or name.endswith((" Republic", " Islands")):
+        return f"the {name}"
+    return name

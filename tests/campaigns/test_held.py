@@ -58,8 +58,8 @@ def test_before_sending_each_country_and_zone_has_its_own_opening(seeded_default
     assert _said(held) == [
         "1 in South Africa from Monday 08:00 Johannesburg time",
         "2 in France from Monday 08:00 Paris time",
-        "1 in United States from Monday 08:00 New York time",
-        "1 in United States from Monday 08:00 Los Angeles time",
+        "1 in the United States from Monday 08:00 New York time",
+        "1 in the United States from Monday 08:00 Los Angeles time",
     ]
     assert held.recipients == 5  # the German one goes at once
 

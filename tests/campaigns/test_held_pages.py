@@ -41,8 +41,8 @@ def test_before_send_the_draft_says_who_would_wait_and_until_when(
     for line in (
         "<strong>1</strong> in South Africa from Monday 08:00 Johannesburg time",
         "<strong>1</strong> in France from Monday 08:00 Paris time",
-        "<strong>1</strong> in United States from Monday 08:00 New York time",
-        "<strong>1</strong> in United States from Monday 08:00 Los Angeles time",
+        "<strong>1</strong> in the United States from Monday 08:00 New York time",
+        "<strong>1</strong> in the United States from Monday 08:00 Los Angeles time",
     ):
         assert line in page
     assert "Send now (5 contacts)" in page
@@ -105,8 +105,8 @@ def test_while_sending_each_country_has_its_own_opening(
         ).content.decode()
     # Sunday noon in Paris: France and South Africa shut until Monday, the US until 08:00.
     expected = [
-        "<strong>1</strong> in United States from Sunday 08:00 New York time",
-        "<strong>1</strong> in United States from Sunday 08:00 Los Angeles time",
+        "<strong>1</strong> in the United States from Sunday 08:00 New York time",
+        "<strong>1</strong> in the United States from Sunday 08:00 Los Angeles time",
         "<strong>1</strong> in South Africa from Monday 08:00 Johannesburg time",
         "<strong>1</strong> in France from Monday 08:00 Paris time",
     ]
