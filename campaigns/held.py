@@ -17,7 +17,6 @@ from django.utils.dateformat import format as format_date
 from phonenumbers.geocoder import _region_display_name
 
 from addressbook.models import Company, Contact
-from addressbook.scoping import unscoped
 from optout.selectors import country_rules, reachable_for_marketing
 from optout.sendhours import SendHours, finer_prefix_length, judged_at
 
@@ -116,9 +115,10 @@ def held_in_campaign(*, campaign: Campaign) -> HeldSummary:
     hours = SendHours(country_rules(), at)
     if not hours.holds_anyone():
         return HeldSummary(at, [])
-    with unscoped(reason="the campaign was taken from its company: its messages are too"):
-        queued = Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED)
-        rows = _groups(queued.order_by(), hours, country="country", phone="to")
+    queued = Message.objects.filter(
+        company_id=campaign.company_id, campaign=campaign, status=Message.Status.QUEUED
+    )
+    rows = _groups(queued.order_by(), hours, country="country", phone="to")
     return HeldSummary(at, _judge(rows, hours))
 
 

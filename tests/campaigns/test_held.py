@@ -196,3 +196,26 @@ def test_override_is_once_and_only_for_a_started_campaign(seeded_defaults, compa
     assert override_send_hours(campaign=campaign, actor=staff)
     assert not override_send_hours(campaign=campaign, actor=staff)
     assert AuditEvent.objects.filter(action="campaign.hours_overridden").count() == 1
+
+
+def test_a_paused_campaign_overridden_sends_the_held_on_resume(seeded_defaults, company, outbox):
+    campaign, chunk = _held_campaign(company)
+    staff = UserFactory(is_staff=True)
+    with time_machine.travel(SUNDAY, tick=False):
+        assert pause_campaign(campaign=campaign)
+        assert override_send_hours(campaign=campaign, actor=staff)
+        chunk.refresh_from_db()
+        assert chunk.not_before is not None, "nothing goes out while paused"
+        assert resume_campaign(campaign=campaign)
+        _run(chunk)
+    assert [sms.to for sms in outbox] == [DE, FR]
+
+
+def test_contacts_without_a_country_are_judged_by_their_number(seeded_defaults, company):
+    CountryRule.objects.filter(country="ZZ").update(send_hours={"sun": None})
+    ContactFactory(company=company, phone="+4915123456789", country="")
+    campaign = CampaignFactory(company=company)
+    with time_machine.travel(SUNDAY, tick=False):
+        assert _said(held_before_send(campaign=campaign)) == [
+            "1 in an unknown country from Monday 00:00 Berlin time"
+        ]
