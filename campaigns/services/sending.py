@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from optout.models import CountryRule
 from optout.selectors import (
     country_rules,
     only_suppressed,
@@ -171,6 +172,7 @@ def _backoff(attempt: int) -> float:
 class _Lease:
     chunk: CampaignChunk
     token: str
+    taken_at: datetime
 
     def renew(self) -> bool:
         return bool(
@@ -191,13 +193,18 @@ class _Lease:
 
     def hold(self, *, until: datetime) -> None:
         """Done for now; the rest waits for its sending hours, then is dispatched again."""
-        overridden = Campaign.objects.filter(
-            pk=self.chunk.campaign_id, hours_overridden_at__isnull=False
-        ).exists()
+        # Staff overrode the hours, or changed a rule, while this run judged them by the
+        # old ones: no waiting then, the next run judges again.
+        changed = (
+            Campaign.objects.filter(
+                pk=self.chunk.campaign_id, hours_overridden_at__isnull=False
+            ).exists()
+            or CountryRule.objects.filter(
+                updated_at__range=(self.taken_at, timezone.now())
+            ).exists()
+        )
         CampaignChunk.objects.filter(pk=self.chunk.pk, lease=self.token).update(
-            # Overridden while this run judged the hours: the next run sends them.
-            leased_until=None,
-            not_before=None if overridden else until,
+            leased_until=None, not_before=None if changed else until
         )
 
     def finish(self) -> bool:
@@ -221,7 +228,7 @@ def _take_lease(chunk_id: int, task_token: str) -> _Lease | None:
     if not taken:
         return None
     chunk = CampaignChunk.objects.select_related("campaign__company").get(pk=chunk_id)
-    return _Lease(chunk, token)
+    return _Lease(chunk, token, now)
 
 
 def send_chunk(*, chunk_id: int, task_token: str = "", attempt: int = 0) -> None:

@@ -219,3 +219,22 @@ def test_contacts_without_a_country_are_judged_by_their_number(seeded_defaults, 
         assert _said(held_before_send(campaign=campaign)) == [
             "1 in an unknown country from Monday 00:00 Berlin time"
         ]
+
+
+def test_a_rule_changed_during_a_run_does_not_hold_by_the_old_rule(seeded_defaults, company):
+    """The run judged the hours by the rule it read; saved meanwhile, the chunk is handed
+    out again at once instead of waiting until the opening the old rule gave."""
+    from campaigns.services.sending import _take_lease
+
+    campaign, chunk = _held_campaign(company)
+    chunk.not_before = None
+    chunk.save()
+    with time_machine.travel(SUNDAY, tick=False):
+        lease = _take_lease(chunk.pk, "")
+    with time_machine.travel(datetime(2026, 12, 6, 12, 1, tzinfo=PARIS), tick=False):
+        rule = CountryRule.objects.get(country="FR")
+        rule.send_hours = {}
+        rule.save()
+        lease.hold(until=datetime(2026, 12, 7, 8, 0, tzinfo=PARIS))
+    chunk.refresh_from_db()
+    assert chunk.not_before is None and chunk.leased_until is None
