@@ -82,3 +82,23 @@ def test_marketer_sees_who_waits_for_their_hours(live_server, sized_page, abroad
     expect(held.locator("li")).to_have_text(LINES)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.screenshot(path=SHOTS / f"campaign-held-sending-{size}.png")
+
+
+@pytest.mark.browser
+def test_the_editor_says_who_would_wait_as_the_audience_changes(live_server, sized_page, abroad):
+    size, page = sized_page
+    user, _, _ = abroad
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill("pw-for-tests")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).not_to_have_url(re.compile("/login/"))
+    page.goto(f"{live_server.url}/campaigns/new/")
+    held = page.locator("#preview-panel [data-held]")
+    expect(held.locator("li")).to_have_text(LINES)
+
+    page.get_by_label("FR", exact=True).check()
+    expect(held.locator("li")).to_have_text([LINES[1]])
+    assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["viewport"]["width"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#preview-panel").screenshot(path=SHOTS / f"campaign-held-editor-{size}.png")
