@@ -207,6 +207,10 @@ class AuditEvent(models.Model):
         CAMPAIGN_ALARM = "campaign.alarm", "Campaign paused by the opt-out alarm"
         CAMPAIGN_PAUSED = "campaign.paused", "Campaign paused"
         CAMPAIGN_RESUMED = "campaign.resumed", "Campaign resumed"
+        CAMPAIGN_HOURS_OVERRIDDEN = (
+            "campaign.hours_overridden",
+            "Campaign's held messages sent outside sending hours",
+        )
         SUPPRESSIONS_IMPORTED = "suppressions.imported", "Opt-out list uploaded"
         PERSON_ERASED = "person.erased", "Person erased"
         PERSON_EXPORTED = "person.exported", "Person's data exported"

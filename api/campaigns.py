@@ -11,6 +11,7 @@ import zoneinfo
 from django.db.models import Prefetch
 from django.http import Http404
 from django.urls import path
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -22,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from addressbook.models import Group
+from campaigns.held import HeldSummary, held_before_send, held_in_campaign
 from campaigns.models import Campaign, Channel, Message
 from campaigns.segments import replace_lookalikes
 from campaigns.selectors import (
@@ -134,18 +136,51 @@ class CampaignSerializer(serializers.ModelSerializer):
         return [group.pk for group in campaign.groups.all()]
 
 
+class HeldSerializer(serializers.Serializer):
+    country = serializers.CharField(help_text="ISO 3166 code; empty when the contact has none")
+    time_zone = serializers.CharField(source="zone", help_text="Where the opening is told")
+    recipients = serializers.IntegerField()
+    opens_at = serializers.SerializerMethodField(
+        help_text="When their hours open, with that time zone's offset"
+    )
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_opens_at(self, group) -> str:
+        # Not DRF's DateTimeField: it would move the moment into the server's zone.
+        return group.opens_at.isoformat()
+
+
 class CampaignDetailSerializer(CampaignSerializer):
     counters = serializers.SerializerMethodField(
         help_text="Before sending, what sending now would do; after, how it went"
     )
+    held = serializers.SerializerMethodField(
+        help_text="Recipients outside their sending hours, per country and time zone: before "
+        "sending, those sending now would hold; while sending or paused, those held"
+    )
 
     class Meta(CampaignSerializer.Meta):
-        fields = [*CampaignSerializer.Meta.fields, "counters"]
+        fields = [
+            *CampaignSerializer.Meta.fields,
+            "counters",
+            "held",
+            "hours_overridden_at",
+            "hours_overridden_by",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(CountersSerializer)
     def get_counters(self, campaign: Campaign) -> dict:
         return CountersSerializer(campaign_counters(campaign=campaign)).data
+
+    @extend_schema_field(HeldSerializer(many=True))
+    def get_held(self, campaign: Campaign) -> list[dict]:
+        summary: HeldSummary | None = None
+        if campaign.status in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+            summary = held_before_send(campaign=campaign)
+        elif campaign.status in (Campaign.Status.SENDING, Campaign.Status.PAUSED):
+            summary = held_in_campaign(campaign=campaign)
+        return HeldSerializer(summary.groups if summary else [], many=True).data
 
 
 class CounterSerializer(serializers.Serializer):

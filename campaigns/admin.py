@@ -1,9 +1,10 @@
 from django.contrib import admin, messages
 
+from addressbook.tenancy import request_ip
 from optout.admin import ReadOnlyAdmin
 
 from .models import Campaign, CampaignChunk, Message, RateWindow, SentTally
-from .services import cancel_campaign, pause_campaign, resume_campaign
+from .services import cancel_campaign, override_send_hours, pause_campaign, resume_campaign
 
 
 def _action(service, done: str):
@@ -27,12 +28,42 @@ class CampaignAdmin(admin.ModelAdmin):
     search_fields = ["name", "body"]
     list_select_related = ["company"]
     raw_id_fields = ["groups"]
-    readonly_fields = ["status", "created_at", "started_at", "finished_at"]
+    readonly_fields = [
+        "status",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "hours_overridden_at",
+        "hours_overridden_by",
+    ]
     actions = [
         admin.action(description="Pause sending")(_action(pause_campaign, "paused")),
         admin.action(description="Resume sending")(_action(resume_campaign, "resumed")),
         admin.action(description="Cancel sending")(_action(cancel_campaign, "cancelled")),
+        "send_held_now",
     ]
+
+    @admin.action(description="Send held messages now, outside sending hours")
+    def send_held_now(self, request, queryset) -> None:
+        ip = request_ip(request)
+        changed = sum(
+            override_send_hours(campaign=campaign, actor=request.user, ip=ip)
+            for campaign in queryset
+        )
+        skipped = queryset.count() - changed
+        if changed:
+            self.message_user(
+                request,
+                f"{changed} campaign(s) now send their held messages whatever the "
+                "recipients' hours; the campaign page says who decided it.",
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} left alone: not sending or paused, or overridden already.",
+                messages.WARNING,
+            )
 
 
 @admin.register(Message)

@@ -50,6 +50,10 @@ class Campaign(models.Model):
     paused_reason = models.CharField(max_length=255, blank=True)
     # Set when a person resumes after the alarm: they have seen the rate and chose to go on.
     alarm_muted = models.BooleanField(default=False)
+    # Staff sent the recipients outside their sending hours anyway: who (kept as a name,
+    # to outlive the account) and when. Set, the campaign waits for no hours.
+    hours_overridden_at = models.DateTimeField(null=True, blank=True)
+    hours_overridden_by = models.CharField(max_length=150, blank=True)
 
     objects = TenantManager()
 

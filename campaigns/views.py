@@ -12,6 +12,7 @@ from addressbook.charts import chart_csv
 from addressbook.tenancy import company_required, get_for_company
 
 from .forms import CampaignForm, ScheduleForm
+from .held import held_before_send, held_in_campaign, held_in_draft
 from .models import Campaign, Message
 from .overview import list_figures
 from .reports import REPORT_CSV, CampaignReport, campaign_report, report_csv
@@ -118,10 +119,18 @@ def _editor(
     else:
         save_url = reverse("campaigns:campaign-edit", args=[campaign.pk])
         preview_url = reverse("campaigns:campaign-edit-preview", args=[campaign.pk])
+    fields = form.preview_fields()
     context = {
         "form": form,
         "campaign": campaign,
-        "preview": draft_preview(company=request.company, **form.preview_fields()),
+        "preview": draft_preview(company=request.company, **fields),
+        "held": held_in_draft(
+            company=request.company,
+            channel=fields["channel"],
+            group_ids=fields["group_ids"],
+            countries=fields["countries"],
+            field_conditions=fields["field_conditions"],
+        ),
         "live_errors": form.live_errors() if form.is_bound else [],
         "save_url": save_url,
         "preview_url": preview_url,
@@ -141,13 +150,20 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         shown = request.GET.get("shown")
         if shown and shown != campaign.status:
             return HttpResponseClientRefresh()
+        if request.GET.get("part") == "held":
+            context = {"campaign": campaign, "held": held_in_campaign(campaign=campaign)}
+            return render(request, "campaigns/campaign_detail.html#held", context)
         context = {"campaign": campaign, "progress": campaign_progress(campaign=campaign)}
         return render(request, "campaigns/campaign_detail.html#progress", context)
     optouts, reasons = campaign_optouts(campaign=campaign)
     unsent = campaign.status in (Status.DRAFT, Status.SCHEDULED)
-    progress = report = None
-    if not unsent:
+    progress = report = held = None
+    if unsent:
+        held = held_before_send(campaign=campaign)
+    else:
         progress = campaign_progress(campaign=campaign)
+        if campaign.status in (Status.SENDING, Status.PAUSED):
+            held = held_in_campaign(campaign=campaign)
         report = campaign_report(campaign=campaign, progress=progress, reasons=reasons)
     if "csv" in request.GET:
         return _report_download(campaign, report, request.GET["csv"])
@@ -155,6 +171,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "campaign": campaign,
         "zone": request.company.timezone,
         "preview": audience_preview(campaign=campaign) if unsent else None,
+        "held": held,
         "schedule_form": ScheduleForm(company=request.company)
         if campaign.status == Status.DRAFT
         else None,

@@ -327,6 +327,9 @@ OPTOUT_CONFIRMATION_EMAIL_SENDER = "campaigns.services.send_transactional_email"
 OPTOUT_CAMPAIGNS_OF = "campaigns.selectors.campaigns_of"
 # The opt-out settings page's preview: each country's footer as campaigns append it, sized.
 OPTOUT_FOOTER_SAMPLES = "campaigns.selectors.footer_samples"
+# What a change of sending hours (a country rule saved or removed) does to the messages
+# that wait for them: campaigns hand their held chunks out again, to be judged afresh.
+OPTOUT_SEND_HOURS_CHANGED = "campaigns.services.release_held_chunks"
 # How imports count opted-out rows, for the same reason: addressbook knows nothing of optout.
 ADDRESSBOOK_SUPPRESSED_OF = "optout.selectors.suppressed_among"
 # Uploaded import files.

@@ -30,7 +30,7 @@ from .models import (
     SuppressionImport,
     SuppressionImportRejection,
 )
-from .services import process_inbound_sms, rotate_webhook_secrets
+from .services import apply_send_hours_change, process_inbound_sms, rotate_webhook_secrets
 from .suppression_views import rejected_rows_response
 
 
@@ -199,6 +199,21 @@ class CountryRuleAdmin(admin.ModelAdmin):
     list_display = ["country", "method", "shortcode", "template", "one_tap", "updated_at"]
     list_filter = ["method", "one_tap"]
     search_fields = ["country", "shortcode", "template"]
+    # A rule's own hours, or which countries fall back on the default rule's.
+    HOURS_FIELDS = {"country", "send_hours", "skip_public_holidays"}
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if not change or self.HOURS_FIELDS & set(form.changed_data):
+            apply_send_hours_change()
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        apply_send_hours_change()
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        apply_send_hours_change()
 
 
 @admin.register(Keyword)

@@ -5,6 +5,7 @@ Local means the recipient's: the number's own time zones (a US number's area cod
 where a number spans several zones, the hours must be open in every one of them.
 """
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -112,6 +113,57 @@ class SendHours:
         if key not in self._answers:
             self._answers[key] = _next_opening(window, [ZoneInfo(z) for z in zones], self.now)
         return self._answers[key]
+
+    def holds_anyone(self) -> bool:
+        """Whether any rule has hours at all: without one, nobody ever waits."""
+        return bool(self.windows)
+
+    def zones(self, country: str, phone: str) -> tuple[str, ...]:
+        """The time zones ``opens_at`` judges this recipient in."""
+        return _zones(phone, self.rule_country.get(country, country))
+
+    def zone_prefix(self, country: str) -> str | None:
+        """Where a recipient's zone depends on their number, not only on the country (the
+        US, Canada, Russia...), the number prefix all of that country's numbers start
+        with ("+1"); None where the country has one zone.
+
+        Grouping recipients by ever longer prefixes (``finer_prefix_length``) then
+        finds every zone of an audience in a few grouped queries, never one per number.
+        """
+        country = self.rule_country.get(country, country)
+        calling_code = phonenumbers.country_code_for_region(country)
+        if len(_calling_code_zones(calling_code)) == 1:
+            return None
+        return f"+{calling_code}" if calling_code else "+"
+
+
+def finer_prefix_length(prefix: str) -> int | None:
+    """For numbers starting with ``prefix`` ("+1208"): None when they all share their time
+    zones; else how many leading characters of a number to look at next to tell them
+    apart (a longer prefix that phonenumbers gives other zones)."""
+    digits = prefix.lstrip("+")
+    here = _zone_entry(digits)
+    keys = _sorted_zone_keys()
+    longer = []
+    for key in keys[bisect_left(keys, digits) :]:
+        if not key.startswith(digits):
+            break
+        if len(key) > len(digits) and TIMEZONE_DATA[key] != here:
+            longer.append(len(key))
+    return 1 + min(longer) if longer else None
+
+
+def _zone_entry(digits: str):
+    """The zones phonenumbers gives numbers starting with these digits: its longest key."""
+    for length in range(min(len(digits), TIMEZONE_LONGEST_PREFIX), 0, -1):
+        if digits[:length] in TIMEZONE_DATA:
+            return TIMEZONE_DATA[digits[:length]]
+    return None
+
+
+@cache
+def _sorted_zone_keys() -> list[str]:
+    return sorted(TIMEZONE_DATA)
 
 
 def _window(rule: "CountryRule") -> _Window:

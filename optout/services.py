@@ -551,3 +551,9 @@ def _confirm(*, inbound: InboundMessage, keyword_language: str = "") -> None:
         )
     except Exception:
         logger.exception("Could not send the confirmation for inbound SMS %s", inbound.pk)
+
+
+def apply_send_hours_change() -> None:
+    """Sending hours changed (a country rule saved or removed): messages that wait for
+    them are judged again now, not at the opening the old rule gave them."""
+    import_string(settings.OPTOUT_SEND_HOURS_CHANGED)()

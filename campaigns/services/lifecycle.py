@@ -17,7 +17,7 @@ from addressbook.services.audit import Action, record_audit
 from ..models import Campaign, Channel, Message
 from ..personalize import BodyError, compile_body
 from ..selectors import CONDITION_LOOKUPS, typed_parts
-from .sending import cancel_queued
+from .sending import cancel_queued, release_held_chunks
 
 Status = Campaign.Status
 
@@ -292,10 +292,43 @@ def resume_campaign(*, campaign: Campaign) -> bool:
         alarm_muted=Case(When(paused_reason="", then=F("alarm_muted")), default=Value(True)),
     )
     if resumed:
+        # Hours may have opened, or their rules changed, since the chunks were held:
+        # held chunks go out again now and are judged afresh.
+        release_held_chunks(campaign_ids=[campaign.pk])
         # Planning is done once; this plans a campaign paused before it was, and hands
         # out its chunks either way.
         transaction.on_commit(lambda: plan_campaign_task.delay(campaign.pk))
     return bool(resumed)
+
+
+def override_send_hours(*, campaign: Campaign, actor, ip: str | None = None) -> bool:
+    """Staff: send the campaign's recipients who wait for their sending hours now, and
+    any it reaches later, whatever their hours. On the record, and on the campaign's page.
+
+    Only for a campaign that is sending or paused (a paused one sends them on resume);
+    a second use changes nothing.
+    """
+    now = timezone.now()
+    name = actor.get_username() if actor is not None and actor.is_authenticated else ""
+    with transaction.atomic():
+        overridden = Campaign.objects.filter(
+            pk=campaign.pk,
+            status__in=[Status.SENDING, Status.PAUSED],
+            hours_overridden_at__isnull=True,
+        ).update(hours_overridden_at=now, hours_overridden_by=name)
+        if not overridden:
+            return False
+        campaign.refresh_from_db()
+        record_audit(
+            company=campaign.company,
+            action=Action.CAMPAIGN_HOURS_OVERRIDDEN,
+            actor=actor,
+            obj=campaign,
+            details={"channel": campaign.channel},
+            ip=ip,
+        )
+        release_held_chunks(campaign_ids=[campaign.pk])
+    return True
 
 
 @transaction.atomic

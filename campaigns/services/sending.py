@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from optout.models import CountryRule
 from optout.selectors import (
     country_rules,
     only_suppressed,
@@ -110,6 +111,28 @@ def dispatch(*, campaign_id: int) -> int:
     return queued
 
 
+def release_held_chunks(*, campaign_ids: list[int] | None = None) -> int:
+    """Hand out again, now, the chunks of sending campaigns (of these, or all) that wait
+    for sending hours: their next run judges the hours afresh, sends whoever may get it
+    now and holds the rest until their own opening. Returns how many chunks it released.
+
+    For when the hours may have changed under them (a country rule edited, a resume, an
+    override): the time a chunk was held until was judged by the rules of its last run.
+    """
+    held = CampaignChunk.objects.filter(
+        done_at__isnull=True,
+        not_before__gt=timezone.now(),
+        campaign__status=Campaign.Status.SENDING,
+    )
+    if campaign_ids is not None:
+        held = held.filter(campaign_id__in=campaign_ids)
+    campaigns = sorted(set(held.values_list("campaign_id", flat=True)))
+    released = held.update(not_before=None)
+    for campaign_id in campaigns:
+        dispatch(campaign_id=campaign_id)
+    return released
+
+
 def tick() -> None:
     """Periodic: start campaigns whose time has come and hand out chunks whose worker
     or queued task was lost."""
@@ -149,6 +172,7 @@ def _backoff(attempt: int) -> float:
 class _Lease:
     chunk: CampaignChunk
     token: str
+    taken_at: datetime
 
     def renew(self) -> bool:
         return bool(
@@ -169,8 +193,18 @@ class _Lease:
 
     def hold(self, *, until: datetime) -> None:
         """Done for now; the rest waits for its sending hours, then is dispatched again."""
+        # Staff overrode the hours, or changed a rule, while this run judged them by the
+        # old ones: no waiting then, the next run judges again.
+        changed = (
+            Campaign.objects.filter(
+                pk=self.chunk.campaign_id, hours_overridden_at__isnull=False
+            ).exists()
+            or CountryRule.objects.filter(
+                updated_at__range=(self.taken_at, timezone.now())
+            ).exists()
+        )
         CampaignChunk.objects.filter(pk=self.chunk.pk, lease=self.token).update(
-            leased_until=None, not_before=until
+            leased_until=None, not_before=None if changed else until
         )
 
     def finish(self) -> bool:
@@ -194,7 +228,7 @@ def _take_lease(chunk_id: int, task_token: str) -> _Lease | None:
     if not taken:
         return None
     chunk = CampaignChunk.objects.select_related("campaign__company").get(pk=chunk_id)
-    return _Lease(chunk, token)
+    return _Lease(chunk, token, now)
 
 
 def send_chunk(*, chunk_id: int, task_token: str = "", attempt: int = 0) -> None:
@@ -278,7 +312,7 @@ def _due_now(campaign: Campaign, queued) -> tuple[list[int], datetime | None]:
     """The queued messages that may go now, and when the first of the others may: a
     recipient outside their country's sending hours waits for them, never dropped."""
     rows = queued.order_by("id").values_list("id", "country", "to")
-    if campaign.channel != Channel.SMS:
+    if campaign.channel != Channel.SMS or campaign.hours_overridden_at:
         return [pk for pk, _, _ in rows], None
     hours = SendHours(country_rules(), judged_at())
     due, held_until = [], None

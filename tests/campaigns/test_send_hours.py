@@ -136,8 +136,10 @@ def test_the_campaign_page_says_who_waits_and_until_when(
         chunk = campaign.chunks.get()
         send_chunk(chunk_id=chunk.pk, task_token=chunk.lease)
         page = marketer_client.get(f"/campaigns/{campaign.pk}/").content.decode()
-    assert "outside their country's sending hours" in page
-    assert "Mon 7 Dec, 08:00</strong> (Europe/Amsterdam)" in page
+    # In the recipient's zone, not the company's: one opening per country and zone.
+    assert "wait for their sending hours" in page
+    assert "<strong>1</strong> in France from Monday 08:00 Paris time" in page
+    assert "(Europe/Amsterdam)" not in page
     assert outbox == []
 
 
