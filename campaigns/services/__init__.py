@@ -26,12 +26,14 @@ from .sending import (
     send_chunk,
     tick,
 )
+from .testsend import RefusedTestSend, remaining_test_sends, send_test_messages
 from .transactional import is_gateway_outage, send_transactional, send_transactional_email
 
 __all__ = [
     "UNKNOWN_OUTCOME",
     "CampaignError",
     "CampaignInvalid",
+    "RefusedTestSend",
     "RetryLater",
     "cancel_campaign",
     "create_campaign",
@@ -43,10 +45,12 @@ __all__ = [
     "plan_campaign",
     "record_campaign_action",
     "refusal",
+    "remaining_test_sends",
     "resume_campaign",
     "schedule_campaign",
     "send_campaign",
     "send_chunk",
+    "send_test_messages",
     "sender_error",
     "send_transactional",
     "send_transactional_email",
