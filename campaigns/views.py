@@ -47,6 +47,7 @@ from .services import (
 Status = Campaign.Status
 EDITOR = "campaigns/campaign_form.html"
 NOT_A_DRAFT = "Only a draft can be edited; cancel its schedule first."
+ONLY_DRAFTS_TESTED = "Only a draft can be sent as a test."
 CONFIRM_FIRST = "Nothing was sent: check who gets it below, then confirm."
 
 
@@ -290,6 +291,9 @@ def campaign_schedule(request: HttpRequest, pk: int) -> HttpResponse:
 def campaign_test_send(request: HttpRequest, pk: int) -> HttpResponse:
     """The draft to a few addresses the marketer types, marked as a test."""
     campaign = get_for_company(Campaign.objects, request.company, pk=pk)
+    if campaign.status != Status.DRAFT:  # its page offers no test: say why there
+        messages.warning(request, ONLY_DRAFTS_TESTED)
+        return redirect("campaigns:campaign-detail", pk=campaign.pk)
     form = SendTestForm(request.POST)
     status = 400
     if form.is_valid():

@@ -112,7 +112,7 @@ def send_test_messages(
             company_id=campaign.company_id, pk=campaign.pk
         )
         if current.status != Campaign.Status.DRAFT:
-            raise RefusedTestSend("Only a draft can be sent as a test.")
+            raise RefusedTestSend("Only a draft can be sent as a test.")  # sent meanwhile
         left = remaining_test_sends(campaign=current)
         if len(addresses) > left:
             raise RefusedTestSend(
