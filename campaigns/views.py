@@ -28,6 +28,7 @@ from .selectors import (
     message_link,
 )
 from .services import (
+    TEST_SENDS_PER_HOUR,
     CampaignError,
     RefusedTestSend,
     cancel_campaign,
@@ -171,6 +172,7 @@ def _detail(
         "schedule_form": ScheduleForm(company=request.company) if draft else None,
         "test_form": (test_form or SendTestForm()) if testing else None,
         "tests_left": remaining_test_sends(campaign=campaign) if testing else None,
+        "tests_per_hour": TEST_SENDS_PER_HOUR,
         "progress": progress,
         "report": report,
         "optouts": optouts[:50],

@@ -26,10 +26,11 @@ from .sending import (
     send_chunk,
     tick,
 )
-from .testsend import RefusedTestSend, remaining_test_sends, send_test_messages
+from .testsend import TEST_SENDS_PER_HOUR, RefusedTestSend, remaining_test_sends, send_test_messages
 from .transactional import is_gateway_outage, send_transactional, send_transactional_email
 
 __all__ = [
+    "TEST_SENDS_PER_HOUR",
     "UNKNOWN_OUTCOME",
     "CampaignError",
     "CampaignInvalid",
