@@ -205,3 +205,19 @@ def test_a_campaign_sent_meanwhile_is_not_tested(company, marketer, campaign, ou
     with pytest.raises(RefusedTestSend, match="Only a draft"):
         send_test_messages(campaign=campaign, text="+31687654321", actor=marketer)
     assert not outbox
+
+
+def test_a_number_the_gateway_refuses_is_named_with_why(
+    marketer_client, campaign, fake_gateway, settings
+):
+    settings.SMS_BACKEND = "campaigns.backends.cm.CmBackend"
+    settings.CM_BASE_URL = fake_gateway.url
+    settings.CM_PRODUCT_TOKEN = fake_gateway.token
+    settings.CM_MAX_ATTEMPTS = 1
+    fake_gateway.reject_numbers({"0031687654322"}, details="Recipient blocked")
+
+    response = _test(marketer_client, campaign, "+31687654321, +31687654322", follow=True)
+
+    page = response.content.decode()
+    assert "Test sent to +31687654321." in page
+    assert "Test to +31687654322 not sent:" in page and "Recipient blocked" in page
