@@ -6,17 +6,12 @@ from datetime import datetime
 
 from django.db.models import Count, Min
 from django.db.models.functions import Substr
-from phonenumbers.tzdata import TIMEZONE_LONGEST_PREFIX
 
 from optout.selectors import country_rules, reachable_for_marketing
-from optout.sendhours import SendHours
+from optout.sendhours import ZONE_PREFIX_LENGTH, SendHours
 
 from .models import Campaign, Channel
 from .selectors import AudiencePreview, audience_preview, campaign_audience
-
-# Numbers sharing this many leading characters ("+" and the digits phonenumbers keys time
-# zones by) share their sending hours: SendHours answers per such prefix.
-ZONE_PREFIX = 1 + TIMEZONE_LONGEST_PREFIX
 
 
 @dataclass(frozen=True)
@@ -32,7 +27,6 @@ class HeldCountry:
 class SendConfirmation:
     preview: AudiencePreview
     countries: list[HeldCountry]
-    at: datetime  # the moment sending hours are judged at: now, or the scheduled time
 
     @property
     def held(self) -> int:
@@ -44,17 +38,11 @@ def send_confirmation(*, campaign: Campaign, at: datetime) -> SendConfirmation:
     recipients sending at ``at`` would hold back until their local sending hours open."""
     preview = audience_preview(campaign=campaign)
     held = held_by_country(campaign=campaign, at=at) if campaign.channel == Channel.SMS else {}
-    countries = [
-        HeldCountry(
-            country=c.country,
-            reachable=c.reachable,
-            parts=c.parts,
-            held=held.get(c.country, (0, None))[0],
-            opens_at=held.get(c.country, (0, None))[1],
-        )
-        for c in preview.countries
-    ]
-    return SendConfirmation(preview=preview, countries=countries, at=at)
+    countries = []
+    for c in preview.countries:
+        count, opens = held.get(c.country, (0, None))
+        countries.append(HeldCountry(c.country, c.reachable, c.parts, held=count, opens_at=opens))
+    return SendConfirmation(preview=preview, countries=countries)
 
 
 def held_by_country(*, campaign: Campaign, at: datetime) -> dict[str, tuple[int, datetime | None]]:
@@ -69,7 +57,7 @@ def held_by_country(*, campaign: Campaign, at: datetime) -> dict[str, tuple[int,
     )
     groups = (
         reachable.order_by()
-        .annotate(prefix=Substr("phone", 1, ZONE_PREFIX))
+        .annotate(prefix=Substr("phone", 1, ZONE_PREFIX_LENGTH))
         .values("country", "prefix")
         .annotate(n=Count("id"), sample=Min("phone"))
         .values_list("country", "n", "sample")

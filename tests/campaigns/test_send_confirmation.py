@@ -75,6 +75,18 @@ def test_held_by_country_judges_every_number_prefix_once(company, campaign):
     assert held_by_country(campaign=campaign, at=monday) == {}
 
 
+def test_held_by_country_follows_each_number_s_own_time_zone(company):
+    ContactFactory(company=company, phone="+12015550123", country="US")  # New York
+    ContactFactory(company=company, phone="+12015550124", country="US")
+    ContactFactory(company=company, phone="+12135550123", country="US")  # Los Angeles
+    campaign = CampaignFactory(company=company)
+    # 10:30 in New York, 07:30 in Los Angeles: US marketing SMS go from 08:00 local.
+    at = datetime(2030, 1, 15, 15, 30, tzinfo=UTC)
+    assert held_by_country(campaign=campaign, at=at) == {
+        "US": (1, datetime(2030, 1, 15, 16, 0, tzinfo=UTC))
+    }
+
+
 def test_confirmed_send_starts_sending(marketer_client, campaign):
     response = marketer_client.post(
         f"/campaigns/{campaign.pk}/send/", {"confirm": "yes"}, follow=True
