@@ -90,7 +90,7 @@ def _sent_this_hour(campaign: Campaign) -> int:
         object_id=str(campaign.pk),
         created_at__gte=timezone.now() - timedelta(hours=1),
     )
-    return sum(len(to) for to in events.values_list("details__to", flat=True) if to)
+    return sum(n or 0 for n in events.values_list("details__messages", flat=True))
 
 
 def send_test_messages(
@@ -125,7 +125,12 @@ def send_test_messages(
             action=AuditEvent.Action.CAMPAIGN_TEST_SENT,
             actor=actor,
             obj=current,
-            details={"channel": current.channel, "to": addresses},
+            # Text the audit log shows as it is, and the count the hour's limit adds up.
+            details={
+                "channel": current.channel,
+                "to": ", ".join(addresses),
+                "messages": len(addresses),
+            },
             ip=ip,
         )
     values = _marketer_values(current, actor)

@@ -92,14 +92,15 @@ def test_a_test_counts_in_none_of_the_campaign_s_figures(marketer_client, campai
 
 
 def test_a_test_is_on_the_audit_log(marketer_client, marketer, campaign):
-    _test(marketer_client, campaign, "+31687654321")
+    _test(marketer_client, campaign, "+31687654321\n+31687654322")
     event = AuditEvent.objects.get(action=TESTED)
     assert (event.actor, event.target, event.object_id) == (
         marketer,
         "Spring beans",
         str(campaign.pk),
     )
-    assert event.details == {"channel": "sms", "to": ["+31687654321"]}
+    assert event.details == {"channel": "sms", "to": "+31687654321, +31687654322", "messages": 2}
+    assert "to: +31687654321, +31687654322" in event.details_text  # as the audit log shows
 
 
 @pytest.mark.parametrize(
