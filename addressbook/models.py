@@ -188,6 +188,7 @@ class AuditEvent(models.Model):
     class Action(models.TextChoices):
         IMPORT_STARTED = "import.started", "Import started"
         CAMPAIGN_SENT = "campaign.sent", "Campaign sent"
+        CAMPAIGN_TEST_SENT = "campaign.test_sent", "Campaign sent as a test"
         CAMPAIGN_SCHEDULED = "campaign.scheduled", "Campaign scheduled"
         CAMPAIGN_UNSCHEDULED = "campaign.unscheduled", "Campaign schedule cancelled"
         CAMPAIGN_CANCELLED = "campaign.cancelled", "Campaign cancelled"

@@ -233,3 +233,15 @@ class ScheduleForm(forms.Form):
         # Django reads a naive date and time in the current time zone: make it the company's.
         with timezone.override(self.zone):
             super().full_clean()
+
+
+class SendTestForm(forms.Form):
+    """The addresses a draft is tried on; ``send_test_messages`` reads and checks them."""
+
+    to = forms.CharField(
+        label="Send a test to",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Up to 5 of your own phone numbers (or email addresses, for an email), "
+        "one per line or separated by commas.",
+    )

@@ -62,13 +62,22 @@ class HeldSummary:
     def recipients(self) -> int:
         return sum(group.recipients for group in self.groups)
 
+    def per_country(self) -> dict[str, int]:
+        """How many wait in each country, whatever their zone."""
+        counts: dict[str, int] = {}
+        for group in self.groups:
+            counts[group.country] = counts.get(group.country, 0) + group.recipients
+        return counts
 
-def held_before_send(*, campaign: Campaign) -> HeldSummary:
-    """Who sending this draft (or scheduled campaign) now would hold, and until when."""
+
+def held_before_send(*, campaign: Campaign, at: datetime | None = None) -> HeldSummary:
+    """Who sending this draft (or scheduled campaign) now, or at ``at``, would hold, and
+    until when."""
     return held_if_sent_now(
         company=campaign.company,
         channel=campaign.channel,
         audience=campaign_audience(campaign=campaign),
+        at=at,
     )
 
 
@@ -91,10 +100,13 @@ def held_in_draft(
     return held_if_sent_now(company=company, channel=channel, audience=audience)
 
 
-def held_if_sent_now(*, company: Company, channel: str, audience: QuerySet[Contact]) -> HeldSummary:
-    """Of the reachable contacts in ``audience``, who sending now would hold for their
-    country's sending hours, and until when. Only SMS wait for hours."""
-    at = judged_at()
+def held_if_sent_now(
+    *, company: Company, channel: str, audience: QuerySet[Contact], at: datetime | None = None
+) -> HeldSummary:
+    """Of the reachable contacts in ``audience``, who sending now (or at ``at``, for a
+    schedule) would hold for their country's sending hours, and until when. Only SMS wait
+    for hours."""
+    at = at or judged_at()
     if channel != Channel.SMS:
         return HeldSummary(at, [])
     hours = SendHours(country_rules(), at)

@@ -9,9 +9,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from addressbook.charts import chart_csv
-from addressbook.tenancy import company_required, get_for_company
+from addressbook.models import Membership
+from addressbook.tenancy import company_required, get_for_company, request_ip
+from optout.sendhours import judged_at
 
-from .forms import CampaignForm, ScheduleForm
+from .confirmation import send_confirmation
+from .forms import CampaignForm, ScheduleForm, SendTestForm
 from .held import held_before_send, held_in_campaign, held_in_draft
 from .models import Campaign, Message
 from .overview import list_figures
@@ -27,15 +30,19 @@ from .selectors import (
     message_link,
 )
 from .services import (
+    TEST_SENDS_PER_HOUR,
     CampaignError,
+    RefusedTestSend,
     cancel_campaign,
     create_campaign,
     pause_campaign,
     record_campaign_action,
     refusal,
+    remaining_test_sends,
     resume_campaign,
     schedule_campaign,
     send_campaign,
+    send_test_messages,
     unschedule_campaign,
     update_campaign,
 )
@@ -43,6 +50,8 @@ from .services import (
 Status = Campaign.Status
 EDITOR = "campaigns/campaign_form.html"
 NOT_A_DRAFT = "Only a draft can be edited; cancel its schedule first."
+ONLY_DRAFTS_TESTED = "Only a draft can be sent as a test."
+CONFIRM_FIRST = "Nothing was sent: check who gets it below, then confirm."
 
 
 @require_GET
@@ -155,6 +164,12 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             return render(request, "campaigns/campaign_detail.html#held", context)
         context = {"campaign": campaign, "progress": campaign_progress(campaign=campaign)}
         return render(request, "campaigns/campaign_detail.html#progress", context)
+    return _detail(request, campaign)
+
+
+def _detail(
+    request: HttpRequest, campaign: Campaign, *, test_form: SendTestForm | None = None, status=200
+) -> HttpResponse:
     optouts, reasons = campaign_optouts(campaign=campaign)
     unsent = campaign.status in (Status.DRAFT, Status.SCHEDULED)
     progress = report = held = None
@@ -167,21 +182,24 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         report = campaign_report(campaign=campaign, progress=progress, reasons=reasons)
     if "csv" in request.GET:
         return _report_download(campaign, report, request.GET["csv"])
+    draft = campaign.status == Status.DRAFT
+    testing = draft and request.membership.has_role(Membership.Role.MARKETER)
     context = {
         "campaign": campaign,
         "zone": request.company.timezone,
         "preview": audience_preview(campaign=campaign) if unsent else None,
         "held": held,
-        "schedule_form": ScheduleForm(company=request.company)
-        if campaign.status == Status.DRAFT
-        else None,
+        "schedule_form": ScheduleForm(company=request.company) if draft else None,
+        "test_form": (test_form or SendTestForm()) if testing else None,
+        "tests_left": remaining_test_sends(campaign=campaign) if testing else None,
+        "tests_per_hour": TEST_SENDS_PER_HOUR,
         "progress": progress,
         "report": report,
         "optouts": optouts[:50],
         "reasons": reasons,
         "messages_page": _messages_page(request, campaign, progress),
     }
-    return render(request, "campaigns/campaign_detail.html", context)
+    return render(request, "campaigns/campaign_detail.html", context, status=status)
 
 
 def _messages_page(request: HttpRequest, campaign: Campaign, progress: CampaignProgress | None):
@@ -205,10 +223,56 @@ def _report_download(campaign: Campaign, report: CampaignReport | None, wanted: 
     return chart_csv(chart, filename=f"campaign-{campaign.pk}-{chart.id}.csv")
 
 
+@require_GET
+@company_required(role=Membership.Role.MARKETER)
+def campaign_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """The last look before sending now (or, with ``send_at``, scheduling): who gets it,
+    who is skipped, the parts, and who waits for their sending hours. Plain GET and a
+    form: it works without JavaScript."""
+    campaign = get_for_company(Campaign.objects, request.company, pk=pk)
+    return _confirmation(request, campaign, request.GET)
+
+
+def _confirmation(
+    request: HttpRequest, campaign: Campaign, data, *, error: str = "", status: int = 200
+) -> HttpResponse:
+    detail = redirect("campaigns:campaign-detail", pk=campaign.pk)
+    schedule_form = at = None
+    if "send_at" in data:
+        schedule_form = ScheduleForm(data, company=request.company)
+        if not schedule_form.is_valid():
+            messages.error(request, f"Not scheduled: {schedule_form.errors['send_at'][0]}")
+            return detail
+        at = schedule_form.cleaned_data["send_at"]
+        if at <= timezone.now():
+            messages.error(request, "Not scheduled: Pick a time in the future.")
+            return detail
+    if campaign.status not in (Status.DRAFT, Status.SCHEDULED):
+        messages.warning(request, _refused(campaign, "scheduled" if at else "sent now"))
+        return detail
+    context = {
+        "campaign": campaign,
+        "confirmation": send_confirmation(campaign=campaign, at=at or judged_at()),
+        "schedule_form": schedule_form,
+        "send_at": at,
+        "zone": request.company.timezone,
+        "error": error,
+    }
+    return render(request, "campaigns/campaign_confirm.html", context, status=status)
+
+
+def _confirmed(request: HttpRequest) -> bool:
+    # An old page's form, a script or a double-click on "Send now" has no confirm field:
+    # only the confirmation page's button sends.
+    return request.POST.get("confirm") == "yes"
+
+
 @require_POST
 @company_required
 def campaign_send(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_for_company(Campaign.objects, request.company, pk=pk)
+    if not _confirmed(request):
+        return _confirmation(request, campaign, {}, error=CONFIRM_FIRST, status=400)
     if send_campaign(campaign=campaign):
         _audit(request, send_campaign, campaign)
         messages.success(request, f"“{campaign}” is being sent.")
@@ -225,6 +289,8 @@ def campaign_schedule(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, f"Not scheduled: {form.errors['send_at'][0]}")
         return redirect("campaigns:campaign-detail", pk=campaign.pk)
+    if not _confirmed(request):
+        return _confirmation(request, campaign, request.POST, error=CONFIRM_FIRST, status=400)
     at = form.cleaned_data["send_at"]
     try:
         scheduled = schedule_campaign(campaign=campaign, at=at)
@@ -240,6 +306,41 @@ def campaign_schedule(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.warning(request, _refused(campaign, "scheduled"))
     return redirect("campaigns:campaign-detail", pk=campaign.pk)
+
+
+@require_POST
+@company_required
+def campaign_test_send(request: HttpRequest, pk: int) -> HttpResponse:
+    """The draft to a few addresses the marketer types, marked as a test."""
+    campaign = get_for_company(Campaign.objects, request.company, pk=pk)
+    if campaign.status != Status.DRAFT:  # its page offers no test: say why there
+        messages.warning(request, ONLY_DRAFTS_TESTED)
+        return redirect("campaigns:campaign-detail", pk=campaign.pk)
+    form = SendTestForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            sent = send_test_messages(
+                campaign=campaign,
+                text=form.cleaned_data["to"],
+                actor=request.user,
+                ip=request_ip(request),
+            )
+        except RefusedTestSend as exc:
+            form.add_error("to", str(exc))
+            status = 429 if exc.rate_limited else 400
+        else:
+            _report_tests(request, sent)
+            return redirect(reverse("campaigns:campaign-detail", args=[campaign.pk]) + "#test-send")
+    return _detail(request, campaign, test_form=form, status=status)
+
+
+def _report_tests(request: HttpRequest, sent: list[Message]) -> None:
+    failed = [m for m in sent if m.status == Message.Status.FAILED]
+    if done := [m.to for m in sent if m not in failed]:
+        messages.success(request, f"Test sent to {', '.join(done)}.")
+    for message in failed:
+        messages.error(request, f"Test to {message.to} not sent: {message.error}")
 
 
 @require_POST

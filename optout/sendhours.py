@@ -27,6 +27,9 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_COUNTRY = "ZZ"  # CountryRule.DEFAULT_COUNTRY: the rule for every other country
 # How far ahead to look for an opening: a long weekend with holidays around it fits.
 HORIZON_DAYS = 10
+# Numbers that share this many leading characters ("+" and the digits phonenumbers keys
+# time zones by) share their zones, so their sending hours: one answer serves them all.
+ZONE_PREFIX_LENGTH = 1 + TIMEZONE_LONGEST_PREFIX
 
 
 def judged_at() -> datetime:
@@ -196,7 +199,7 @@ def _zones(phone: str, country: str) -> tuple[str, ...]:
         return country_zones
     # phonenumbers keys zones by at most TIMEZONE_LONGEST_PREFIX digits: numbers sharing
     # those share their zones, so one parse per prefix.
-    prefix = phone[: 1 + TIMEZONE_LONGEST_PREFIX]
+    prefix = phone[:ZONE_PREFIX_LENGTH]
     if prefix not in _prefix_zones:
         _prefix_zones[prefix] = _number_zones(phone)
     return _prefix_zones[prefix] or country_zones or ("UTC",)

@@ -28,12 +28,15 @@ from .sending import (
     send_chunk,
     tick,
 )
+from .testsend import TEST_SENDS_PER_HOUR, RefusedTestSend, remaining_test_sends, send_test_messages
 from .transactional import is_gateway_outage, send_transactional, send_transactional_email
 
 __all__ = [
+    "TEST_SENDS_PER_HOUR",
     "UNKNOWN_OUTCOME",
     "CampaignError",
     "CampaignInvalid",
+    "RefusedTestSend",
     "RetryLater",
     "cancel_campaign",
     "create_campaign",
@@ -47,10 +50,12 @@ __all__ = [
     "record_campaign_action",
     "refusal",
     "release_held_chunks",
+    "remaining_test_sends",
     "resume_campaign",
     "schedule_campaign",
     "send_campaign",
     "send_chunk",
+    "send_test_messages",
     "sender_error",
     "send_transactional",
     "send_transactional_email",

@@ -13,6 +13,9 @@ from optout.models import InboundMessage
 from optout.services import note_marketing_sent
 from tests.factories import CampaignFactory, ContactFactory, MembershipFactory
 
+# The confirmation page's button: a send without it is refused.
+CONFIRM = {"confirm": "yes"}
+
 FILES = Path(__file__).parent / "files"
 NUMBER = "+12015550123"
 
@@ -51,8 +54,8 @@ def test_starting_an_import_is_recorded(marketer_client, marketer, company):
 
 
 def test_sending_a_campaign_is_recorded_once(marketer_client, marketer, company, campaign):
-    marketer_client.post(f"/campaigns/{campaign.pk}/send/")
-    marketer_client.post(f"/campaigns/{campaign.pk}/send/")  # refused: already sending
+    marketer_client.post(f"/campaigns/{campaign.pk}/send/", CONFIRM)
+    marketer_client.post(f"/campaigns/{campaign.pk}/send/", CONFIRM)  # refused: already sending
     assert _events(company) == [("campaign.sent", marketer.username, "Beans")]
     event = AuditEvent.objects.get()
     assert (event.object_type, event.object_id, event.ip) == (
@@ -64,7 +67,7 @@ def test_sending_a_campaign_is_recorded_once(marketer_client, marketer, company,
 
 def test_scheduling_and_cancelling_are_recorded(marketer_client, marketer, company, campaign):
     at = timezone.localtime(timezone.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
-    marketer_client.post(f"/campaigns/{campaign.pk}/schedule/", {"send_at": at})
+    marketer_client.post(f"/campaigns/{campaign.pk}/schedule/", {"send_at": at, "confirm": "yes"})
     marketer_client.post(f"/campaigns/{campaign.pk}/unschedule/")
     sending = CampaignFactory(company=company, name="Live", status=Campaign.Status.SENDING)
     marketer_client.post(f"/campaigns/{sending.pk}/cancel/")

@@ -9,6 +9,9 @@ from optout.models import InboundMessage, Suppression
 from optout.services import note_marketing_sent
 from tests.factories import CampaignFactory, ContactFactory, MembershipFactory
 
+# The confirmation page's button: a send without it is refused.
+CONFIRM = {"confirm": "yes"}
+
 NUMBER = "+12015550123"
 REFUSED = "Viewers can look at everything but change nothing."
 
@@ -92,7 +95,7 @@ def test_viewer_cannot_upload_an_import(login, viewer):
 
 
 def test_viewer_cannot_send_a_campaign(login, viewer, campaign):
-    assert login(viewer).post(f"/campaigns/{campaign.pk}/send/").status_code == 403
+    assert login(viewer).post(f"/campaigns/{campaign.pk}/send/", CONFIRM).status_code == 403
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.DRAFT
 
@@ -127,7 +130,7 @@ def test_marketer_works_contacts_imports_campaigns_and_replies(marketer_client, 
     assert marketer_client.post("/contacts/new/", {"phone": "+31612345679"}).status_code == 302
     assert Contact.objects.filter(phone="+31612345679").exists()
     assert marketer_client.post("/imports/new/", {"file": _csv()}).status_code == 302
-    assert marketer_client.post(f"/campaigns/{campaign.pk}/send/").status_code == 302
+    assert marketer_client.post(f"/campaigns/{campaign.pk}/send/", CONFIRM).status_code == 302
     campaign.refresh_from_db()
     assert campaign.status != Campaign.Status.DRAFT
     assert marketer_client.post(f"/replies/{reply.pk}/", {"action": "optout"}).status_code == 302
@@ -137,7 +140,7 @@ def test_marketer_works_contacts_imports_campaigns_and_replies(marketer_client, 
 def test_owner_does_what_a_marketer_does(login, owner, campaign):
     client = login(owner)
     assert client.post("/contacts/new/", {"phone": "+31612345679"}).status_code == 302
-    assert client.post(f"/campaigns/{campaign.pk}/send/").status_code == 302
+    assert client.post(f"/campaigns/{campaign.pk}/send/", CONFIRM).status_code == 302
 
 
 @pytest.mark.parametrize("path", ["/team/", "/audit/"])
@@ -178,6 +181,6 @@ def test_role_is_that_of_the_current_company(login, viewer, other_company, conta
 def test_outsider_gets_404_on_this_company_rows(outsider_client, contact, campaign, reply):
     assert outsider_client.get(f"/contacts/{contact.pk}/").status_code == 404
     assert outsider_client.post(f"/contacts/{contact.pk}/delete/").status_code == 404
-    assert outsider_client.post(f"/campaigns/{campaign.pk}/send/").status_code == 404
+    assert outsider_client.post(f"/campaigns/{campaign.pk}/send/", CONFIRM).status_code == 404
     assert outsider_client.post(f"/replies/{reply.pk}/", {"action": "optout"}).status_code == 404
     assert Contact.objects.filter(pk=contact.pk).exists()

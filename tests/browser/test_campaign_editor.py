@@ -73,6 +73,11 @@ def test_marketer_writes_previews_and_schedules_a_campaign(live_server, page: Pa
     tomorrow = (datetime.now(zone) + timedelta(days=1)).replace(hour=9, minute=30)
     page.get_by_label("Send at (Europe/Amsterdam time)").fill(tomorrow.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_role("button", name="Schedule").click()
+    expect(
+        page.get_by_role("heading", name=re.compile("Schedule “Spring beans” for"))
+    ).to_be_visible()
+    page.screenshot(path=SHOTS / "campaign-schedule-confirm.png", full_page=True)
+    page.get_by_role("button", name="Yes, schedule for 2 contacts").click()
     expect(page.locator("[data-scheduled]")).to_have_text(
         re.compile(rf"Scheduled for {tomorrow:%-d %b %Y}, 09:30 \(Europe/Amsterdam\)")
     )
@@ -83,3 +88,37 @@ def test_marketer_writes_previews_and_schedules_a_campaign(live_server, page: Pa
     expect(page.get_by_role("button", name="Send now (2 contacts)")).to_be_visible()
     campaign.refresh_from_db()
     assert (campaign.status, campaign.scheduled_at) == (Campaign.Status.DRAFT, None)
+
+
+@pytest.mark.browser
+def test_editor_warns_live_as_the_body_passes_the_parts_cap(live_server, page: Page, marketer):
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill(marketer.username)
+    page.get_by_label("Password").fill("pw-for-tests")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/campaigns/new/")
+    page.evaluate("window.notReloaded = true")
+    panel = page.locator("#preview-panel")
+    warning = panel.locator('[data-counter="over-limit"]')
+    page.get_by_label("Name", exact=True).fill("Long story")
+
+    page.get_by_label("Body", exact=True).fill("Beans! " * 286)  # 2,002 characters
+    expect(warning).to_have_text(
+        "14 parts is more than the 8 your company sends in one message (Settings): "
+        "shorten it to save."
+    )
+    expect(panel.locator('#length [data-counter="parts"]')).to_have_text("14")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / "campaign-editor-over-cap.png", full_page=True)
+
+    page.get_by_label("Body", exact=True).fill("Beans! " * 20)
+    expect(warning).to_have_count(0)
+    assert page.evaluate("window.notReloaded") is True  # warned as typed, not on a reload
+
+    page.get_by_label("Body", exact=True).fill("Beans! " * 286)
+    expect(warning).to_be_visible()
+    page.get_by_role("button", name="Save draft").click()
+    expect(
+        page.get_by_text("your company sends at most 8 (Settings). Shorten it.").first
+    ).to_be_visible()
+    assert not Campaign.objects.exists()

@@ -15,6 +15,9 @@ from optout.models import CountryRule
 from optout.services import record_optout
 from tests.factories import CampaignFactory, ContactFactory
 
+# The confirmation page's button: a send without it is refused.
+CONFIRM = {"confirm": "yes"}
+
 Status = Campaign.Status
 HOUR = datetime(2026, 12, 3, 9, tzinfo=UTC)
 
@@ -262,7 +265,7 @@ def test_a_real_send_pauses_on_the_alarm_and_finishes_once_resumed(
     # The gateway holds its answer to the first batch; meanwhile three of those 25
     # recipients open their link and leave: 12% of what is sent, over the 10% limit.
     fake_gateway.hold()
-    marketer_client.post(f"/campaigns/{campaign.pk}/send/")
+    marketer_client.post(f"/campaigns/{campaign.pk}/send/", CONFIRM)
     fake_gateway.wait_for_requests(1, timeout=60)
     in_flight = wait_for(
         lambda: list(

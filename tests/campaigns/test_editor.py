@@ -312,7 +312,9 @@ def test_schedule_reads_the_time_in_the_company_s_zone(marketer_client, company)
     campaign = CampaignFactory(company=company)
 
     response = marketer_client.post(
-        f"/campaigns/{campaign.pk}/schedule/", {"send_at": "2030-01-15T09:00"}, follow=True
+        f"/campaigns/{campaign.pk}/schedule/",
+        {"send_at": "2030-01-15T09:00", "confirm": "yes"},
+        follow=True,
     )
 
     campaign.refresh_from_db()
@@ -330,7 +332,7 @@ def test_schedule_reads_the_time_in_the_company_s_zone(marketer_client, company)
 def test_schedule_refuses_a_past_or_unreadable_time(marketer_client, company, send_at):
     campaign = CampaignFactory(company=company)
     response = marketer_client.post(
-        f"/campaigns/{campaign.pk}/schedule/", {"send_at": send_at}, follow=True
+        f"/campaigns/{campaign.pk}/schedule/", {"send_at": send_at, "confirm": "yes"}, follow=True
     )
     page = response.content.decode()
     assert "Not scheduled:" in page
@@ -391,7 +393,8 @@ def test_an_action_the_status_does_not_allow_says_why(
 ):
     campaign = CampaignFactory(company=company)
     Campaign.objects.filter(pk=campaign.pk).update(status=status)
-    response = marketer_client.post(f"/campaigns/{campaign.pk}/{action}/", follow=True)
+    data = {"confirm": "yes"}  # what the send's confirmation page posts
+    response = marketer_client.post(f"/campaigns/{campaign.pk}/{action}/", data, follow=True)
     assert message in response.content.decode()
     assert Campaign.objects.get(pk=campaign.pk).status == status
 
@@ -435,7 +438,10 @@ def test_sent_and_cancelled_campaigns_offer_no_actions(marketer_client, company)
         ("get", "edit/"),
         ("post", "edit/"),
         ("post", "edit/preview/"),
+        ("get", "confirm/"),
+        ("post", "send/"),
         ("post", "schedule/"),
+        ("post", "test/"),
         ("post", "unschedule/"),
         ("post", "pause/"),
         ("post", "resume/"),
@@ -445,7 +451,12 @@ def test_sent_and_cancelled_campaigns_offer_no_actions(marketer_client, company)
 @pytest.mark.parametrize("status", [Status.DRAFT, Status.SCHEDULED, Status.SENDING, Status.PAUSED])
 def test_other_company_gets_404(outsider_client, company, method, path, status):
     campaign = CampaignFactory(company=company, name="Secret campaign", status=status)
-    data = {**_sms(name="Hijacked"), "send_at": "2030-01-15T09:00"}
+    data = {
+        **_sms(name="Hijacked"),
+        "send_at": "2030-01-15T09:00",
+        "confirm": "yes",
+        "to": "+31612345678",
+    }
     response = getattr(outsider_client, method)(f"/campaigns/{campaign.pk}/{path}", data)
     assert response.status_code == 404
     campaign.refresh_from_db()

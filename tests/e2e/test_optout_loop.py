@@ -9,6 +9,9 @@ from campaigns.models import Campaign, Message
 from optout.models import ConsentEvent, CountryRule, Suppression
 from optout.services import record_optout
 
+# The confirmation page's button: a send without it is refused.
+CONFIRM = {"confirm": "yes"}
+
 # Numbers typed the way people write them in each country (default country: NL).
 TYPED = {
     "NL": ("Sanne", "06 12345678"),
@@ -51,7 +54,7 @@ def _send(client, wait_for, name: str) -> Campaign:
     )
     assert response.status_code == 302, response.content
     campaign = Campaign.objects.get(name=name)
-    assert client.post(f"/campaigns/{campaign.pk}/send/").status_code == 302
+    assert client.post(f"/campaigns/{campaign.pk}/send/", CONFIRM).status_code == 302
     wait_for(
         lambda: Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENT).exists(),
         what=f"campaign {name!r} to finish",
