@@ -42,6 +42,9 @@ SEED_MIGRATIONS = [
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, request):
+    # Every persona gets a password: the production hasher's deliberate slowness (about a
+    # second a user here) would be most of the suite's time. Log-ins still check it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     if not request.node.get_closest_marker("send_hours_by_clock"):
         settings.SEND_HOURS_AT = ALL_OPEN
     settings.SMS_BACKEND = "campaigns.backends.locmem.InMemoryBackend"

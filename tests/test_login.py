@@ -15,12 +15,6 @@ PASSWORD = "pw-for-tests"
 DASHBOARD = "/"
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # Dozens of log-ins per test: the production hasher's deliberate slowness only costs time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def log_in(client, username, password=PASSWORD, path="/login/", **extra):
     return client.post(path, {"username": username, "password": password}, **extra)
 
