@@ -1,4 +1,12 @@
+import contextvars
 import logging
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+# Whether the request being served came from htmx (its HX-Request header): the development
+# server writes its access line after the response, in the same thread, and reads it there.
+_htmx_request: contextvars.ContextVar[bool] = contextvars.ContextVar("htmx_request", default=False)
 
 
 class QuietTick(logging.Filter):
@@ -10,3 +18,27 @@ class QuietTick(logging.Filter):
             return True
         message = record.getMessage()
         return "campaigns.tasks.tick_task" not in message and "campaigns-tick" not in message
+
+
+class NoteHtmxRequest:
+    """Notes whether a request came from htmx, for QuietHtmx to read when it is logged."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        _htmx_request.set(request.headers.get("HX-Request") == "true")
+        return self.get_response(request)
+
+
+class QuietHtmx(logging.Filter):
+    """Leave htmx's own requests that went well out of the development server's access log:
+    a campaign page polls its progress every two seconds, an import its count every second,
+    the editor its preview at each keystroke; a line for each would bury the rest. Pages,
+    and any htmx request that failed (4xx, 5xx), are still logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from_htmx = _htmx_request.get()
+        _htmx_request.set(False)  # the next request on this connection may not go through Django
+        status = getattr(record, "status_code", None)
+        return not (from_htmx and isinstance(status, int) and status < 400)
