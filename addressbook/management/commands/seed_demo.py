@@ -74,6 +74,17 @@ NAMES = {
         "Ethan Rodriguez",
         "Mia Martinez",
     ],
+    # Australia's rule has a link and no sending hours: whatever the hour the trial is run
+    # at, these SMS go at once and carry the link to the landing page.
+    "AU": [
+        "Charlotte Wilson",
+        "Oliver Nguyen",
+        "Ruby Campbell",
+        "William Kelly",
+        "Matilda Ryan",
+        "Jack O'Brien",
+        "Zoe Murphy",
+    ],
 }
 
 
@@ -107,11 +118,11 @@ def _users() -> list[tuple[str, str, list[str], str, bool]]:
 
 def _ascii(name: str) -> str:
     bare = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return bare.lower().replace(" ", "")
+    return "".join(c for c in bare.lower() if c.isalnum())
 
 
 class Command(BaseCommand):
-    help = "Create a demo: two companies, their marketers, a staff admin and ~50 contacts."
+    help = "Create a demo: two companies, their marketers, a staff admin and 57 contacts."
 
     def add_arguments(self, parser):
         parser.add_argument(
