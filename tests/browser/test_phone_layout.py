@@ -128,7 +128,7 @@ ON_A_LAPTOP = [
 
 
 @pytest.fixture
-def demo(transactional_db):
+def demo(transactional_db, seeded_defaults):
     """The trial's demo, plus a row of every kind a page shows, all of Acme Coffee."""
     call_command("seed_demo", stdout=io.StringIO())
     acme = Company.objects.get(slug="acme")
