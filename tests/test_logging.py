@@ -201,6 +201,24 @@ def test_each_request_and_error_is_logged_once(log, runserver, wait_for):
     assert output.count("GET /no-such-page/ HTTP/1.1") == 1
 
 
+def test_the_schedulers_ticks_stay_out_of_the_log_unless_they_fail(log):
+    beat, received = logging.getLogger("celery.beat"), logging.getLogger("celery.worker.strategy")
+    for entry, task in (
+        ("campaigns-tick", "campaigns.tasks.tick_task"),
+        ("webhooks-tick", "api.tasks.webhooks_tick_task"),
+    ):
+        beat.info("Scheduler: Sending due task %s (%s)", entry, task)
+        received.info("Task %s[1c2d] received", task)
+    beat.info("Scheduler: Sending due task retention (privacy.tasks.retention_task)")
+    logging.getLogger("celery.app.trace").error("Task api.tasks.webhooks_tick_task[9f] raised")
+
+    output = log.getvalue()
+    assert "campaigns-tick" not in output and "campaigns.tasks.tick_task" not in output
+    assert "webhooks-tick" not in output and "received" not in output
+    assert "privacy.tasks.retention_task" in output  # once an hour: kept
+    assert "Task api.tasks.webhooks_tick_task[9f] raised" in output
+
+
 def test_an_error_with_personal_data_in_its_traceback_is_masked(log):
     try:
         raise ValueError(f"duplicate key (company_id, address)=(1, {NUMBER}) and {EMAIL}")
