@@ -301,6 +301,28 @@ def test_every_dashboard_page_fits_a_phone(live_server, browser: Browser, demo):
 
 
 @pytest.mark.browser
+def test_a_wide_table_scrolls_in_its_own_box_on_a_phone(live_server, browser: Browser, demo):
+    anna, _ = demo
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    _log_in(page, live_server.url, anna.username)
+    page.goto(f"{live_server.url}/contacts/")
+    table = page.locator("#results table")
+    box = page.locator("#results .table-scroll")
+    # Wider than the screen, inside a box as wide as the screen allows, which scrolls.
+    assert table.bounding_box()["width"] > box.bounding_box()["width"]
+    assert box.bounding_box()["x"] + box.bounding_box()["width"] <= 375
+    # The last column starts off the screen's right edge; scrolling the box brings it in.
+    last_column = page.get_by_role("columnheader", name="Status")
+    assert last_column.bounding_box()["x"] >= 375
+    box.evaluate("box => box.scrollBy(1000, 0)")
+    shown = last_column.bounding_box()
+    assert shown["x"] >= 0 and shown["x"] + shown["width"] <= 375
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    context.close()
+
+
+@pytest.mark.browser
 def test_the_navigation_works_on_a_phone_without_javascript(live_server, browser: Browser, demo):
     anna, _ = demo
     context = browser.new_context(**PHONE, java_script_enabled=False)
