@@ -211,3 +211,18 @@ def test_ctrl_c_while_it_starts_stops_it_without_a_traceback(terminal):
     output = terminal.rest()
     assert "ERROR" not in output and "Traceback" not in output, output[-4000:]
     assert not _answers(terminal.port, patience=0)
+
+
+def test_a_killed_trial_leaves_nothing_running(terminal):
+    worker = int(terminal.expect(r"worker started \(pid (\d+)\)").group(1))
+    terminal.expect(r"celery@\S+ ready")
+    assert _answers(terminal.port), "the web server runs"
+
+    os.kill(terminal.process.pid, signal.SIGKILL)  # the trial alone, not its group
+    terminal.process.wait()
+
+    assert _gone(worker, patience=30), "the worker and its beat stop with the trial"
+    deadline = time.monotonic() + 30
+    while _answers(terminal.port, patience=0) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _answers(terminal.port, patience=0), "the web server stops with the trial"
