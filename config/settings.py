@@ -78,6 +78,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so that every line logged while serving a request carries its id.
     "config.logging.RequestIdMiddleware",
+    # Notes htmx's requests, whose access lines the development server leaves out.
+    "config.logfilters.NoteHtmxRequest",
     # Answers the load balancer before host checks and HTTPS redirects can refuse it.
     "config.health.HealthCheckMiddleware",
     "config.proxy.ForwardedForMiddleware",
@@ -365,6 +367,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "quiet_tick": {"()": "config.logfilters.QuietTick"},
+        "quiet_htmx": {"()": "config.logfilters.QuietHtmx"},
         "request_id": {"()": "config.logging.RequestIdFilter"},
         "mask": {"()": "config.logging.MaskPersonalData"},
     },
@@ -387,9 +390,14 @@ LOGGING = {
             for name in ("celery.worker.strategy", "celery.app.trace", "celery.beat")
         },
         # Django's default handlers would print these a second time, unmasked: through
-        # ours only. django.server is runserver's access log.
+        # ours only. django.server is runserver's access log, without htmx's polls.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {
+            "handlers": ["console"],
+            "filters": ["quiet_htmx"],
+            "level": "INFO",
+            "propagate": False,
+        },
     },
 }
 

@@ -86,11 +86,12 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _fetch(url: str, data: dict | None = None) -> tuple[int, str]:
+def _fetch(url: str, data: dict | None = None, headers: dict | None = None) -> tuple[int, str]:
     body = urllib.parse.urlencode(data).encode() if data is not None else None
     opener = urllib.request.build_opener(_NoRedirect)
+    request = urllib.request.Request(url, data=body, headers=headers or {})
     try:
-        with opener.open(urllib.request.Request(url, data=body), timeout=10) as response:
+        with opener.open(request, timeout=10) as response:
             return response.status, response.headers.get("Location", "")
     except urllib.error.HTTPError as error:
         return error.code, error.headers.get("Location", "")
@@ -174,6 +175,48 @@ def test_tokens_in_other_paths_stay_out_of_the_access_log(log, runserver, wait_f
     for secret in ("ck2bq1-0a1b", "Zq9vK2mX7tR4", "K8wq2LxP0vRt", "sanne.dekker", "612345678"):
         assert secret not in output
     assert output.count('"GET ') == len(paths)
+
+
+def test_htmx_requests_that_went_well_stay_out_of_the_access_log(log, runserver, wait_for):
+    htmx = {"HX-Request": "true"}
+    assert _fetch(f"{runserver}/login/?poll=1", headers=htmx)[0] == 200
+    assert _fetch(f"{runserver}/healthz", headers=htmx)[0] == 200
+    assert _fetch(f"{runserver}/no-such-page/?poll=2", headers=htmx)[0] == 404
+    assert _fetch(f"{runserver}/login/?page=3")[0] == 200
+
+    # The page's own line comes last: once it is there, every earlier one was written.
+    output = wait_for(lambda: "/login/?page=3" in log.getvalue() and log.getvalue())
+    assert "poll=1" not in output and "/healthz" not in output
+    assert "GET /no-such-page/?poll=2 HTTP/1.1" in output  # a failure still shows
+    assert output.count("GET /login/?page=3 HTTP/1.1") == 1
+
+
+def test_each_request_and_error_is_logged_once(log, runserver, wait_for):
+    assert _fetch(f"{runserver}/login/?once=1")[0] == 200
+    assert _fetch(f"{runserver}/no-such-page/")[0] == 404
+
+    output = wait_for(lambda: "/no-such-page/ HTTP" in log.getvalue() and log.getvalue())
+    assert output.count("/login/?once=1") == 1
+    assert output.count("Not Found: /no-such-page/") == 1
+    assert output.count("GET /no-such-page/ HTTP/1.1") == 1
+
+
+def test_the_schedulers_ticks_stay_out_of_the_log_unless_they_fail(log):
+    beat, received = logging.getLogger("celery.beat"), logging.getLogger("celery.worker.strategy")
+    for entry, task in (
+        ("campaigns-tick", "campaigns.tasks.tick_task"),
+        ("webhooks-tick", "api.tasks.webhooks_tick_task"),
+    ):
+        beat.info("Scheduler: Sending due task %s (%s)", entry, task)
+        received.info("Task %s[1c2d] received", task)
+    beat.info("Scheduler: Sending due task retention (privacy.tasks.retention_task)")
+    logging.getLogger("celery.app.trace").error("Task api.tasks.webhooks_tick_task[9f] raised")
+
+    output = log.getvalue()
+    assert "campaigns-tick" not in output and "campaigns.tasks.tick_task" not in output
+    assert "webhooks-tick" not in output and "received" not in output
+    assert "privacy.tasks.retention_task" in output  # once an hour: kept
+    assert "Task api.tasks.webhooks_tick_task[9f] raised" in output
 
 
 def test_an_error_with_personal_data_in_its_traceback_is_masked(log):

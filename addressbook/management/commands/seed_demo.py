@@ -74,6 +74,17 @@ NAMES = {
         "Ethan Rodriguez",
         "Mia Martinez",
     ],
+    # Australia's rule has a link and no sending hours: whatever the hour the trial is run
+    # at, these SMS go at once and carry the link to the landing page.
+    "AU": [
+        "Charlotte Wilson",
+        "Oliver Nguyen",
+        "Ruby Campbell",
+        "William Kelly",
+        "Matilda Ryan",
+        "Jack O'Brien",
+        "Zoe Murphy",
+    ],
 }
 
 
@@ -90,20 +101,67 @@ def mobile_numbers(region: str, count: int) -> list[str]:
     return found
 
 
+COMPANY_NAMES = {"acme": "Acme Coffee", "globex": "Globex Travel"}
+
+
+def _users() -> list[tuple[str, str, list[str], str, bool]]:
+    """(username, email, company slugs, role, staff) of the demo's people."""
+    Role = Membership.Role
+    return [
+        ("anna", "anna@acme.example", ["acme"], Role.OWNER, False),
+        ("marco", "marco@acme.example", ["acme"], Role.MARKETER, False),
+        ("vera", "vera@acme.example", ["acme"], Role.VIEWER, False),
+        ("bruno", "bruno@globex.example", ["globex"], Role.OWNER, False),
+        ("admin", "admin@example.com", ["acme", "globex"], Role.OWNER, True),
+    ]
+
+
 def _ascii(name: str) -> str:
     bare = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return bare.lower().replace(" ", "")
+    return "".join(c for c in bare.lower() if c.isalnum())
 
 
 class Command(BaseCommand):
-    help = "Create a demo: two companies, their marketers, a staff admin and ~50 contacts."
+    help = "Create a demo: two companies, their marketers, a staff admin and 57 contacts."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--logins",
+            action="store_true",
+            help="Only print the logins of the demo users there are; change nothing.",
+        )
+
+    def handle(self, *args, **options):
+        if options["logins"]:
+            self.print_logins(existing_only=True)
+        else:
+            self.seed()
+            self.stdout.write(self.style.SUCCESS("Demo ready at http://127.0.0.1:8000/"))
+            self.print_logins()
+
+    def print_logins(self, *, existing_only: bool = False) -> None:
+        users = _users()
+        if existing_only:
+            there = set(
+                get_user_model()
+                .objects.filter(username__in=[u[0] for u in users])
+                .values_list("username", flat=True)
+            )
+            users = [u for u in users if u[0] in there]
+        if not users:
+            return
+        self.stdout.write("Demo logins:")
+        for username, _, slugs, role, staff in users:
+            where = ", ".join(COMPANY_NAMES[slug] for slug in slugs)
+            what = "staff admin (/admin/)" if staff else role.label.lower()
+            self.stdout.write(f"  {username} / {PASSWORD}  — {what}, {where}")
 
     @transaction.atomic
-    def handle(self, *args, **options):
+    def seed(self) -> None:
         acme, _ = Company.objects.get_or_create(
             slug="acme",
             defaults={
-                "name": "Acme Coffee",
+                "name": COMPANY_NAMES["acme"],
                 "default_country": "NL",
                 "sms_sender": "AcmeCoffee",
                 "help_contact": "help@acme.example",
@@ -111,18 +169,16 @@ class Command(BaseCommand):
         )
         globex, _ = Company.objects.get_or_create(
             slug="globex",
-            defaults={"name": "Globex Travel", "default_country": "FR", "sms_sender": "Globex"},
+            defaults={
+                "name": COMPANY_NAMES["globex"],
+                "default_country": "FR",
+                "sms_sender": "Globex",
+            },
         )
-        Role = Membership.Role
-        users = [
-            ("anna", "anna@acme.example", [acme], Role.OWNER, False),
-            ("marco", "marco@acme.example", [acme], Role.MARKETER, False),
-            ("vera", "vera@acme.example", [acme], Role.VIEWER, False),
-            ("bruno", "bruno@globex.example", [globex], Role.OWNER, False),
-            ("admin", "admin@example.com", [acme, globex], Role.OWNER, True),
-        ]
+        companies_by_slug = {"acme": acme, "globex": globex}
         User = get_user_model()
-        for username, email, companies, role, staff in users:
+        for username, email, slugs, role, staff in _users():
+            companies = [companies_by_slug[slug] for slug in slugs]
             user, created = User.objects.get_or_create(
                 username=username,
                 defaults={"email": email, "is_staff": staff, "is_superuser": staff},
@@ -152,9 +208,3 @@ class Command(BaseCommand):
                             "email": email,
                         },
                     )
-
-        self.stdout.write(self.style.SUCCESS("Demo ready at http://127.0.0.1:8000/"))
-        for username, _, companies, role, staff in users:
-            where = ", ".join(c.name for c in companies)
-            what = "staff admin (/admin/)" if staff else role.label.lower()
-            self.stdout.write(f"  {username} / {PASSWORD}  — {what}, {where}")
