@@ -77,11 +77,12 @@ def _send_at_night(demo, outbox, wait_for, client) -> None:
     def page() -> str:
         return client.get(f"/campaigns/{campaign.pk}/").content.decode()
 
-    # The chunk notes when its held recipients open once it has sent the others.
-    shown = wait_for(lambda: "they get it from" in (html := page()) and html, what="when")
-    # 08:00 in Paris is the first opening: Europe/Amsterdam's 08:00, the company's zone.
-    assert "outside their country's sending hours; they get it from" in shown
-    assert "Wed 10 Jun, 08:00</strong> (Europe/Amsterdam)" in shown
+    # Who waits, per country and zone, each from its own opening in its own time.
+    shown = wait_for(
+        lambda: "wait for their sending hours" in (html := page()) and html, what="who"
+    )
+    assert "in France from Wednesday 08:00 Paris time" in shown
+    assert "in the United States from Wednesday 08:00 New York time" in shown
 
     # Australia's page asks for no number: one tap and that person is out.
     australian = next(sms for sms in outbox if country_of[sms.to] == "AU")
