@@ -30,7 +30,11 @@ _TOKEN_PATHS = [
     re.compile(r"(/c/)[^/?#\s\\\"']+"),
     re.compile(r"(/invitations/)[^/?#\s\\\"']+"),
     re.compile(r"(/password-reset/)(?!sent/|done/)[^?#\s\\\"']+"),
-    re.compile(r"(/hooks/sms/)(?!inbound/|status/)[^/?#\s\\\"']+"),
+    # /hooks/sms/<key>/… and /hooks/sms/<gateway>/<key>/…, not the gateways' own names.
+    re.compile(
+        r"(/hooks/sms/(?:(?:cm|twilio|vonage)/)?)(?!(?:inbound|status|cm|twilio|vonage)/)"
+        r"[^/?#\s\\\"']+"
+    ),
 ]
 # Query parameters that carry one (the landing page's undo token and the like), and the
 # dashboard's search, which holds whatever a marketer looked for (names, numbers), and
