@@ -227,3 +227,33 @@ def test_generic_status_hook_is_unchanged_by_gateway_names(client, company):
     body = f'{{"reference": "{sent.pk}", "status": "delivered"}}'.encode()
     assert signed_post(client, "/hooks/sms/status/", body).status_code == 200
     assert state(sent) == ("delivered", "")
+
+
+# --- from the hand-off to the report, through the fakes -------------------------------
+@pytest.mark.parametrize("gateway", ["twilio", "vonage"])
+def test_message_handed_to_a_gateway_is_settled_by_its_report(
+    client, company, settings, fake_twilio, fake_vonage, gateway
+):
+    from campaigns.services.handoff import hand_off
+
+    fake = fake_twilio if gateway == "twilio" else fake_vonage
+    for name, value in fake.settings().items():
+        setattr(settings, name, value)
+    sending = message(company, status=Message.Status.SENDING, sender="Acme", body="Beans!")
+
+    hand_off([sending])
+
+    sending.refresh_from_db()
+    assert sending.status == "sent"
+    if gateway == "twilio":
+        assert sending.gateway_reference == fake.received[0]["sid"]
+        fields = twilio_status(sending.gateway_reference, "delivered")
+        # One auth token serves Twilio's API and signs its callbacks.
+        token = settings.TWILIO_AUTH_TOKEN
+        response = twilio_post(client, "/hooks/sms/twilio/status/", fields, token=token)
+    else:
+        assert sending.gateway_reference == fake.received[0]["message-id"]
+        receipt = vonage_receipt(sending.gateway_reference, "delivered")
+        response = vonage_post(client, "/hooks/sms/vonage/status/", vonage_signed(receipt))
+    assert response.json() == {"updated": 1, "unknown": 0, "ignored": 0}
+    assert state(sending) == ("delivered", "")
