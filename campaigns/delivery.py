@@ -118,7 +118,9 @@ def record_delivery_reports(
     to write those that changed.
     """
     ids = {int(r.reference) for r in reports if REFERENCE.fullmatch(r.reference)}
-    theirs = {r.gateway_reference for r in reports if not r.reference and r.gateway_reference}
+    # The gateway's own id names the message where ours is missing or not one of ours
+    # (Vonage's client-ref on a message another program sent through the account).
+    theirs = {r.gateway_reference for r in reports if not _by_ours(r) and r.gateway_reference}
     found = Message.objects.filter(
         Q(pk__in=ids) | Q(gateway_reference__in=theirs), channel=Channel.SMS
     )
@@ -138,7 +140,7 @@ def record_delivery_reports(
                 by_theirs[m.gateway_reference] = m
         changed, unknown, ignored = {}, [], 0
         for report in reports:
-            if report.reference:
+            if _by_ours(report):
                 message = messages.get(report.reference)
             else:
                 message = by_theirs.get(report.gateway_reference)
@@ -161,6 +163,11 @@ def record_delivery_reports(
     if ignored:
         logger.info("%d delivery report(s) name a message that may no longer change", ignored)
     return Tally(len(changed), len(unknown), ignored)
+
+
+def _by_ours(report: DeliveryReport) -> bool:
+    """Whether the report names the message by our reference rather than the gateway's."""
+    return bool(REFERENCE.fullmatch(report.reference)) or not report.gateway_reference
 
 
 def _apply(report: DeliveryReport, message: Message) -> None:

@@ -40,6 +40,10 @@ WEBHOOK_TOLERANCE_SECONDS = env.int("WEBHOOK_TOLERANCE_SECONDS", default=300)
 # /hooks/sms/<gateway>/ (optout.gateways). Empty: that gateway's shared URLs answer 404.
 # CM signs nothing: its URLs carry this token (?token=…).
 CM_WEBHOOK_TOKEN = env.str("CM_WEBHOOK_TOKEN", default="")
+if not DEBUG and CM_WEBHOOK_TOKEN and len(CM_WEBHOOK_TOKEN) < WEBHOOK_SECRET_MIN_LENGTH:
+    raise ImproperlyConfigured(
+        f"CM_WEBHOOK_TOKEN must be at least {WEBHOOK_SECRET_MIN_LENGTH} characters."
+    )
 # Twilio signs X-Twilio-Signature with the account's auth token (also the API password).
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 # Vonage signs the sig parameter with the account's signature secret, by this method

@@ -257,3 +257,10 @@ def test_message_handed_to_a_gateway_is_settled_by_its_report(
         response = vonage_post(client, "/hooks/sms/vonage/status/", vonage_signed(receipt))
     assert response.json() == {"updated": 1, "unknown": 0, "ignored": 0}
     assert state(sending) == ("delivered", "")
+
+
+def test_vonage_client_ref_that_is_not_ours_falls_back_to_its_message_id(client, company):
+    sent = message(company, gateway_reference=VONAGE_ID)
+    receipt = vonage_receipt(VONAGE_ID, "delivered", **{"client-ref": "crm-4711"})
+    vonage_post(client, "/hooks/sms/vonage/status/", vonage_signed(receipt))
+    assert state(sent) == ("delivered", "")
