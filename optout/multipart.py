@@ -18,7 +18,7 @@ from .models import GatewayWebhook, InboundMessage, InboundPart
 from .services import process_inbound_sms, receive_inbound_sms
 
 # A phone numbers its long messages 0-255 (or 0-65535) and starts again: parts older than
-# this are never joined with new ones of the same number.
+# this are never joined with new ones of the same number, and are deleted.
 PART_WINDOW = timedelta(hours=24)
 
 
@@ -31,6 +31,9 @@ class Received:
 
 def receive_reply(*, gateway: str, reply: InboundReply, webhook: GatewayWebhook | None) -> Received:
     """Store a reply from ``gateway`` and act on it, or keep its part until all are here."""
+    # Gateways stop retrying within a day: older parts, joined or never completed, only
+    # keep a number and words that no longer serve anyone. (A few rows: parts live a day.)
+    InboundPart.objects.filter(received_at__lt=timezone.now() - PART_WINDOW).delete()
     if reply.part is None:
         return Received(_receive(reply=reply, webhook=webhook, text=reply.text))
     part = reply.part
@@ -84,7 +87,11 @@ def receive_reply(*, gateway: str, reply: InboundReply, webhook: GatewayWebhook 
         signed_at=reply.signed_at,
     )
     inbound = _receive(reply=joined, webhook=webhook, text=joined.text)
-    InboundPart.objects.filter(pk__in=[each.pk for each in parts]).update(inbound=inbound)
+    # Joined: the reply holds the number and the words now (and erasure finds them
+    # there); the parts keep only what recognises a part delivered again.
+    InboundPart.objects.filter(pk__in=[each.pk for each in parts]).update(
+        inbound=inbound, sender="", text=""
+    )
     return Received(inbound, stored.total, stored.total)
 
 

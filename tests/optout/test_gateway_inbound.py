@@ -369,3 +369,23 @@ def test_characters_the_database_cannot_store_are_dropped(client, route, company
 
 def test_get_is_not_allowed(client):
     assert client.get("/hooks/sms/twilio/inbound/").status_code == 405
+
+
+def test_parts_left_waiting_for_a_day_are_deleted(client, route, company):
+    import time_machine
+    from django.utils import timezone
+
+    url = "/hooks/sms/vonage/inbound/"
+    vonage_post(client, url, part(1, "ST", ref="C3"))  # its other parts never come
+    later = timezone.now() + timezone.timedelta(days=1, minutes=1)
+    with time_machine.travel(later, tick=False):
+        params = vonage_signed(vonage_inbound("HELP", message_id="0A0000000999"))
+        assert vonage_post(client, url, params).status_code == 200
+    assert not InboundPart.objects.exists()
+
+
+def test_joined_parts_keep_no_number_or_text(client, route, company):
+    url = "/hooks/sms/vonage/inbound/"
+    for number, text in ((1, "ST"), (2, "O"), (3, "P")):
+        vonage_post(client, url, part(number, text))
+    assert set(InboundPart.objects.values_list("sender", "text")) == {("", "")}
