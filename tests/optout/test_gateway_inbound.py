@@ -389,3 +389,15 @@ def test_joined_parts_keep_no_number_or_text(client, route, company):
     for number, text in ((1, "ST"), (2, "O"), (3, "P")):
         vonage_post(client, url, part(number, text))
     assert set(InboundPart.objects.values_list("sender", "text")) == {("", "")}
+
+
+def test_gateway_names_win_over_keys_in_the_urls():
+    from django.urls import resolve
+
+    assert resolve("/hooks/sms/twilio/inbound/").url_name == "gateway-inbound"
+    assert resolve("/hooks/sms/cm/status/").url_name == "gateway-status"
+    assert resolve("/hooks/sms/K8wq2LxP0vRtK8wq2LxP0v/inbound/").url_name == "sms-inbound-company"
+    assert resolve("/hooks/sms/vonage/K8wq2LxP0vRtK8wq2LxP0v/status/").kwargs == {
+        "gateway": "vonage",
+        "key": "K8wq2LxP0vRtK8wq2LxP0v",
+    }
