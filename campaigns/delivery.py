@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from addressbook.models import Company
+from optout.gateways import StatusReport
 
 from .backends import UNKNOWN_OUTCOME_PREFIX
 from .models import Channel, Message
@@ -47,10 +49,24 @@ class InvalidReport(ValueError):
 
 @dataclass(frozen=True)
 class DeliveryReport:
-    reference: str
+    reference: str  # ours; "" when the gateway names the message only by its own id
     outcome: str | None  # DELIVERED, FAILED, or None for a report that changes nothing
     error: str = ""
     at: datetime | None = None
+    # The gateway's id of the message (Message.gateway_reference), used without ours.
+    gateway_reference: str = ""
+
+    @property
+    def names(self) -> str:
+        return self.reference or self.gateway_reference
+
+
+def reports_from_gateway(reports: list[StatusReport]) -> list[DeliveryReport]:
+    """A real gateway's reports (optout.gateways), already mapped to our statuses."""
+    return [
+        DeliveryReport(r.reference, OUTCOMES[r.status], r.error, r.at, r.gateway_reference)
+        for r in reports
+    ]
 
 
 def parse_reports(payload: dict) -> list[DeliveryReport]:
@@ -102,7 +118,12 @@ def record_delivery_reports(
     to write those that changed.
     """
     ids = {int(r.reference) for r in reports if REFERENCE.fullmatch(r.reference)}
-    found = Message.objects.filter(pk__in=ids, channel=Channel.SMS)
+    # The gateway's own id names the message where ours is missing or not one of ours
+    # (Vonage's client-ref on a message another program sent through the account).
+    theirs = {r.gateway_reference for r in reports if not _by_ours(r) and r.gateway_reference}
+    found = Message.objects.filter(
+        Q(pk__in=ids) | Q(gateway_reference__in=theirs), channel=Channel.SMS
+    )
     if company is not None:
         # A gateway account of one company settles only that company's messages; another's
         # reference is as unknown as one that names nothing.
@@ -111,14 +132,20 @@ def record_delivery_reports(
         # Locked, so that a report and a worker finishing the same message never interleave;
         # in id order, as a worker's UPDATE mostly takes them, to keep deadlocks rare.
         locked = found.select_for_update().order_by("pk")
-        messages = {
-            str(m.pk): m for m in locked.only("id", "status", "error", "sent_at", "delivered_at")
-        }
+        messages, by_theirs = {}, {}
+        fields = ("id", "status", "error", "sent_at", "delivered_at", "gateway_reference")
+        for m in locked.only(*fields):
+            messages[str(m.pk)] = m
+            if m.gateway_reference in theirs:
+                by_theirs[m.gateway_reference] = m
         changed, unknown, ignored = {}, [], 0
         for report in reports:
-            message = messages.get(report.reference)
+            if _by_ours(report):
+                message = messages.get(report.reference)
+            else:
+                message = by_theirs.get(report.gateway_reference)
             if message is None:
-                unknown.append(report.reference)
+                unknown.append(report.names)
             elif report.outcome is None:
                 continue
             elif _awaiting_outcome(message):
@@ -136,6 +163,11 @@ def record_delivery_reports(
     if ignored:
         logger.info("%d delivery report(s) name a message that may no longer change", ignored)
     return Tally(len(changed), len(unknown), ignored)
+
+
+def _by_ours(report: DeliveryReport) -> bool:
+    """Whether the report names the message by our reference rather than the gateway's."""
+    return bool(REFERENCE.fullmatch(report.reference)) or not report.gateway_reference
 
 
 def _apply(report: DeliveryReport, message: Message) -> None:

@@ -129,6 +129,13 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["campaign", "status"], name="message_campaign_status_idx"),
+            # Twilio's and Vonage's delivery reports name a message by the gateway's id;
+            # only messages that have one are in it.
+            models.Index(
+                fields=["gateway_reference"],
+                condition=~Q(gateway_reference=""),
+                name="message_gateway_reference_idx",
+            ),
         ]
 
     def __str__(self) -> str:

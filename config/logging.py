@@ -30,7 +30,11 @@ _TOKEN_PATHS = [
     re.compile(r"(/c/)[^/?#\s\\\"']+"),
     re.compile(r"(/invitations/)[^/?#\s\\\"']+"),
     re.compile(r"(/password-reset/)(?!sent/|done/)[^?#\s\\\"']+"),
-    re.compile(r"(/hooks/sms/)(?!inbound/|status/)[^/?#\s\\\"']+"),
+    # /hooks/sms/<key>/… and /hooks/sms/<gateway>/<key>/…, not the gateways' own names.
+    re.compile(
+        r"(/hooks/sms/(?:(?:cm|twilio|vonage)/)?)(?!(?:inbound|status|cm|twilio|vonage)/)"
+        r"[^/?#\s\\\"']+"
+    ),
 ]
 # Query parameters that carry one (the landing page's undo token and the like), and the
 # dashboard's search, which holds whatever a marketer looked for (names, numbers), and
@@ -58,7 +62,16 @@ def mask(text: str, *, secrets: tuple[str, ...] = ()) -> str:
 
 def configured_secrets() -> tuple[str, ...]:
     """The secrets in settings, longest first; short ones would mask ordinary words."""
-    names = ("SECRET_KEY", "SMS_WEBHOOK_SECRET", "CM_PRODUCT_TOKEN", "EMAIL_HOST_PASSWORD")
+    names = (
+        "SECRET_KEY",
+        "SMS_WEBHOOK_SECRET",
+        "CM_PRODUCT_TOKEN",
+        "CM_WEBHOOK_TOKEN",
+        "TWILIO_AUTH_TOKEN",
+        "VONAGE_API_SECRET",
+        "VONAGE_SIGNATURE_SECRET",
+        "EMAIL_HOST_PASSWORD",
+    )
     values = {str(getattr(settings, name, "") or "") for name in names}
     return tuple(sorted((v for v in values if len(v) >= 8), key=len, reverse=True))
 

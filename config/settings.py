@@ -36,6 +36,24 @@ if not DEBUG and len(SMS_WEBHOOK_SECRET) < WEBHOOK_SECRET_MIN_LENGTH:
     )
 # How far a webhook's signed X-Timestamp may be from our clock; older ones are replays.
 WEBHOOK_TOLERANCE_SECONDS = env.int("WEBHOOK_TOLERANCE_SECONDS", default=300)
+# The platform's shared account at each real gateway, for its webhooks under
+# /hooks/sms/<gateway>/ (optout.gateways). Empty: that gateway's shared URLs answer 404.
+# CM signs nothing: its URLs carry this token (?token=…).
+CM_WEBHOOK_TOKEN = env.str("CM_WEBHOOK_TOKEN", default="")
+if not DEBUG and CM_WEBHOOK_TOKEN and len(CM_WEBHOOK_TOKEN) < WEBHOOK_SECRET_MIN_LENGTH:
+    raise ImproperlyConfigured(
+        f"CM_WEBHOOK_TOKEN must be at least {WEBHOOK_SECRET_MIN_LENGTH} characters."
+    )
+# Twilio signs X-Twilio-Signature with the account's auth token (also the API password).
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+# Vonage signs the sig parameter with the account's signature secret, by this method
+# (md5hash, md5, sha1, sha256 or sha512: as set in Vonage's API settings).
+VONAGE_SIGNATURE_SECRET = env.str("VONAGE_SIGNATURE_SECRET", default="")
+VONAGE_SIGNATURE_METHOD = env.str("VONAGE_SIGNATURE_METHOD", default="sha256")
+if VONAGE_SIGNATURE_METHOD not in ("md5hash", "md5", "sha1", "sha256", "sha512"):
+    raise ImproperlyConfigured(
+        "VONAGE_SIGNATURE_METHOD must be md5hash, md5, sha1, sha256 or sha512."
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -293,6 +311,21 @@ CM_TIMEOUT = env.float("CM_TIMEOUT", default=10.0)
 CM_MAX_ATTEMPTS = env.int("CM_MAX_ATTEMPTS", default=4)
 CM_RETRY_BACKOFF = env.float("CM_RETRY_BACKOFF", default=0.5)
 CM_BATCH_SIZE = env.int("CM_BATCH_SIZE", default=100)
+# Twilio (SMS_BACKEND=campaigns.backends.twilio.TwilioBackend) and Vonage
+# (campaigns.backends.vonage.VonageBackend): one request per message, retried as CM's.
+TWILIO_BASE_URL = env.str("TWILIO_BASE_URL", default="https://api.twilio.com")
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_STATUS_CALLBACK_URL = env.str("TWILIO_STATUS_CALLBACK_URL", default="")
+TWILIO_TIMEOUT = env.float("TWILIO_TIMEOUT", default=10.0)
+TWILIO_MAX_ATTEMPTS = env.int("TWILIO_MAX_ATTEMPTS", default=4)
+TWILIO_RETRY_BACKOFF = env.float("TWILIO_RETRY_BACKOFF", default=0.5)
+VONAGE_BASE_URL = env.str("VONAGE_BASE_URL", default="https://rest.nexmo.com")
+VONAGE_API_KEY = env.str("VONAGE_API_KEY", default="")
+VONAGE_API_SECRET = env.str("VONAGE_API_SECRET", default="")
+VONAGE_STATUS_CALLBACK_URL = env.str("VONAGE_STATUS_CALLBACK_URL", default="")
+VONAGE_TIMEOUT = env.float("VONAGE_TIMEOUT", default=10.0)
+VONAGE_MAX_ATTEMPTS = env.int("VONAGE_MAX_ATTEMPTS", default=4)
+VONAGE_RETRY_BACKOFF = env.float("VONAGE_RETRY_BACKOFF", default=0.5)
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 # An SMTP server for production mail (smtp+tls://user:password@host:587): sets the
 # backend, host, port, user, password and TLS at once.

@@ -5,7 +5,7 @@ from django.urls import include, path
 
 from addressbook import password_views, twofactor_views
 from addressbook.views import no_company
-from campaigns.hooks import delivery_report_webhook
+from campaigns.hooks import delivery_report_webhook, gateway_status_webhook
 from optout.urls import hook_patterns
 
 from .health import healthz
@@ -20,6 +20,13 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("integrations/", include("api.dashboard_urls")),
     *hook_patterns,
+    # Before the keyed one: /hooks/sms/vonage/status/ names Vonage, never a key.
+    path("hooks/sms/<gateway:gateway>/status/", gateway_status_webhook, name="gateway-status"),
+    path(
+        "hooks/sms/<gateway:gateway>/<slug:key>/status/",
+        gateway_status_webhook,
+        name="gateway-status-company",
+    ),
     path("hooks/sms/status/", delivery_report_webhook, name="sms-status-hook"),
     path("hooks/sms/<slug:key>/status/", delivery_report_webhook, name="sms-status-hook-company"),
     path("healthz", healthz, name="healthz"),

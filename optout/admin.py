@@ -19,8 +19,10 @@ from .models import (
     ConsentEvent,
     CountryRule,
     DedicatedNumber,
+    Gateway,
     GatewayWebhook,
     InboundMessage,
+    InboundPart,
     Keyword,
     LeaveReason,
     OptinRequest,
@@ -241,23 +243,45 @@ class DedicatedNumberAdmin(admin.ModelAdmin):
 class GatewayWebhookAdmin(admin.ModelAdmin):
     """A company's own gateway account: staff give its URLs and secret to the gateway."""
 
-    list_display = ["company", "key", "updated_at"]
+    list_display = ["company", "gateway", "key", "updated_at"]
+    list_filter = ["gateway"]
     search_fields = ["company__name", "key"]
     autocomplete_fields = ["company"]
-    fields = ["company", "key", "secret", "endpoints", "updated_at"]
+    fields = [
+        "company",
+        "gateway",
+        "key",
+        "secret",
+        "twilio_auth_token",
+        "vonage_signature_secret",
+        "vonage_signature_method",
+        "endpoints",
+        "updated_at",
+    ]
     readonly_fields = ["endpoints", "updated_at"]
     actions = ["rotate_secrets"]
 
     @admin.display(description="URLs for the gateway")
     def endpoints(self, obj: GatewayWebhook) -> str:
-        # The saved key: a form sent back with errors holds the refused one.
-        key = GatewayWebhook.objects.filter(pk=obj.pk).values_list("key", flat=True).first()
-        if key is None:
+        # The saved key and gateway: a form sent back with errors holds the refused ones.
+        saved = GatewayWebhook.objects.filter(pk=obj.pk).values_list("key", "gateway").first()
+        if saved is None:
             return "Shown once saved."
+        key, gateway = saved
+        if gateway == Gateway.SIGNED:
+            inbound = reverse("sms-inbound-company", args=[key])
+            status = reverse("sms-status-hook-company", args=[key])
+        else:
+            inbound = reverse("gateway-inbound-company", args=[gateway, key])
+            status = reverse("gateway-status-company", args=[gateway, key])
+        # CM signs nothing: the URLs it is given carry the account's secret.
+        query = "?token=<secret>" if gateway == Gateway.CM else ""
         return format_html(
-            "Inbound SMS: <code>{}</code><br>Delivery reports: <code>{}</code>",
-            reverse("sms-inbound-company", args=[key]),
-            reverse("sms-status-hook-company", args=[key]),
+            "Inbound SMS: <code>{}{}</code><br>Delivery reports: <code>{}{}</code>",
+            inbound,
+            query,
+            status,
+            query,
         )
 
     @admin.action(description="Generate new secrets (the gateway must be given them)")
@@ -290,6 +314,15 @@ class SuppressionImportRejectionAdmin(ReadOnlyAdmin):
     list_display = ["upload", "row", "reason"]
     list_select_related = ["upload"]
     search_fields = ["reason"]
+
+
+@admin.register(InboundPart)
+class InboundPartAdmin(ReadOnlyAdmin):
+    """Parts of long replies: waiting for the rest, or joined into the reply they name."""
+
+    list_display = ["received_at", "gateway", "sender", "concat_ref", "number", "total", "inbound"]
+    list_filter = ["gateway"]
+    search_fields = ["sender", "concat_ref", "part_id"]
 
 
 @admin.register(InboundMessage)

@@ -427,26 +427,74 @@ def new_webhook_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-class GatewayWebhook(models.Model):
-    """A company's own SMS gateway account: the URLs and secret its webhooks use.
+class Gateway(models.TextChoices):
+    """Who posts to a company's webhooks, in which format (see optout.gateways)."""
 
-    What is signed with this secret reaches only this company's messages and numbers. The
-    key is in the URL, so it is random rather than the slug, which anyone can read.
+    SIGNED = "signed", "Our own signed JSON (X-Timestamp, X-Signature)"
+    CM = "cm", "CM.com"
+    TWILIO = "twilio", "Twilio"
+    VONAGE = "vonage", "Vonage (Nexmo) SMS API"
+
+
+def validate_not_gateway_name(key: str) -> None:
+    # /hooks/sms/<gateway>/inbound/ wins over /hooks/sms/<key>/inbound/: a key spelt like a
+    # gateway would never be reached.
+    if key.lower() in Gateway.values:
+        raise ValidationError(_("A key may not be the name of a gateway."))
+
+
+class VonageSignatureMethod(models.TextChoices):
+    MD5HASH = "md5hash", "MD5 hash"
+    MD5 = "md5", "MD5 HMAC"
+    SHA1 = "sha1", "SHA-1 HMAC"
+    SHA256 = "sha256", "SHA-256 HMAC"
+    SHA512 = "sha512", "SHA-512 HMAC"
+
+
+class GatewayWebhook(models.Model):
+    """A company's own SMS gateway account: the URLs and secrets its webhooks use.
+
+    What is signed with this account's secrets reaches only this company's messages and
+    numbers. The key is in the URL, so it is random rather than the slug, which anyone can
+    read.
     """
 
     company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="+")
+    gateway = models.CharField(
+        max_length=8,
+        choices=Gateway.choices,
+        default=Gateway.SIGNED,
+        help_text="Which gateway posts to this account's webhooks.",
+    )
     key = models.CharField(
         max_length=43,
         unique=True,
         default=new_webhook_key,
-        validators=[validate_slug, MinLengthValidator(20)],
+        validators=[validate_slug, MinLengthValidator(20), validate_not_gateway_name],
         help_text="Part of the URLs: letters, digits, - and _, at least 20 of them.",
     )
     secret = models.CharField(
         max_length=128,
         default=new_webhook_secret,
         validators=[MinLengthValidator(32)],
-        help_text="Signs the gateway's requests; at least 32 characters.",
+        help_text="Signs the gateway's requests (our signed format); with CM, the token "
+        "its webhook URLs carry (?token=…). At least 32 characters.",
+    )
+    twilio_auth_token = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text="Twilio: the account's auth token, which signs X-Twilio-Signature.",
+    )
+    vonage_signature_secret = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text="Vonage: the account's signature secret, which signs the sig parameter.",
+    )
+    vonage_signature_method = models.CharField(
+        max_length=8,
+        choices=VonageSignatureMethod.choices,
+        default=VonageSignatureMethod.SHA256,
+        help_text="Vonage: the signature method set on the account's API settings.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -531,6 +579,56 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sender} → {self.recipient}: {self.text[:40]}"
+
+
+class InboundPart(models.Model):
+    """One part of a long reply the gateway delivers piece by piece (Vonage's concat).
+
+    Kept until every part of its reply is here; then the reply is joined, stored as one
+    InboundMessage and acted on once, and the parts point at it.
+    """
+
+    webhook = models.ForeignKey(
+        GatewayWebhook, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    gateway = models.CharField(max_length=8, choices=Gateway.choices)
+    # The gateway's id of this part: the same part delivered twice is stored once.
+    part_id = models.CharField(max_length=64)
+    sender = models.CharField(max_length=32)
+    recipient = models.CharField(max_length=32)
+    concat_ref = models.CharField(max_length=32, help_text="The reply's reference, from the phone")
+    total = models.PositiveSmallIntegerField()
+    number = models.PositiveSmallIntegerField()
+    text = models.TextField(blank=True)
+    gateway_received_at = models.CharField(max_length=40, blank=True)
+    inbound = models.ForeignKey(
+        InboundMessage, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "part_id"],
+                condition=models.Q(webhook__isnull=True),
+                name="inbound_part_uq",
+            ),
+            models.UniqueConstraint(
+                fields=["webhook", "gateway", "part_id"],
+                condition=models.Q(webhook__isnull=False),
+                name="inbound_part_webhook_uq",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["sender", "concat_ref"],
+                condition=models.Q(inbound__isnull=True),
+                name="inbound_part_waiting_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Part {self.number}/{self.total} of {self.concat_ref} from {self.sender}"
 
 
 class SuppressionImport(models.Model):

@@ -1,6 +1,18 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import settings_views, suppression_views, views
+from .models import Gateway
+
+
+class GatewayConverter:
+    regex = "|".join(gateway for gateway in Gateway.values if gateway != Gateway.SIGNED)
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
 
 app_name = "optout"
 
@@ -78,7 +90,17 @@ urlpatterns = [
     ),
 ]
 
+# The real gateways' URLs come first: /hooks/sms/twilio/inbound/ names Twilio, never a
+# company's key "twilio" (a key may not be a gateway's name).
+register_converter(GatewayConverter, "gateway")
+
 hook_patterns = [
+    path("hooks/sms/<gateway:gateway>/inbound/", views.gateway_inbound_sms, name="gateway-inbound"),
+    path(
+        "hooks/sms/<gateway:gateway>/<slug:key>/inbound/",
+        views.gateway_inbound_sms,
+        name="gateway-inbound-company",
+    ),
     path("hooks/sms/inbound/", views.inbound_sms, name="sms-inbound"),
     path("hooks/sms/<slug:key>/inbound/", views.inbound_sms, name="sms-inbound-company"),
 ]

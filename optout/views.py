@@ -9,7 +9,9 @@ from addressbook.services.audit import Action, record_audit
 from addressbook.tenancy import company_required, get_for_company
 
 from .consent import Actor
+from .gateways import adapter_for
 from .models import InboundMessage
+from .multipart import receive_reply
 from .selectors import replies_to_review
 from .services import dismiss_reply, optout_from_reply, receive_inbound_sms
 from .webhooks import BadRequest, secret_of, verify_request, webhook_for
@@ -36,6 +38,28 @@ def inbound_sms(request: HttpRequest, key: str | None = None) -> HttpResponse:
         signed_at=signed.signed_at,
     )
     return JsonResponse({"id": inbound.pk, "status": inbound.status})
+
+
+@csrf_exempt
+@require_POST
+def gateway_inbound_sms(request: HttpRequest, gateway: str, key: str | None = None) -> HttpResponse:
+    """A real gateway's reply (see optout.gateways), through the platform's shared account
+    at that gateway, or with ``key`` a company's own."""
+    try:
+        adapter = adapter_for(gateway)
+        webhook = webhook_for(key, gateway=gateway)
+        reply = adapter.inbound(request, webhook)
+    except BadRequest as exc:
+        return JsonResponse({"error": str(exc)}, status=exc.status)
+    received = receive_reply(gateway=gateway, reply=reply, webhook=webhook)
+    if adapter.inbound_answer is not None:
+        content, content_type = adapter.inbound_answer
+        return HttpResponse(content, content_type=content_type)
+    if received.inbound is None:
+        return JsonResponse(
+            {"status": "part_received", "parts": received.parts, "of": received.total}
+        )
+    return JsonResponse({"id": received.inbound.pk, "status": received.inbound.status})
 
 
 @require_GET

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, QueryDict
 
-from .models import GatewayWebhook
+from .models import Gateway, GatewayWebhook
 
 SIGNATURE_HEADER = "X-Signature"
 TIMESTAMP_HEADER = "X-Timestamp"
@@ -52,11 +52,16 @@ def _signed_content(body: bytes, timestamp: int | str) -> bytes:
     return f"{timestamp}.".encode() + body
 
 
-def webhook_for(key: str | None) -> GatewayWebhook | None:
-    """The company's own gateway account a URL names; None for the platform's shared one."""
+def webhook_for(key: str | None, gateway: str = Gateway.SIGNED) -> GatewayWebhook | None:
+    """The company's own gateway account a URL names; None for the platform's shared one.
+
+    An account posts only through its own gateway's URLs: the key of a Twilio account on
+    Vonage's URL, or on the generic signed one, names nothing.
+    """
     if key is None:
         return None
-    webhook = GatewayWebhook.objects.select_related("company").filter(key=key).first()
+    accounts = GatewayWebhook.objects.select_related("company")
+    webhook = accounts.filter(key=key, gateway=gateway).first()
     if webhook is None:
         raise BadRequest("No such webhook.", status=404)
     return webhook

@@ -21,8 +21,8 @@ from .factories import CompanyFactory, MembershipFactory  # noqa: E402
 from .redis_server import RedisServer  # noqa: E402
 from .webhooks import WEBHOOK_SECRET, signed_post  # noqa: E402
 
-# The fake SMS gateway's fixture, for any test that sends through the CM backend.
-pytest_plugins = ["tests.fakegateway"]
+# The fake SMS gateways' fixtures, for tests that send through CM, Twilio or Vonage.
+pytest_plugins = ["tests.fakegateway", "tests.fakeproviders"]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
 SHORT_HOST = "no-s.test"

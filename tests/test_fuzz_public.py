@@ -262,3 +262,86 @@ def test_a_signed_webhook_with_any_body_gets_no_server_error(
     refused_unchanged(response, before)
     # No body the gateway could sign opts the link's number out: only a STOP from it would.
     assert not Suppression.objects.filter(address=NUMBER).exists()
+
+
+# --- the real gateways' webhooks (CM, Twilio, Vonage) ---------------------------------
+GATEWAY_HOOKS = [
+    f"/hooks/sms/{g}/{kind}/" for g in ("cm", "twilio", "vonage") for kind in ("inbound", "status")
+]
+gateway_keys = st.sampled_from(
+    # Vonage's, Twilio's and CM's field names, so the parsers get past their first checks.
+    ["msisdn", "to", "text", "messageId", "concat", "concat-ref", "concat-total", "concat-part"]
+    + ["status", "err-code", "client-ref", "From", "To", "Body", "MessageSid", "MessageStatus"]
+    + ["ErrorCode", "from", "message", "messages", "timeUtc"]
+)
+gateway_fields = st.dictionaries(gateway_keys | any_text, field, max_size=8)
+gateway_json = st.dictionaries(gateway_keys | any_text, json_value, max_size=6)
+
+
+@pytest.fixture
+def gateway_accounts(settings):
+    from tests.gateways import CM_TOKEN, TWILIO_TOKEN, VONAGE_SECRET
+
+    settings.CM_WEBHOOK_TOKEN = CM_TOKEN
+    settings.TWILIO_AUTH_TOKEN = TWILIO_TOKEN
+    settings.VONAGE_SIGNATURE_SECRET = VONAGE_SECRET
+
+
+def no_parts_left(response) -> None:
+    from optout.models import InboundPart
+
+    if response.status_code >= 400:
+        assert not InboundPart.objects.exists()
+
+
+@fuzz
+@given(
+    path=st.sampled_from(GATEWAY_HOOKS), body=junk_bytes, content_type=st.sampled_from(HOOK_TYPES)
+)
+def test_an_unsigned_gateway_request_changes_nothing(
+    visitor, links, gateway_accounts, path, body, content_type
+):
+    before = state()
+    response = visitor.generic("POST", path, body, content_type=content_type)
+    assert 400 <= response.status_code < 500
+    assert state() == before
+    no_parts_left(response)
+
+
+@fuzz
+@given(kind=st.sampled_from(["inbound", "status"]), payload=gateway_json)
+def test_cm_with_its_token_and_any_body_gets_no_server_error(
+    visitor, links, gateway_accounts, kind, payload
+):
+    from tests.gateways import cm_post
+
+    before = state()
+    response = cm_post(visitor, f"/hooks/sms/cm/{kind}/", payload)
+    refused_unchanged(response, before)
+
+
+@fuzz
+@given(kind=st.sampled_from(["inbound", "status"]), fields=gateway_fields)
+def test_twilio_signed_with_any_fields_gets_no_server_error(
+    visitor, links, gateway_accounts, kind, fields
+):
+    from tests.gateways import twilio_post
+
+    before = state()
+    response = twilio_post(visitor, f"/hooks/sms/twilio/{kind}/", fields)
+    refused_unchanged(response, before)
+
+
+@fuzz
+@given(kind=st.sampled_from(["inbound", "status"]), fields=gateway_fields, as_json=st.booleans())
+def test_vonage_signed_with_any_fields_gets_no_server_error(
+    visitor, links, gateway_accounts, kind, fields, as_json
+):
+    from tests.gateways import vonage_post, vonage_signed
+
+    before = state()
+    response = vonage_post(visitor, f"/hooks/sms/vonage/{kind}/", vonage_signed(fields), as_json)
+    refused_unchanged(response, before)
+    no_parts_left(response)
+    # No fields the gateway could sign opt the link's number out but a STOP from it.
+    assert not Suppression.objects.filter(address=NUMBER).exists()

@@ -335,3 +335,11 @@ def test_gunicorn_access_lines_hold_no_token(log_format, settings, capsys):
         line = json.loads(line)["message"]
     assert line.startswith("203.0.113.9 - - [") and '"GET /u/***?lang=fr HTTP/1.1" 200 1529' in line
     assert token not in line and "Mobile Safari" in line
+
+
+def test_gateway_account_keys_are_masked_but_gateway_names_kept():
+    key = "Zq9vK2mX7tR4wP1sL8nB3c"
+    assert mask(f"POST /hooks/sms/twilio/{key}/inbound/") == "POST /hooks/sms/twilio/***/inbound/"
+    assert mask(f"POST /hooks/sms/{key}/status/") == "POST /hooks/sms/***/status/"
+    assert mask("POST /hooks/sms/vonage/inbound/") == "POST /hooks/sms/vonage/inbound/"
+    assert "s3cr3t-token" not in mask("POST /hooks/sms/cm/status/?token=s3cr3t-token")

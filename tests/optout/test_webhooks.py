@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from campaigns.models import Message
-from optout.models import InboundMessage, Suppression
+from optout.models import GatewayWebhook, InboundMessage, Suppression
 from optout.services import note_marketing_sent
 from tests.factories import GatewayWebhookFactory
 from tests.webhooks import WEBHOOK_SECRET, signature, signed_post
@@ -279,12 +279,31 @@ def test_staff_give_a_company_webhooks_of_its_own(admin_client, client, company)
     add = reverse("admin:optout_gatewaywebhook_add")
     assert "Shown once saved." in admin_client.get(add).content.decode()
     key, secret = "k" * 22, "s" * 40
-    response = admin_client.post(add, {"company": company.pk, "key": key, "secret": secret})
+    form = {"company": company.pk, "gateway": "signed", "vonage_signature_method": "sha256"}
+    response = admin_client.post(add, {**form, "key": key, "secret": secret})
     assert response.status_code == 302
     body = json.dumps({"from": NUMBER, "to": "+3197010000009", "text": "STOP"}).encode()
     answer = signed_post(client, f"/hooks/sms/{key}/inbound/", body, secret=secret)
     assert answer.json()["status"] == "opted_out"
     assert Suppression.objects.filter(company=company, address=NUMBER).exists()
+
+
+def test_staff_give_a_company_its_own_twilio_account(admin_client, company):
+    add = reverse("admin:optout_gatewaywebhook_add")
+    form = {
+        "company": company.pk,
+        "gateway": "twilio",
+        "key": "k" * 22,
+        "secret": "s" * 40,
+        "twilio_auth_token": "t" * 32,
+        "vonage_signature_method": "sha256",
+    }
+    refused = admin_client.post(add, {**form, "key": "twilio"})
+    assert refused.status_code == 200 and "name of a gateway" in refused.content.decode()
+    assert admin_client.post(add, form).status_code == 302
+    account = GatewayWebhook.objects.get(company=company)
+    change = reverse("admin:optout_gatewaywebhook_change", args=[account.pk])
+    assert f"/hooks/sms/twilio/{'k' * 22}/inbound/" in admin_client.get(change).content.decode()
 
 
 def test_form_with_too_many_fields_is_refused_with_json(client, route):

@@ -1,0 +1,114 @@
+"""What every gateway adapter turns a request into, and the checks they all share.
+
+An adapter only reads and verifies: it hands back a reply (``InboundReply``) or delivery
+reports (``StatusReport``) in the shapes the inbound service and campaigns' delivery
+reports already take, or raises ``BadRequest`` with the 4xx to answer. Nothing is stored.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from hashlib import sha256
+
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
+from django.http import HttpRequest, QueryDict
+
+from ..webhooks import MAX_BODY_BYTES, BadRequest, storable
+
+# The statuses of campaigns.delivery's reports: an adapter maps its gateway's onto these.
+DELIVERED, FAILED, ACCEPTED, REJECTED, EXPIRED, BUFFERED = (
+    "delivered",
+    "failed",
+    "accepted",
+    "rejected",
+    "expired",
+    "buffered",
+)
+MAX_REPORT_ERROR = 255
+
+
+@dataclass(frozen=True)
+class ReplyPart:
+    """One part of a long reply that came in pieces."""
+
+    concat_ref: str
+    total: int
+    number: int
+    part_id: str
+
+
+@dataclass(frozen=True)
+class InboundReply:
+    sender: str
+    recipient: str
+    text: str
+    # "<gateway>:<its id of the reply>", or "" when it gives none (then ``digest`` tells
+    # the same delivery again from a new reply).
+    reference: str
+    received_at: str = ""
+    digest: str = ""
+    signed_at: datetime | None = None
+    part: ReplyPart | None = None
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    # Our reference (the message's id) when the gateway sends it back, else "".
+    reference: str
+    # The gateway's id of the message, which its backend kept when handing it over.
+    gateway_reference: str
+    status: str  # one of campaigns.delivery.OUTCOMES
+    error: str = ""
+    at: datetime | None = None
+
+
+def read_body(request: HttpRequest) -> bytes:
+    """The raw body, refused before it is read when it says it is too large."""
+    try:
+        length = int(request.headers.get("Content-Length") or 0)
+    except ValueError as exc:
+        raise BadRequest("Content-Length is not a number.") from exc
+    if length > MAX_BODY_BYTES:
+        raise BadRequest(f"Body larger than {MAX_BODY_BYTES} bytes.", status=413)
+    body = request.body
+    if len(body) > MAX_BODY_BYTES:
+        raise BadRequest(f"Body larger than {MAX_BODY_BYTES} bytes.", status=413)
+    return body
+
+
+def form_fields(body: bytes) -> QueryDict:
+    try:
+        return QueryDict(body, encoding="utf-8")
+    except TooManyFieldsSent as exc:
+        raise BadRequest(
+            f"More than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} form fields."
+        ) from exc
+
+
+def json_object(body: bytes) -> dict:
+    try:
+        fields = json.loads(body)
+    # ValueError: also a number too long to convert; RecursionError: nesting too deep.
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest("Body is not valid JSON.") from exc
+    if not isinstance(fields, dict):
+        raise BadRequest("Body must be a JSON object.")
+    return fields
+
+
+def text_fields(fields: dict, required: tuple[str, ...]) -> dict:
+    """``fields`` rid of what the database cannot store, with ``required`` all text."""
+    fields = storable(fields)
+    missing = [name for name in required if not isinstance(fields.get(name), str)]
+    if missing:
+        raise BadRequest("Missing or non-text field(s): " + ", ".join(missing) + ".")
+    return fields
+
+
+def body_digest(gateway: str, body: bytes) -> str:
+    return sha256(gateway.encode() + b"." + body).hexdigest()
+
+
+def clip(error: str) -> str:
+    return error[:MAX_REPORT_ERROR]
