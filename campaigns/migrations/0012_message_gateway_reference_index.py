@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("addressbook", "0015_audit_consent_actions"),
-        ("campaigns", "0010_backfill_optout_message_sent_at"),
+        ("campaigns", "0011_campaign_hours_override"),
     ]
 
     operations = [
