@@ -71,10 +71,8 @@ def secret_of(webhook: GatewayWebhook | None) -> str:
     return settings.SMS_WEBHOOK_SECRET if webhook is None else webhook.secret
 
 
-def verify_request(
-    request: HttpRequest, *, secret: str, required: tuple[str, ...] = ()
-) -> SignedRequest:
-    """The request's fields, once its size, signature, age and shape have all been checked."""
+def read_body(request: HttpRequest) -> bytes:
+    """The raw body, refused before it is read when it says it is too large."""
     try:
         length = int(request.headers.get("Content-Length") or 0)
     except ValueError as exc:
@@ -84,6 +82,14 @@ def verify_request(
     body = request.body
     if len(body) > MAX_BODY_BYTES:
         raise BadRequest(f"Body larger than {MAX_BODY_BYTES} bytes.", status=413)
+    return body
+
+
+def verify_request(
+    request: HttpRequest, *, secret: str, required: tuple[str, ...] = ()
+) -> SignedRequest:
+    """The request's fields, once its size, signature, age and shape have all been checked."""
+    body = read_body(request)
     given = request.headers.get(SIGNATURE_HEADER, "")
     if not given:
         raise BadRequest(f"Missing {SIGNATURE_HEADER} header.", status=401)

@@ -120,9 +120,9 @@ class CmBackend(BaseSmsBackend):
                 allow_redirects=False,
             )
         except UNANSWERED_ERRORS as exc:
-            return _unknown(part, _describe(exc))
+            return _unknown(part, describe(exc))
         except TRANSIENT_ERRORS as exc:
-            raise _Unanswered(_describe(exc)) from exc
+            raise _Unanswered(describe(exc)) from exc
         # 429: over CM's own rate limit; like a 5xx, it took none of them.
         if response.status_code >= 500 or response.status_code == 429:
             raise _Unanswered(_status_line(response))
@@ -157,7 +157,7 @@ def _cm_message(sms: OutboundSms) -> dict:
     }
 
 
-def _describe(exc: requests.RequestException) -> str:
+def describe(exc: requests.RequestException) -> str:
     if isinstance(exc, requests.ConnectTimeout):
         return "connect timeout"
     if isinstance(exc, requests.Timeout):
@@ -165,7 +165,7 @@ def _describe(exc: requests.RequestException) -> str:
     return f"connection error ({type(exc).__name__})"
 
 
-def _reply(response: requests.Response) -> dict | None:
+def reply_json(response: requests.Response) -> dict | None:
     try:
         reply = response.json()
     except ValueError:  # requests' JSONDecodeError, or a body in no known encoding
@@ -178,7 +178,7 @@ def _details(reply: dict | None, response: requests.Response) -> str:
 
 
 def _status_line(response: requests.Response) -> str:
-    return f"HTTP {response.status_code} ({_details(_reply(response), response)})"
+    return f"HTTP {response.status_code} ({_details(reply_json(response), response)})"
 
 
 def _per_message(reply: dict | None) -> dict[str, dict]:
@@ -195,7 +195,7 @@ def _per_message(reply: dict | None) -> dict[str, dict]:
 def _accepted(part: list[OutboundSms], response: requests.Response) -> list[SendResult]:
     # A 2xx means CM took the request. A message it does not mention, or a reply we cannot
     # read, counts as accepted: sending it again could deliver it twice.
-    reply = _reply(response)
+    reply = reply_json(response)
     if reply is None:
         logger.warning(
             "CM gateway: HTTP %d with an unreadable body; counting %d message(s) as accepted",
@@ -222,7 +222,7 @@ def _outcome(sms: OutboundSms, entry: dict | None) -> SendResult:
 
 def _refused(part: list[OutboundSms], response: requests.Response) -> list[SendResult]:
     """A 4xx (or an unexpected 3xx): CM took none of them, and would refuse them again."""
-    reply = _reply(response)
+    reply = reply_json(response)
     details, entries = _details(reply, response), _per_message(reply)
     results = []
     for sms in part:

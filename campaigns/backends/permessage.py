@@ -18,7 +18,13 @@ from collections.abc import Callable
 import requests
 
 from .base import UNKNOWN_OUTCOME_PREFIX, BaseSmsBackend, OutboundSms, SendResult
-from .cm import BACKOFF_CAP_SECONDS, TRANSIENT_ERRORS, UNANSWERED_ERRORS, http_session
+from .cm import (
+    BACKOFF_CAP_SECONDS,
+    TRANSIENT_ERRORS,
+    UNANSWERED_ERRORS,
+    describe,
+    http_session,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -119,22 +125,6 @@ class PerMessageBackend(BaseSmsBackend):
             "not sent again, in case it arrived"
         )
         return SendResult(sms.reference, accepted=False, error=error)
-
-
-def describe(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.ConnectTimeout):
-        return "connect timeout"
-    if isinstance(exc, requests.Timeout):
-        return "read timeout"
-    return f"connection error ({type(exc).__name__})"
-
-
-def reply_json(response: requests.Response) -> dict | None:
-    try:
-        reply = response.json()
-    except ValueError:  # requests' JSONDecodeError, or a body in no known encoding
-        return None
-    return reply if isinstance(reply, dict) else None
 
 
 def clip(error: str) -> str:

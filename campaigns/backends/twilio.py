@@ -12,7 +12,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import OutboundSms, SendResult
-from .permessage import PerMessageBackend, clip, given, reply_json
+from .cm import reply_json
+from .permessage import PerMessageBackend, clip, given
 
 logger = logging.getLogger(__name__)
 

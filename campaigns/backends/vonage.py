@@ -15,7 +15,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from ..segments import count_segments
 from .base import OutboundSms, SendResult
-from .permessage import PerMessageBackend, Unanswered, clip, given, reply_json
+from .cm import reply_json
+from .permessage import PerMessageBackend, Unanswered, clip, given
 
 logger = logging.getLogger(__name__)
 

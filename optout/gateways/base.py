@@ -12,9 +12,9 @@ from hashlib import sha256
 
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
-from django.http import HttpRequest, QueryDict
+from django.http import QueryDict
 
-from ..webhooks import MAX_BODY_BYTES, BadRequest, storable
+from ..webhooks import BadRequest, storable
 
 # The statuses of campaigns.delivery's reports: an adapter maps its gateway's onto these.
 DELIVERED, FAILED, ACCEPTED, REJECTED, EXPIRED, BUFFERED = (
@@ -61,20 +61,6 @@ class StatusReport:
     status: str  # one of campaigns.delivery.OUTCOMES
     error: str = ""
     at: datetime | None = None
-
-
-def read_body(request: HttpRequest) -> bytes:
-    """The raw body, refused before it is read when it says it is too large."""
-    try:
-        length = int(request.headers.get("Content-Length") or 0)
-    except ValueError as exc:
-        raise BadRequest("Content-Length is not a number.") from exc
-    if length > MAX_BODY_BYTES:
-        raise BadRequest(f"Body larger than {MAX_BODY_BYTES} bytes.", status=413)
-    body = request.body
-    if len(body) > MAX_BODY_BYTES:
-        raise BadRequest(f"Body larger than {MAX_BODY_BYTES} bytes.", status=413)
-    return body
 
 
 def form_fields(body: bytes) -> QueryDict:

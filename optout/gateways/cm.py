@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from django.http import HttpRequest
 from django.utils import timezone
 
-from ..webhooks import BadRequest
+from ..webhooks import BadRequest, read_body
 from .base import (
     ACCEPTED,
     DELIVERED,
@@ -42,7 +42,6 @@ from .base import (
     body_digest,
     clip,
     json_object,
-    read_body,
     storable,
 )
 

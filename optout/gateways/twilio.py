@@ -22,7 +22,7 @@ from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
-from ..webhooks import BadRequest
+from ..webhooks import BadRequest, read_body
 from .base import (
     ACCEPTED,
     BUFFERED,
@@ -32,7 +32,6 @@ from .base import (
     StatusReport,
     clip,
     form_fields,
-    read_body,
     text_fields,
 )
 

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.http import HttpRequest
 
-from ..webhooks import BadRequest
+from ..webhooks import BadRequest, read_body
 from .base import (
     ACCEPTED,
     BUFFERED,
@@ -46,7 +46,6 @@ from .base import (
     clip,
     form_fields,
     json_object,
-    read_body,
     text_fields,
 )
 
