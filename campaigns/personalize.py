@@ -123,3 +123,32 @@ def code_from_unsubscribe_token(token: str) -> str | None:
         return _unsubscribe_signer.unsign(token)
     except BadSignature:
         return None
+
+
+# "." cannot occur in a code or a signature, so the token reads back out of an address.
+_mailto_signer = Signer(salt="campaigns.unsubscribe-mailto", sep=".")
+MAILTO_SUBJECT = "unsubscribe"
+
+
+def unsubscribe_mailto(code: str) -> str:
+    """The List-Unsubscribe mailto: of a message: UNSUBSCRIBE_MAILTO with the message's
+    signed code after a "+" and in the subject, so a mail to it names the company, the
+    address and the campaign, and nobody can make one up for another address."""
+    token = _mailto_signer.sign(code)
+    local, _, domain = settings.UNSUBSCRIBE_MAILTO.rpartition("@")
+    return f"mailto:{local}+{token}@{domain}?subject={MAILTO_SUBJECT}%20{token}"
+
+
+def code_from_mailto(*, recipients: list[str], subject: str) -> str | None:
+    """The message code a mail to an unsubscribe mailto: carries, if one is genuine: in the
+    address's "+" part, or else (a mail program that dropped it) in the subject."""
+    candidates = [
+        address.rpartition("@")[0].partition("+")[2] for address in recipients if "+" in address
+    ]
+    candidates += subject.split()[-1:]
+    for token in candidates:
+        try:
+            return _mailto_signer.unsign(token)
+        except BadSignature:
+            continue
+    return None

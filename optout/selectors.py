@@ -33,10 +33,23 @@ from .models import (
 )
 
 
-def _suppressed(address_field: str, company: Company | None = None) -> Exists:
-    """Whether the row's address is suppressed for ``company`` (default: the row's own)."""
+def _suppressed(
+    address_field: str, company: Company | None = None, *, opted_out_only: bool = False
+) -> Exists:
+    """Whether the row's address is suppressed for ``company`` (default: the row's own);
+    with ``opted_out_only``, by an opt-out (not as undeliverable)."""
     owner = {"company": company} if company else {"company_id": OuterRef("company_id")}
+    if opted_out_only:
+        owner["reason"] = Suppression.Reason.OPTED_OUT
     return Exists(Suppression.objects.filter(address=OuterRef(address_field), **owner))
+
+
+def _contact_opted_out(company: Company) -> Q:
+    # An email that bounces keeps the person's SMS coming: only an opt-out covers both.
+    # The message itself is still checked against every suppression before it goes.
+    return Q(_suppressed("phone", company, opted_out_only=True)) | Q(
+        _suppressed("email", company, opted_out_only=True)
+    )
 
 
 def reachable_for_marketing(*, company: Company, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
@@ -45,21 +58,32 @@ def reachable_for_marketing(*, company: Company, contacts: QuerySet[Contact]) ->
     One set-based anti-join on the (company, address) unique index, never a lookup per
     contact.
     """
-    return contacts.filter(~_suppressed("phone", company), ~_suppressed("email", company))
+    return contacts.filter(~_contact_opted_out(company))
 
 
 def suppressed_contacts(*, company: Company, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
-    return contacts.filter(Q(_suppressed("phone", company)) | Q(_suppressed("email", company)))
+    return contacts.filter(_contact_opted_out(company))
 
 
 def with_optout_status(*, company: Company, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
-    """Each contact with ``opted_out``: True when its phone or email is suppressed."""
-    return contacts.annotate(
-        opted_out=ExpressionWrapper(
-            Q(_suppressed("phone", company)) | Q(_suppressed("email", company)),
-            output_field=BooleanField(),
+    """Each contact with ``opted_out``: True when its phone or email is opted out, and
+    ``email_undeliverable``: True when mail to its email bounces."""
+    undeliverable = Exists(
+        Suppression.objects.filter(
+            company=company, address=OuterRef("email"), reason=Suppression.Reason.UNDELIVERABLE
         )
     )
+    return contacts.annotate(
+        opted_out=ExpressionWrapper(_contact_opted_out(company), output_field=BooleanField()),
+        email_undeliverable=undeliverable,
+    )
+
+
+def is_undeliverable(*, company: Company, address: str) -> bool:
+    """Mail to this address bounces: none of the company's email goes there."""
+    return Suppression.objects.filter(
+        company=company, address=address, reason=Suppression.Reason.UNDELIVERABLE
+    ).exists()
 
 
 def consent_timeline(*, company: Company, addresses: list[str]) -> QuerySet[ConsentEvent]:
@@ -90,7 +114,12 @@ def state_at(*, company: Company, address: str, when: datetime) -> ConsentState:
     included, is an event of that address, so its newest event up to then decides.
     """
     event = (
-        ConsentEvent.objects.filter(company=company, address=address, created_at__lte=when)
+        ConsentEvent.objects.filter(
+            company=company,
+            address=address,
+            created_at__lte=when,
+            kind__in=ConsentEvent.CONSENT_KINDS,
+        )
         .order_by("-created_at", "-id")
         .first()
     )

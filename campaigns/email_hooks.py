@@ -1,0 +1,108 @@
+"""The email services' webhooks, through django-anymail: bounce and complaint reports
+(tracking) and mail to the unsubscribe mailto: address (inbound).
+
+anymail's views check each request as the service signs it (HTTP basic auth with
+``ANYMAIL["WEBHOOK_SECRET"]``, plus Mailgun's HMAC signature and SendGrid's signed events
+where configured) and send a signal per event; the receivers below turn each into a call
+of a service. Without a webhook secret the URLs answer 404: anymail would otherwise take
+unauthenticated requests with only a warning.
+"""
+
+import logging
+from functools import wraps
+
+from anymail import urls as anymail_urls
+from anymail.exceptions import AnymailError
+from anymail.signals import AnymailInboundEvent, AnymailTrackingEvent, EventType, RejectReason
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import URLPattern
+
+from .models import EmailFeedback
+
+logger = logging.getLogger(__name__)
+
+# The services whose webhooks are mounted (README: Email services).
+SERVICES = ("amazon_ses", "mailgun", "postmark", "sendgrid")
+
+# Bounce reports that the service itself calls temporary: a full mailbox, a server that
+# did not answer. SES and Postmark say so in their own fields; anymail calls them bounced.
+_SES_SOFT = {"Transient", "Undetermined"}
+_POSTMARK_SOFT = {"SoftBounce", "Transient", "DnsError", "AutoResponder", "ChallengeVerification"}
+
+
+def _guarded(view):
+    @wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not settings.ANYMAIL.get("WEBHOOK_SECRET"):
+            raise Http404
+        try:
+            return view(request, *args, **kwargs)
+        except (AnymailError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            # A body anymail cannot read: the service is told it is wrong, not that we
+            # failed (which it would retry for days).
+            logger.warning("Email webhook %s refused: %s", request.path, type(exc).__name__)
+            return JsonResponse({"error": "Unreadable webhook body."}, status=400)
+
+    return guarded
+
+
+email_hook_patterns = [
+    URLPattern(pattern.pattern, _guarded(pattern.callback), name=pattern.name)
+    for pattern in anymail_urls.urlpatterns
+    if pattern.name.rsplit("_", 2)[0] in SERVICES
+]
+
+
+def _kind(event: AnymailTrackingEvent, esp_name: str) -> str | None:
+    raw = event.esp_event if isinstance(event.esp_event, dict) else {}
+    if event.event_type == EventType.COMPLAINED:
+        return EmailFeedback.Kind.COMPLAINT
+    if event.event_type == EventType.DEFERRED:
+        return EmailFeedback.Kind.SOFT_BOUNCE
+    if event.event_type == EventType.BOUNCED:
+        if esp_name == "Amazon SES" and raw.get("bounce", {}).get("bounceType") in _SES_SOFT:
+            return EmailFeedback.Kind.SOFT_BOUNCE
+        if esp_name == "Postmark" and raw.get("Type") in _POSTMARK_SOFT:
+            return EmailFeedback.Kind.SOFT_BOUNCE
+        if esp_name == "SendGrid" and raw.get("type") == "blocked":
+            return EmailFeedback.Kind.SOFT_BOUNCE
+        return EmailFeedback.Kind.HARD_BOUNCE
+    # The service refused to send because the address bounced before (its own list).
+    if event.event_type == EventType.REJECTED and event.reject_reason == RejectReason.BOUNCED:
+        return EmailFeedback.Kind.HARD_BOUNCE
+    return None
+
+
+def on_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) -> None:
+    from .services.feedback import EmailReport, record_email_report
+
+    kind = _kind(event, esp_name)
+    if kind is None or not event.recipient:
+        return  # delivered, opened, clicked…: nothing to act on
+    record_email_report(
+        report=EmailReport(
+            esp=esp_name,
+            kind=kind,
+            recipient=event.recipient,
+            message_id=event.message_id or "",
+            metadata=event.metadata or {},
+            event_id=event.event_id or "",
+            description=event.description or event.mta_response or "",
+        )
+    )
+
+
+def on_inbound(sender, event: AnymailInboundEvent, esp_name: str, **kwargs) -> None:
+    from .services.feedback import record_mailto_unsubscribe
+
+    message = event.message
+    if message is None:
+        return
+    recipients = [a.addr_spec for a in message.to + message.cc]
+    if message.envelope_recipient:
+        recipients.insert(0, message.envelope_recipient)
+    sender_address = message.from_email.addr_spec if message.from_email else ""
+    record_mailto_unsubscribe(
+        recipients=recipients, subject=message.subject or "", sender=sender_address
+    )
