@@ -166,7 +166,9 @@ def _service_refused(exc: AnymailAPIError) -> bool:
 def _service_message_id(email: EmailMultiAlternatives) -> str:
     """The email service's id of the message, as its reports will name it ("" for SMTP)."""
     status = getattr(email, "anymail_status", None)
-    return (status.message_id or "") if status is not None else ""
+    if status is None or status.message_id is None:
+        return ""
+    return str(status.message_id)
 
 
 def _unsubscribe_headers(message: Message) -> dict[str, str]:
