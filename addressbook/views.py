@@ -14,6 +14,7 @@ from optout.selectors import (
     reachable_for_marketing,
     suppressed_contacts,
     suppression_for,
+    undeliverable_among,
     with_optout_status,
 )
 
@@ -136,6 +137,7 @@ def _contact_form(request: HttpRequest, contact: Contact | None) -> HttpResponse
     if contact:
         addresses = contact.addresses
         context["suppression"] = suppression_for(company=request.company, addresses=addresses)
+        context["undeliverable"] = undeliverable_among(company=request.company, addresses=addresses)
         context["timeline"] = consent_timeline(company=request.company, addresses=addresses)
     status = 400 if form.errors else 200
     return render(request, "addressbook/contact_form.html", context, status=status)

@@ -152,9 +152,22 @@ def suppression_for(*, company: Company, addresses: list[str]) -> Suppression | 
     """The suppression of these addresses (one person's) that says best why they are out:
     one of their own opt-outs before one that came through their other address."""
     found = Suppression.objects.filter(
-        company=company, address__in=[a for a in addresses if a]
+        company=company,
+        address__in=[a for a in addresses if a],
+        reason=Suppression.Reason.OPTED_OUT,
     ).select_related("event")
     return min(found, key=lambda s: (s.event.source == Source.LINKED, s.pk), default=None)
+
+
+def undeliverable_among(*, company: Company, addresses: list[str]) -> list[Suppression]:
+    """Those of these addresses whose mail bounces, with the bounce that said so."""
+    return list(
+        Suppression.objects.filter(
+            company=company,
+            address__in=[a for a in addresses if a],
+            reason=Suppression.Reason.UNDELIVERABLE,
+        ).select_related("event")
+    )
 
 
 # Territories inside another country's numbering plan, and that country. phonenumbers names
@@ -356,6 +369,7 @@ def search_suppressions(
     since: datetime | None = None,
     until: datetime | None = None,
     query: str = "",
+    reason: str = "",
 ) -> QuerySet[Suppression]:
     """The suppression list narrowed as a program or a marketer asks.
 
@@ -368,6 +382,8 @@ def search_suppressions(
         rows = rows.filter(address=address)
     if source:
         rows = rows.filter(event__source=source)
+    if reason:
+        rows = rows.filter(reason=reason)
     if campaign_id is not None:
         rows = rows.filter(event__campaign_id=campaign_id)
     if since is not None:
@@ -402,7 +418,10 @@ def consent_feed(
     than ``settle`` ago, or (on PostgreSQL) after the start of the oldest transaction
     that is still writing, however long it runs (an import, a long batch).
     """
-    events = ConsentEvent.objects.filter(company=company, id__gt=after)
+    # Bounces ("undeliverable") are not consent: the feed speaks of opt-outs and opt-ins.
+    events = ConsentEvent.objects.filter(
+        company=company, id__gt=after, kind__in=ConsentEvent.CONSENT_KINDS
+    )
     if kind:
         events = events.filter(kind=kind)
     if address:

@@ -439,3 +439,30 @@ def test_an_opt_out_wins_over_undeliverable(client, message, company):
     record_optout(company=company, address=ADDRESS, source=Source.API)
     suppression = Suppression.objects.get(company=company, address=ADDRESS)
     assert suppression.reason == Suppression.Reason.OPTED_OUT
+
+
+# --- the campaign report ----------------------------------------------------------------
+def test_campaign_report_counts_bounced_and_complained(marketer_client, client, company):
+    from .test_report import _table
+
+    for n, name in enumerate(["sanne", "ben", "noor"]):
+        ContactFactory(company=company, email=f"{name}@example.nl", phone=f"+3161000000{n}")
+    campaign = create_campaign(
+        company=company, name="Autumn", channel="email", subject="Beans", body="Hi"
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
+    run_campaign(campaign)
+    sanne, ben = (
+        Message.objects.get(campaign=campaign, to=f"{n}@example.nl") for n in ("sanne", "ben")
+    )
+    assert post_postmark(client, _postmark(sanne, "bounce"), _auth()) == 200
+    assert post_postmark(client, _postmark(ben, "complaint"), _auth()) == 200
+
+    html = marketer_client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    rows = {row[0]: row[1] for row in _table(html, "funnel")}
+    assert (rows["Sent"], rows["Bounced"], rows["Complained"], rows["Opted out"]) == (
+        "3",
+        "1",
+        "1",
+        "1",
+    )
