@@ -145,7 +145,12 @@ def suppressed_among(company: Company, addresses: set[str]) -> set[str]:
 
 
 def is_suppressed(*, company: Company, address: str) -> bool:
-    return Suppression.objects.filter(company=company, address=address).exists()
+    """Whether the address is opted out of the company's marketing. An address that is
+    only undeliverable is not: an opt-out of it is still recorded, and outlasts the day
+    staff mark it deliverable again."""
+    return Suppression.objects.filter(
+        company=company, address=address, reason=Suppression.Reason.OPTED_OUT
+    ).exists()
 
 
 def suppression_for(*, company: Company, addresses: list[str]) -> Suppression | None:

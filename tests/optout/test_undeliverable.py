@@ -115,3 +115,17 @@ def test_the_contact_page_says_the_email_is_undeliverable(marketer_client, sanne
 def test_another_company_sees_nothing_of_it(outsider_client, bounced):
     page = outsider_client.get("/opt-outs/?reason=undeliverable").content.decode()
     assert ADDRESS not in page
+
+
+def test_the_unsubscribe_link_of_a_bouncing_address_still_records_the_opt_out(
+    company, sanne, bounced
+):
+    from campaigns.models import Message
+    from shorturl.services import unsubscribe_email
+
+    message = Message.objects.create(
+        company=company, channel="email", to=ADDRESS, short_code="Xk7pQ2ab", status="sent"
+    )
+    event = unsubscribe_email(message=message, one_click=True)
+    assert event is not None and event.source == Source.ONE_CLICK
+    assert Suppression.objects.get(address=ADDRESS).reason == Suppression.Reason.OPTED_OUT
