@@ -15,6 +15,9 @@ from anymail import urls as anymail_urls
 from anymail.exceptions import AnymailError
 from anymail.signals import AnymailInboundEvent, AnymailTrackingEvent, EventType, RejectReason
 from django.conf import settings
+from django.core.checks import Error, register
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern
 
@@ -106,3 +109,41 @@ def on_inbound(sender, event: AnymailInboundEvent, esp_name: str, **kwargs) -> N
     record_mailto_unsubscribe(
         recipients=recipients, subject=message.subject or "", sender=sender_address
     )
+
+
+@register()
+def mailto_is_carried_out(app_configs, **kwargs) -> list[Error]:
+    """List-Unsubscribe offers UNSUBSCRIBE_MAILTO only if a mail to it can reach us: an
+    address, and inbound webhooks that accept the service's requests."""
+    address = settings.UNSUBSCRIBE_MAILTO
+    if not address:
+        return []
+    try:
+        validate_email(address)
+    except ValidationError:
+        return [
+            Error(
+                f"UNSUBSCRIBE_MAILTO ({address!r}) is not an email address.",
+                id="campaigns.E002",
+            )
+        ]
+    if "+" in address.partition("@")[0]:
+        return [
+            Error(
+                "UNSUBSCRIBE_MAILTO must not contain '+': each message adds its own token "
+                "after one.",
+                id="campaigns.E003",
+            )
+        ]
+    if not settings.ANYMAIL.get("WEBHOOK_SECRET"):
+        return [
+            Error(
+                "UNSUBSCRIBE_MAILTO is set but ANYMAIL_WEBHOOK_SECRET is not, so the inbound "
+                "webhook that carries those unsubscribes out answers 404: marketing email "
+                "would offer an unsubscribe that does nothing.",
+                hint="Set ANYMAIL_WEBHOOK_SECRET and route the address's inbound mail to "
+                "/hooks/email/<service>/inbound/, or leave UNSUBSCRIBE_MAILTO empty.",
+                id="campaigns.E001",
+            )
+        ]
+    return []

@@ -179,3 +179,25 @@ def test_without_unsubscribe_mailto_the_header_offers_only_the_link(company, san
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
     run_campaign(campaign)
     assert "mailto:" not in mail.outbox[0].extra_headers["List-Unsubscribe"]
+
+
+@pytest.mark.parametrize(
+    ("mailto", "secret", "error"),
+    [
+        ("unsubscribe@mail.acme.example", "", "campaigns.E001"),
+        ("not an address", WEBHOOK_AUTH, "campaigns.E002"),
+        ("unsubscribe+x@mail.acme.example", WEBHOOK_AUTH, "campaigns.E003"),
+    ],
+)
+def test_a_mailto_nothing_would_carry_out_stops_the_start(settings, mailto, secret, error):
+    from campaigns.email_hooks import mailto_is_carried_out
+
+    settings.UNSUBSCRIBE_MAILTO = mailto
+    settings.ANYMAIL = {"WEBHOOK_SECRET": secret} if secret else {}
+    assert [e.id for e in mailto_is_carried_out(None)] == [error]
+
+
+def test_a_mailto_with_its_inbound_webhook_is_fine(settings):
+    from campaigns.email_hooks import mailto_is_carried_out
+
+    assert mailto_is_carried_out(None) == []
