@@ -330,6 +330,18 @@ ANYMAIL = {
     # apply rather than an empty string.
     if value
 }
+# Whoever knows it can post bounces and complaints, which suppress addresses: "user:password",
+# and in production as long as the SMS webhook's secret.
+_webhook_password = ANYMAIL.get("WEBHOOK_SECRET", "")
+if _webhook_password and (
+    ":" not in _webhook_password
+    or (not DEBUG and len(_webhook_password) < WEBHOOK_SECRET_MIN_LENGTH)
+):
+    raise ImproperlyConfigured(
+        f'ANYMAIL_WEBHOOK_SECRET must be "user:password", at least {WEBHOOK_SECRET_MIN_LENGTH} '
+        "characters with DEBUG off, e.g. python -c 'import secrets; "
+        'print("anymail:" + secrets.token_urlsafe(32))\'.'
+    )
 # Soft bounces (a full mailbox, a server down) of one address within 30 days after which
 # it is suppressed as undeliverable, like a hard bounce.
 EMAIL_SOFT_BOUNCE_LIMIT = env.int("EMAIL_SOFT_BOUNCE_LIMIT", default=3)

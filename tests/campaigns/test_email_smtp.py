@@ -213,7 +213,7 @@ def test_a_wrong_password_sends_nothing_and_keeps_the_message(starttls_server, s
     assert message.status != Message.Status.SENT
 
 
-def _settings_from_env(**env) -> dict:
+def _settings_from_env(check: bool = True, **env) -> dict:
     """Reads the settings as a fresh process gets them from the environment."""
     code = (
         "import json, django; django.setup(); from django.conf import settings as s; "
@@ -233,8 +233,10 @@ def _settings_from_env(**env) -> dict:
         capture_output=True,
         text=True,
         timeout=60,
-        check=True,
+        check=check,
     )
+    if result.returncode:
+        return {"error": result.stderr}
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -275,3 +277,19 @@ def test_an_email_service_is_chosen_and_configured_from_the_environment():
         "MAILGUN_WEBHOOK_SIGNING_KEY": "signing-456",
         "AMAZON_SES_CLIENT_PARAMS": {"region_name": "eu-west-1"},
     }
+
+
+@pytest.mark.parametrize(
+    ("secret", "debug"), [("no-colon-in-it-at-all-so-not-basic-auth", "true"), ("a:short", "false")]
+)
+def test_a_webhook_password_anyone_could_guess_stops_the_start(secret, debug):
+    import secrets
+
+    config = _settings_from_env(
+        check=False,
+        ANYMAIL_WEBHOOK_SECRET=secret,
+        DEBUG=debug,
+        SECRET_KEY=secrets.token_urlsafe(50),
+        SMS_WEBHOOK_SECRET=secrets.token_urlsafe(32),
+    )
+    assert "ANYMAIL_WEBHOOK_SECRET must be" in config["error"]
