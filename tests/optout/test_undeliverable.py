@@ -129,3 +129,17 @@ def test_the_unsubscribe_link_of_a_bouncing_address_still_records_the_opt_out(
     event = unsubscribe_email(message=message, one_click=True)
     assert event is not None and event.source == Source.ONE_CLICK
     assert Suppression.objects.get(address=ADDRESS).reason == Suppression.Reason.OPTED_OUT
+
+
+def test_the_address_page_of_an_undeliverable_one_offers_no_consent(
+    marketer_client, company, bounced
+):
+    suppression = Suppression.objects.get(address=ADDRESS)
+    page = marketer_client.get(f"/opt-outs/{suppression.pk}/").content.decode()
+    assert "Undeliverable since" in page and "Opted out since" not in page
+    assert "Record consent again" not in page
+    response = marketer_client.post(
+        f"/opt-outs/{suppression.pk}/consent/", {"method": "paper", "given_at": "2026-01-01"}
+    )
+    assert response.status_code == 404
+    assert not ConsentEvent.objects.filter(kind=ConsentEvent.Kind.OPT_IN).exists()
