@@ -42,9 +42,12 @@ def _message_of(report: EmailReport) -> Message | None:
     claimed_company = str(report.metadata.get("company", ""))
     message = None
     if report.message_id:
-        message = Message.objects.filter(
-            channel=Channel.EMAIL, gateway_reference=report.message_id
-        ).first()
+        # The partial index on (gateway_reference) of email messages: its predicate, repeated.
+        message = (
+            Message.objects.filter(channel=Channel.EMAIL, gateway_reference=report.message_id)
+            .exclude(gateway_reference="")
+            .first()
+        )
     if message is None and str(report.metadata.get("message", "")).isdigit():
         message = Message.objects.filter(
             pk=int(report.metadata["message"]),
