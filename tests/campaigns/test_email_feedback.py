@@ -466,3 +466,15 @@ def test_campaign_report_counts_bounced_and_complained(marketer_client, client, 
         "1",
         "1",
     )
+
+
+def test_erasing_the_person_leaves_no_address_in_the_reports(client, message, company, contact):
+    from optout.consent import Actor
+    from privacy.services import erase_person
+
+    assert post_postmark(client, _postmark(message, "bounce"), _auth()) == 200
+    erase_person(contact=contact, source=Source.DASHBOARD, actor=Actor("user", 1, "x"))
+    feedback = EmailFeedback.objects.get()
+    assert feedback.address.startswith("erased:") and feedback.description == ""
+    # Still undeliverable, and still known as such by the address's hash only.
+    assert Suppression.objects.filter(company=company, address=ADDRESS).exists()
