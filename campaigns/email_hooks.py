@@ -34,6 +34,22 @@ _SES_SOFT = {"Transient", "Undetermined"}
 _POSTMARK_SOFT = {"SoftBounce", "Transient", "DnsError", "AutoResponder", "ChallengeVerification"}
 
 
+class ReceiverFailed(RuntimeError):
+    """Our handling of a well-formed report failed (the database, a bug): a 500, so the
+    service delivers it again later, never the 400 of a body it sent wrong."""
+
+
+def _receiver(handle):
+    @wraps(handle)
+    def receiver(*args, **kwargs) -> None:
+        try:
+            handle(*args, **kwargs)
+        except Exception as exc:
+            raise ReceiverFailed(str(exc)) from exc
+
+    return receiver
+
+
 def _guarded(view):
     @wraps(view)
     def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -41,7 +57,7 @@ def _guarded(view):
             raise Http404
         try:
             return view(request, *args, **kwargs)
-        except (AnymailError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        except (AnymailError, ValueError, KeyError, TypeError, AttributeError) as exc:
             # A body anymail cannot read: the service is told it is wrong, not that we
             # failed (which it would retry for days).
             logger.warning("Email webhook %s refused: %s", request.path, type(exc).__name__)
@@ -77,6 +93,7 @@ def _kind(event: AnymailTrackingEvent, esp_name: str) -> str | None:
     return None
 
 
+@_receiver
 def on_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) -> None:
     from .services.feedback import EmailReport, record_email_report
 
@@ -96,6 +113,7 @@ def on_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) ->
     )
 
 
+@_receiver
 def on_inbound(sender, event: AnymailInboundEvent, esp_name: str, **kwargs) -> None:
     from .services.feedback import record_mailto_unsubscribe
 

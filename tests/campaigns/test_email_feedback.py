@@ -478,3 +478,38 @@ def test_erasing_the_person_leaves_no_address_in_the_reports(client, message, co
     assert feedback.address.startswith("erased:") and feedback.description == ""
     # Still undeliverable, and still known as such by the address's hash only.
     assert Suppression.objects.filter(company=company, address=ADDRESS).exists()
+
+
+@pytest.mark.parametrize("service", ["amazon_ses", "mailgun", "postmark", "sendgrid"])
+@pytest.mark.parametrize(
+    "body", ["", "{not json", "[]", "{}", '{"Type": "Notification"}', '"a string"', "\x00"]
+)
+def test_broken_bodies_get_a_4xx_and_change_nothing(client, service, body, message):
+    response = client.post(
+        f"/hooks/email/{service}/tracking/",
+        body,
+        content_type="application/json",
+        HTTP_X_AMZ_SNS_MESSAGE_TYPE="Notification",
+        HTTP_X_AMZ_SNS_MESSAGE_ID="x",
+        **_auth(),
+    )
+    if body in ("", "{not json", "\x00"):
+        assert 400 <= response.status_code < 500
+    else:
+        # JSON the service could have sent: refused, or read as no event of interest.
+        assert response.status_code < 500
+    assert not Suppression.objects.exists() and not EmailFeedback.objects.exists()
+
+
+def test_a_failure_of_ours_is_a_5xx_so_the_service_tries_again(client, message, monkeypatch):
+    from campaigns.services import feedback
+
+    def broken(**kwargs):
+        raise ValueError("a bug of ours")
+
+    monkeypatch.setattr(feedback, "record_optout", broken)
+    client.raise_request_exception = False
+    response = post_postmark(client, _postmark(message, "complaint"), _auth())
+    assert response == 500
+    # Nothing half-kept: the service's retry is applied in full.
+    assert not Suppression.objects.exists() and not EmailFeedback.objects.exists()
