@@ -513,3 +513,17 @@ def test_a_failure_of_ours_is_a_5xx_so_the_service_tries_again(client, message, 
     assert response == 500
     # Nothing half-kept: the service's retry is applied in full.
     assert not Suppression.objects.exists() and not EmailFeedback.objects.exists()
+
+
+def test_the_persons_data_export_holds_the_reports_about_their_mail(client, message, contact):
+    from privacy.selectors import person_data
+
+    assert post_postmark(client, _postmark(message, "bounce"), _auth()) == 200
+    data = person_data(contact=contact)
+    [report] = data["email_reports"]
+    assert (report["address"], report["kind"], report["service"]) == (
+        ADDRESS,
+        "hard_bounce",
+        "Postmark",
+    )
+    assert {s["address"]: s["reason"] for s in data["suppressions"]} == {ADDRESS: "undeliverable"}
