@@ -69,6 +69,7 @@ class CustomFieldForm(forms.Form):
 # The sending rate is a throttle: the bound keeps a typo (100000) from handing a whole
 # campaign to the gateway at once.
 MAX_SMS_PER_SECOND = 1000
+MAX_EMAILS_PER_SECOND = 1000
 
 
 class CompanySettingsForm(forms.ModelForm):
@@ -86,6 +87,8 @@ class CompanySettingsForm(forms.ModelForm):
             "optout_alarm_percent": "Opt-out alarm (%)",
             "optout_alarm_minimum": "Opt-out alarm after (messages sent)",
             "sms_per_second": "Sending rate (SMS per second)",
+            "email_from": "Marketing email From address",
+            "emails_per_second": "Sending rate (emails per second)",
             "retention_days": "Keep message texts for (days)",
         }
 
@@ -106,6 +109,33 @@ class CompanySettingsForm(forms.ModelForm):
             "Most SMS per second handed to the gateway for your company, across every "
             "campaign. Empty: the platform's default"
             + (f" ({default} per second)." if default else " (no limit).")
+        )
+        email_rate = self.fields["emails_per_second"]
+        email_rate.min_value, email_rate.max_value = 1, MAX_EMAILS_PER_SECOND
+        email_rate.validators += [
+            MinValueValidator(1, "At least 1 email per second; leave it empty for the default."),
+            MaxValueValidator(
+                MAX_EMAILS_PER_SECOND,
+                f"At most {MAX_EMAILS_PER_SECOND} emails per second; leave it empty for the "
+                "default.",
+            ),
+        ]
+        email_rate.widget.attrs.update(min=1, max=MAX_EMAILS_PER_SECOND)
+        default = settings.SEND_EMAIL_RATE_PER_SECOND
+        email_rate.help_text = (
+            "Most marketing emails per second handed to the email service for your company, "
+            "counted apart from SMS. Empty: the platform's default"
+            + (f" ({default} per second)." if default else " (no limit).")
+        )
+        # The domain is set up with the email service by the platform's staff (SPF, DKIM);
+        # the owner picks the address in it.
+        domain = self.instance.email_sender_domain
+        self.fields["email_from"].help_text = (
+            f"An address at {domain}, your sender domain. Empty: "
+            f"{settings.DEFAULT_FROM_EMAIL}, the platform's."
+            if domain
+            else f"Marketing email comes from {settings.DEFAULT_FROM_EMAIL} (the platform's) "
+            "until the platform's staff set up your own sender domain."
         )
         self.fields["retention_days"].widget.attrs.update(min=1, max=3650)
 

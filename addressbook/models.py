@@ -34,6 +34,22 @@ def validate_sms_sender(value: str) -> None:
         )
 
 
+# A host name of two labels or more, lower case (as stored): example.com, mail.example.co.uk.
+SENDER_DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def validate_sender_domain(value: str) -> None:
+    if not SENDER_DOMAIN.match(value):
+        raise ValidationError(
+            "A sender domain is a domain name such as example.com, in lower case, without @."
+        )
+
+
+def is_in_domain(address: str, domain: str) -> bool:
+    """Whether the email ``address`` is at exactly ``domain`` (not a look-alike or parent)."""
+    return address.rpartition("@")[2].lower() == domain.lower()
+
+
 class Company(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(unique=True)
@@ -60,6 +76,25 @@ class Company(models.Model):
         blank=True,
         help_text="Most SMS per second handed to the gateway for this company, across all "
         "workers. Empty: the platform default (SEND_RATE_PER_SECOND).",
+    )
+    emails_per_second = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Most marketing emails per second handed to the email service for this "
+        "company, across all workers. Empty: the platform default (SEND_EMAIL_RATE_PER_SECOND).",
+    )
+    email_sender_domain = models.CharField(
+        max_length=253,
+        blank=True,
+        validators=[validate_sender_domain],
+        help_text="The domain the company's marketing email is sent from (set up with the "
+        "email service: SPF, DKIM). Empty: the platform's address.",
+    )
+    email_from = models.EmailField(
+        "email From address",
+        blank=True,
+        help_text="The From address of marketing email; its domain must be the sender domain. "
+        "Empty: the platform's (DEFAULT_FROM_EMAIL).",
     )
     help_contact = models.CharField(
         max_length=100,
@@ -111,6 +146,17 @@ class Company(models.Model):
     @property
     def default_sender(self) -> str:
         return self.sms_sender or self.name[:11]
+
+    def clean(self) -> None:
+        super().clean()
+        if self.email_from and not self.email_sender_domain:
+            raise ValidationError(
+                {"email_from": "Set the sender domain first: the From address must be in it."}
+            )
+        if self.email_from and not is_in_domain(self.email_from, self.email_sender_domain):
+            raise ValidationError(
+                {"email_from": f"The From address must end in @{self.email_sender_domain}."}
+            )
 
 
 class Membership(models.Model):

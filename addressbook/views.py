@@ -13,6 +13,7 @@ from optout.selectors import (
     reachable_for_marketing,
     suppressed_contacts,
     suppression_for,
+    undeliverable_among,
     with_optout_status,
 )
 
@@ -161,6 +162,7 @@ def _contact_form(request: HttpRequest, contact: Contact | None) -> HttpResponse
     if contact:
         addresses = contact.addresses
         context["suppression"] = suppression_for(company=request.company, addresses=addresses)
+        context["undeliverable"] = undeliverable_among(company=request.company, addresses=addresses)
     status = 400 if form.errors else 200
     return render(request, "addressbook/contact_form.html", context, status=status)
 

@@ -65,6 +65,12 @@ class SuppressionSerializer(serializers.ModelSerializer):
         source="event.campaign_id", allow_null=True, help_text="The campaign it answered"
     )
     event_id = serializers.IntegerField(help_text="The consent event that suppressed it")
+    suppressed_as = serializers.ChoiceField(
+        source="reason",
+        choices=Suppression.Reason.choices,
+        help_text="`opted_out`, or `undeliverable`: mail to it bounces (no email of the "
+        "company goes there; not an opt-out, so the person's other address is not covered)",
+    )
 
     class Meta:
         model = Suppression
@@ -78,6 +84,7 @@ class SuppressionSerializer(serializers.ModelSerializer):
             "reason_text",
             "campaign_id",
             "event_id",
+            "suppressed_as",
         ]
         read_only_fields = fields
 
@@ -327,6 +334,12 @@ LIST_PARAMETERS = [
     OpenApiParameter("source", str, enum=Source.values, description="How the opt-out came"),
     OpenApiParameter("campaign", int, description="Opt-outs that answered this campaign"),
     OpenApiParameter(
+        "suppressed_as",
+        str,
+        enum=Suppression.Reason.values,
+        description="Opted out, or undeliverable (mail to it bounces)",
+    ),
+    OpenApiParameter(
         "since", OpenApiTypes.DATETIME, description="Suppressed at or after (ISO 8601)"
     ),
     OpenApiParameter("until", OpenApiTypes.DATETIME, description="Suppressed before (ISO 8601)"),
@@ -346,9 +359,13 @@ class SuppressionList(mixins.ListModelMixin, CompanyAPIView):
         source = params.one(request, "source", problems)
         if source and source not in Source.values:
             problems["source"] = [f"One of {', '.join(Source.values)}."]
+        suppressed_as = params.one(request, "suppressed_as", problems)
+        if suppressed_as and suppressed_as not in Suppression.Reason.values:
+            problems["suppressed_as"] = [f"One of {', '.join(Suppression.Reason.values)}."]
         filters = {
             "address": params.address(request, "address", problems, company=company),
             "source": source,
+            "reason": suppressed_as,
             "campaign_id": params.whole(request, "campaign", problems),
             "since": params.moment(request, "since", problems),
             "until": params.moment(request, "until", problems),

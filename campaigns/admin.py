@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from addressbook.tenancy import request_ip
 from optout.admin import ReadOnlyAdmin
 
-from .models import Campaign, CampaignChunk, Message, RateWindow, SentTally
+from .models import Campaign, CampaignChunk, EmailFeedback, Message, RateWindow, SentTally
 from .services import cancel_campaign, override_send_hours, pause_campaign, resume_campaign
 
 
@@ -97,3 +97,14 @@ class SentTallyAdmin(ReadOnlyAdmin):
 class RateWindowAdmin(admin.ModelAdmin):
     list_display = ["key", "next_at"]
     readonly_fields = ["key", "next_at"]
+
+
+@admin.register(EmailFeedback)
+class EmailFeedbackAdmin(ReadOnlyAdmin):
+    """What the email services reported: the record behind undeliverable addresses."""
+
+    list_display = ["received_at", "kind", "address", "company", "esp", "campaign_id"]
+    list_filter = ["kind", "esp", "company"]
+    search_fields = ["address", "event_id"]
+    list_select_related = ["company"]
+    raw_id_fields = ["message"]

@@ -106,7 +106,9 @@ class Message(models.Model):
     optout_shortcode = models.CharField(max_length=16, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     error = models.CharField(max_length=255, blank=True)
-    gateway_reference = models.CharField(max_length=64, blank=True)
+    # The gateway's id of the message; for email, the email service's message id
+    # (django-anymail's), by which its bounce and complaint reports find the message.
+    gateway_reference = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     # From the gateway's delivery report: when the phone received it.
@@ -170,6 +172,56 @@ class SentTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.hour:%Y-%m-%d %H}h {self.country}: {self.sent}"
+
+
+class EmailFeedback(models.Model):
+    """What an email service reported about a message after it took it: a bounce or a
+    spam complaint. Soft bounces of an address are counted from these rows."""
+
+    class Kind(models.TextChoices):
+        HARD_BOUNCE = "hard_bounce", "Bounced (permanent)"
+        SOFT_BOUNCE = "soft_bounce", "Bounced (temporary)"
+        COMPLAINT = "complaint", "Spam complaint"
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
+    )
+    campaign_id = models.BigIntegerField(null=True, blank=True)
+    address = models.CharField(max_length=254)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    esp = models.CharField(max_length=32, help_text="The email service that reported it")
+    # The service's id of this report: one delivered twice is recorded once.
+    event_id = models.CharField(max_length=255, blank=True)
+    description = models.CharField(max_length=255, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["esp", "event_id"],
+                condition=~Q(event_id=""),
+                name="emailfeedback_esp_event_uq",
+            ),
+            # One soft bounce counted per message, however often the service retried it.
+            models.UniqueConstraint(
+                fields=["message", "kind"],
+                condition=Q(message__isnull=False),
+                name="emailfeedback_message_kind_uq",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["company", "address", "received_at"], name="emailfeedback_address_idx"
+            ),
+            models.Index(fields=["campaign_id", "kind"], name="emailfeedback_campaign_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.address} ({self.esp})"
 
 
 class CampaignChunk(models.Model):

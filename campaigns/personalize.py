@@ -3,12 +3,14 @@
 import re
 import secrets
 import unicodedata
+from base64 import urlsafe_b64encode
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.signing import BadSignature, Signer
 from django.template import Context, Engine, Template, TemplateSyntaxError
 from django.template.base import TextNode, VariableNode
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.html import escape
 
 PLACEHOLDERS = ("first_name", "last_name", "full_name", "phone", "email", "company")
@@ -123,3 +125,36 @@ def code_from_unsubscribe_token(token: str) -> str | None:
         return _unsubscribe_signer.unsign(token)
     except BadSignature:
         return None
+
+
+MAILTO_SUBJECT = "unsubscribe"
+
+
+def _mailto_token(code: str) -> str:
+    # 128 bits of HMAC: unforgeable, and short enough that "unsubscribe+<token>" stays well
+    # inside the 64 characters an address's local part may have (a full signature would not).
+    digest = salted_hmac("campaigns.unsubscribe-mailto", code, algorithm="sha256").digest()
+    return f"{code}.{urlsafe_b64encode(digest[:16]).decode().rstrip('=')}"
+
+
+def unsubscribe_mailto(code: str) -> str:
+    """The List-Unsubscribe mailto: of a message: UNSUBSCRIBE_MAILTO with the message's
+    signed code after a "+" and in the subject, so a mail to it names the company, the
+    address and the campaign, and nobody can make one up for another address."""
+    token = _mailto_token(code)
+    local, _, domain = settings.UNSUBSCRIBE_MAILTO.rpartition("@")
+    return f"mailto:{local}+{token}@{domain}?subject={MAILTO_SUBJECT}%20{token}"
+
+
+def code_from_mailto(*, recipients: list[str], subject: str) -> str | None:
+    """The message code a mail to an unsubscribe mailto: carries, if one is genuine: in the
+    address's "+" part, or else (a mail program that dropped it) in the subject."""
+    candidates = [
+        address.rpartition("@")[0].partition("+")[2] for address in recipients if "+" in address
+    ]
+    candidates += subject.split()[-1:]
+    for token in candidates:
+        code = token.partition(".")[0]
+        if code and constant_time_compare(token, _mailto_token(code)):
+            return code
+    return None

@@ -18,7 +18,7 @@ from addressbook.charts import Chart, Series
 from addressbook.exports import line_writer
 from optout.models import ConsentEvent
 
-from .models import Campaign, Channel, SentTally
+from .models import Campaign, Channel, EmailFeedback, SentTally
 from .selectors import CampaignProgress
 
 # Opt-outs per hour after the send: at most this many hours drawn one by one; later ones
@@ -83,15 +83,32 @@ def campaign_report(
     events = ConsentEvent.objects.filter(
         company_id=campaign.company_id, campaign_id=campaign.pk, kind=ConsentEvent.Kind.OPT_OUT
     )
+    feedback = email_feedback_counts(campaign) if campaign.channel == Channel.EMAIL else None
     return CampaignReport(
-        funnel=funnel_chart(progress),
+        funnel=funnel_chart(progress, feedback=feedback),
         hours=hours_chart(events, started_at=campaign.started_at),
         reasons=reasons_chart(reasons),
         countries=countries_chart(campaign, events) if campaign.channel == Channel.SMS else None,
     )
 
 
-def funnel_chart(progress: CampaignProgress) -> Chart:
+def email_feedback_counts(campaign: Campaign) -> dict[str, int]:
+    """The campaign's messages the email service reported bounced (permanently or not)
+    and complained of, each message counted once per kind."""
+    counts = dict(
+        EmailFeedback.objects.filter(company_id=campaign.company_id, campaign_id=campaign.pk)
+        .values_list("kind")
+        .annotate(n=Count("message_id", distinct=True))
+        .order_by()
+    )
+    return {
+        "bounced": counts.get(EmailFeedback.Kind.HARD_BOUNCE, 0)
+        + counts.get(EmailFeedback.Kind.SOFT_BOUNCE, 0),
+        "complained": counts.get(EmailFeedback.Kind.COMPLAINT, 0),
+    }
+
+
+def funnel_chart(progress: CampaignProgress, *, feedback: dict[str, int] | None = None) -> Chart:
     """Each step counted from message statuses, as a share of the audience:
 
     - Audience: everyone the campaign goes to (while it sends, those its planned chunks
@@ -102,7 +119,9 @@ def funnel_chart(progress: CampaignProgress) -> Chart:
       ``delivered``);
     - Delivered: of those, the ones a delivery report says reached the phone;
     - Failed: refused by the gateway at hand-off, or reported undelivered later;
-    - Opted out: opt-outs attributed to the campaign (its link, or a STOP reply to it).
+    - Opted out: opt-outs attributed to the campaign (its link, or a STOP reply to it);
+    - Bounced, Complained (email, with ``feedback``): messages the email service reported
+      bounced, and marked as spam by the recipient (a complaint is an opt-out too).
 
     Messages still queued and those cancelled are in the audience and in no later step.
     """
@@ -115,6 +134,8 @@ def funnel_chart(progress: CampaignProgress) -> Chart:
         ("Failed", stats.failed),
         ("Opted out", stats.optouts),
     ]
+    if feedback is not None:
+        steps += [("Bounced", feedback["bounced"]), ("Complained", feedback["complained"])]
     return Chart(
         id="funnel",
         title="From audience to opt-out",

@@ -60,6 +60,10 @@ def mask(text: str, *, secrets: tuple[str, ...] = ()) -> str:
     return _PHONE.sub(lambda m: f"{m.group(0)[:3]}{MASK}{m.group(0)[-2:]}", text)
 
 
+# The email services' keys and the webhooks' password among django-anymail's settings.
+_ANYMAIL_SECRETS = ("_KEY", "_TOKEN", "WEBHOOK_SECRET")
+
+
 def configured_secrets() -> tuple[str, ...]:
     """The secrets in settings, longest first; short ones would mask ordinary words."""
     names = (
@@ -72,7 +76,9 @@ def configured_secrets() -> tuple[str, ...]:
         "VONAGE_SIGNATURE_SECRET",
         "EMAIL_HOST_PASSWORD",
     )
-    values = {str(getattr(settings, name, "") or "") for name in names}
+    anymail = getattr(settings, "ANYMAIL", {})
+    extra = [v for k, v in anymail.items() if isinstance(v, str) and k.endswith(_ANYMAIL_SECRETS)]
+    values = {str(getattr(settings, name, "") or "") for name in names} | set(extra)
     return tuple(sorted((v for v in values if len(v) >= 8), key=len, reverse=True))
 
 

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.email import email_url_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -91,6 +93,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
     "pgtrigger",
+    "anymail",
 ]
 
 MIDDLEWARE = [
@@ -327,10 +330,56 @@ VONAGE_TIMEOUT = env.float("VONAGE_TIMEOUT", default=10.0)
 VONAGE_MAX_ATTEMPTS = env.int("VONAGE_MAX_ATTEMPTS", default=4)
 VONAGE_RETRY_BACKOFF = env.float("VONAGE_RETRY_BACKOFF", default=0.5)
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-# An SMTP server for production mail (smtp+tls://user:password@host:587): sets the
-# backend, host, port, user, password and TLS at once.
+# An SMTP server for production mail: smtp+tls://user:password@host:587 (STARTTLS) or
+# smtps://user:password@host:465 (TLS from the start). Sets the backend, host, port, user,
+# password and TLS at once.
 if env.str("EMAIL_URL", default=""):
-    vars().update(env.email_url("EMAIL_URL"))
+    vars().update(email_url_settings(env.str("EMAIL_URL")))
+# Seconds an SMTP connection or answer may take before the batch is handed back for later.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# An email service through django-anymail instead of SMTP: EMAIL_BACKEND set to
+# anymail.backends.amazon_ses.EmailBackend, .mailgun., .postmark. or .sendgrid. and that
+# service's credentials below. The same services' webhooks report bounces and complaints
+# (and inbound mail, for UNSUBSCRIBE_MAILTO) at /hooks/email/<service>/tracking/ and
+# /hooks/email/<service>/inbound/, each behind HTTP basic auth with ANYMAIL_WEBHOOK_SECRET
+# ("user:password") and, where the service signs its requests, that signature.
+ANYMAIL = {
+    key: value
+    for key, value in {
+        "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
+        "AMAZON_SES_CLIENT_PARAMS": {"region_name": env.str("AMAZON_SES_REGION", default="")}
+        if env.str("AMAZON_SES_REGION", default="")
+        else {},
+        "AMAZON_SES_CONFIGURATION_SET_NAME": env.str("AMAZON_SES_CONFIGURATION_SET", default=""),
+        "MAILGUN_API_KEY": env.str("MAILGUN_API_KEY", default=""),
+        "MAILGUN_SENDER_DOMAIN": env.str("MAILGUN_SENDER_DOMAIN", default=""),
+        "MAILGUN_API_URL": env.str("MAILGUN_API_URL", default=""),
+        "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
+        "POSTMARK_SERVER_TOKEN": env.str("POSTMARK_SERVER_TOKEN", default=""),
+        "SENDGRID_API_KEY": env.str("SENDGRID_API_KEY", default=""),
+        "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": env.str(
+            "SENDGRID_WEBHOOK_VERIFICATION_KEY", default=""
+        ),
+    }.items()
+    # Unset ones are left out, so anymail's own defaults and its "missing setting" errors
+    # apply rather than an empty string.
+    if value
+}
+# Whoever knows it can post bounces and complaints, which suppress addresses: "user:password",
+# and in production as long as the SMS webhook's secret.
+_webhook_password = ANYMAIL.get("WEBHOOK_SECRET", "")
+if _webhook_password and (
+    ":" not in _webhook_password
+    or (not DEBUG and len(_webhook_password) < WEBHOOK_SECRET_MIN_LENGTH)
+):
+    raise ImproperlyConfigured(
+        f'ANYMAIL_WEBHOOK_SECRET must be "user:password", at least {WEBHOOK_SECRET_MIN_LENGTH} '
+        "characters with DEBUG off, e.g. python -c 'import secrets; "
+        'print("anymail:" + secrets.token_urlsafe(32))\'.'
+    )
+# Soft bounces (a full mailbox, a server down) of one address within 30 days after which
+# it is suppressed as undeliverable, like a hard bounce.
+EMAIL_SOFT_BOUNCE_LIMIT = env.int("EMAIL_SOFT_BOUNCE_LIMIT", default=3)
 SEND_CHUNK_SIZE = env.int("SEND_CHUNK_SIZE", default=1000)
 SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=200)
 # Chunks of one campaign queued or running at once: a big campaign never fills the queue,
@@ -341,6 +390,9 @@ SEND_CHUNKS_IN_FLIGHT = env.int("SEND_CHUNKS_IN_FLIGHT", default=2)
 SEND_CHUNK_LEASE_SECONDS = env.int("SEND_CHUNK_LEASE_SECONDS", default=300)
 # SMS per second per company across all workers (a company's own setting wins); 0: none.
 SEND_RATE_PER_SECOND = env.int("SEND_RATE_PER_SECOND", default=0)
+# Marketing emails per second per company, counted apart from SMS (a company's own
+# setting wins); 0: none.
+SEND_EMAIL_RATE_PER_SECOND = env.int("SEND_EMAIL_RATE_PER_SECOND", default=0)
 # A batch the gateway could not take is tried this many times in all, the waits between
 # growing from SEND_RETRY_BACKOFF_SECONDS, then its messages are marked failed.
 SEND_MAX_ATTEMPTS = env.int("SEND_MAX_ATTEMPTS", default=8)

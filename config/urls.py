@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from addressbook import password_views, twofactor_views
 from addressbook.views import no_company
+from campaigns.email_hooks import email_hook_patterns
 from campaigns.hooks import delivery_report_webhook, gateway_status_webhook
 from optout.urls import hook_patterns
 
@@ -29,6 +30,8 @@ urlpatterns = [
     ),
     path("hooks/sms/status/", delivery_report_webhook, name="sms-status-hook"),
     path("hooks/sms/<slug:key>/status/", delivery_report_webhook, name="sms-status-hook-company"),
+    # Bounces, complaints and unsubscribe mail from the email services (anymail's views).
+    path("hooks/email/", include((email_hook_patterns, "anymail"))),
     path("healthz", healthz, name="healthz"),
     path("login/", twofactor_views.LoginView.as_view(), name="login"),
     path("login/code/", twofactor_views.login_code, name="login-code"),

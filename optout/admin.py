@@ -11,6 +11,7 @@ from addressbook.csvfiles import FileProblem
 from addressbook.services.audit import Action, record_audit
 from addressbook.tenancy import request_ip
 
+from .consent import Actor
 from .forms import AssignReplyForm, CompanyAddOptoutsForm, CompanyUploadOptoutsForm
 from .honour import honour_report
 from .imports import UploadProblem, add_optouts, create_suppression_import, summary
@@ -32,7 +33,13 @@ from .models import (
     SuppressionImport,
     SuppressionImportRejection,
 )
-from .services import apply_send_hours_change, process_inbound_sms, rotate_webhook_secrets
+from .services import (
+    NotUndeliverable,
+    apply_send_hours_change,
+    process_inbound_sms,
+    restore_deliverable,
+    rotate_webhook_secrets,
+)
 from .suppression_views import rejected_rows_response
 
 
@@ -72,11 +79,41 @@ class SuppressionAdmin(ReadOnlyAdmin):
     """Staff add opt-outs for a company through the service, never as bare rows: each is
     a consent event with source ``admin`` (an uploaded list: ``import``)."""
 
-    list_display = ["address", "company", "country", "created_at", "event"]
-    list_filter = ["company"]
+    list_display = ["address", "company", "reason", "country", "created_at", "event"]
+    list_filter = ["reason", "company"]
     search_fields = ["address"]
     list_select_related = ["company", "event"]
     change_list_template = "admin/optout/suppression/change_list.html"
+    actions = ["mark_deliverable"]
+
+    def has_restore_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("optout.change_suppression")
+
+    @admin.action(
+        description="Mark deliverable again (the address was fixed)", permissions=["restore"]
+    )
+    def mark_deliverable(self, request: HttpRequest, queryset) -> None:
+        """Lifts "undeliverable" through the service, on the record with the staff member
+        as actor; opt-outs in the selection are left alone (only the person lifts those)."""
+        restored = skipped = 0
+        for suppression in queryset.select_related("company"):
+            try:
+                restore_deliverable(
+                    company=suppression.company,
+                    address=suppression.address,
+                    actor=Actor.staff(request.user),
+                )
+            except NotUndeliverable:
+                skipped += 1
+            else:
+                restored += 1
+        self.message_user(request, f"{restored} marked deliverable again.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} left as they are: opted out, not undeliverable.",
+                messages.WARNING,
+            )
 
     def get_urls(self):
         view = self.admin_site.admin_view

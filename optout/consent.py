@@ -47,6 +47,7 @@ _PERSONS_OWN = {
     Source.EMAIL_LINK,
     Source.ONE_CLICK,
     Source.DOUBLE_OPT_IN,
+    Source.MAILTO,
 }
 
 

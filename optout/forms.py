@@ -10,7 +10,7 @@ from addressbook.models import Company
 
 from .consent import Proof
 from .imports import MAX_LINES
-from .models import PROOF_METHODS, Source
+from .models import PROOF_METHODS, Source, Suppression
 from .proofs import MAX_DOCUMENT_BYTES, DocumentRefused, read_document
 from .selectors import parse_address
 
@@ -27,6 +27,11 @@ class SuppressionFilterForm(forms.Form):
         help_text="A number in any format, an email address, or part of one",
     )
     source = forms.ChoiceField(required=False, choices=[("", "Any source"), *Source.choices])
+    reason = forms.ChoiceField(
+        required=False,
+        choices=[("", "Opted out or undeliverable"), *Suppression.Reason.choices],
+        label="Why",
+    )
     channel = forms.ChoiceField(required=False, choices=CHANNELS)
     campaign = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     country = forms.CharField(
@@ -61,6 +66,7 @@ class SuppressionFilterForm(forms.Form):
         data, zone = self.cleaned_data, ZoneInfo(self.company.timezone)
         criteria = {
             "source": data["source"],
+            "reason": data["reason"],
             "channel": data["channel"],
             "campaign_id": data["campaign"],
             "country": data["country"],

@@ -27,6 +27,12 @@ class Source(models.TextChoices):
     # person opted out or in: ``linked_event`` names that one.
     LINKED = "linked", "Another address of the same person"
     DOUBLE_OPT_IN = "double_opt_in", "Double opt-in confirmed"
+    # A mail to the List-Unsubscribe mailto: address of one of our emails.
+    MAILTO = "mailto", "Email unsubscribe request (mailto)"
+    # The person marked the email as spam; the mailbox provider told the email service.
+    COMPLAINT = "complaint", "Spam complaint"
+    # The email service reported the address undeliverable (a hard bounce, or soft ones).
+    BOUNCE = "bounce", "Email bounce"
 
 
 class Reason(models.TextChoices):
@@ -153,6 +159,13 @@ class ConsentEvent(models.Model):
     class Kind(models.TextChoices):
         OPT_OUT = "opt_out", "Opt-out"
         OPT_IN = "opt_in", "Opt-in"
+        # Not consent: the address cannot receive mail, and later it can again. On the
+        # record all the same, with who said so.
+        UNDELIVERABLE = "bounced", "Undeliverable"
+        DELIVERABLE = "restored", "Deliverable again"
+
+    # The kinds that are a person's choice, which consent state and the feeds speak of.
+    CONSENT_KINDS = (Kind.OPT_OUT, Kind.OPT_IN)
 
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="consent_events")
     address = models.CharField(max_length=254, help_text="E.164 number or email address")
@@ -237,8 +250,17 @@ class ConsentEvent(models.Model):
 class Suppression(models.Model):
     """The current state: this company may not send marketing to this address."""
 
+    class Reason(models.TextChoices):
+        OPTED_OUT = "opted_out", "Opted out"
+        # Mail to it bounces: no email of the company goes there, transactional included,
+        # until staff mark it deliverable again.
+        UNDELIVERABLE = "undeliverable", "Undeliverable"
+
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="suppressions")
     address = models.CharField(max_length=254)
+    reason = models.CharField(
+        max_length=16, choices=Reason.choices, default=Reason.OPTED_OUT, db_default="opted_out"
+    )
     country = models.CharField(max_length=2, blank=True, help_text="The number's; empty: email")
     event = models.ForeignKey(
         ConsentEvent,

@@ -33,10 +33,23 @@ from .models import (
 )
 
 
-def _suppressed(address_field: str, company: Company | None = None) -> Exists:
-    """Whether the row's address is suppressed for ``company`` (default: the row's own)."""
+def _suppressed(
+    address_field: str, company: Company | None = None, *, opted_out_only: bool = False
+) -> Exists:
+    """Whether the row's address is suppressed for ``company`` (default: the row's own);
+    with ``opted_out_only``, by an opt-out (not as undeliverable)."""
     owner = {"company": company} if company else {"company_id": OuterRef("company_id")}
+    if opted_out_only:
+        owner["reason"] = Suppression.Reason.OPTED_OUT
     return Exists(Suppression.objects.filter(address=OuterRef(address_field), **owner))
+
+
+def _contact_opted_out(company: Company) -> Q:
+    # An email that bounces keeps the person's SMS coming: only an opt-out covers both.
+    # The message itself is still checked against every suppression before it goes.
+    return Q(_suppressed("phone", company, opted_out_only=True)) | Q(
+        _suppressed("email", company, opted_out_only=True)
+    )
 
 
 def reachable_for_marketing(*, company: Company, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
@@ -45,21 +58,32 @@ def reachable_for_marketing(*, company: Company, contacts: QuerySet[Contact]) ->
     One set-based anti-join on the (company, address) unique index, never a lookup per
     contact.
     """
-    return contacts.filter(~_suppressed("phone", company), ~_suppressed("email", company))
+    return contacts.filter(~_contact_opted_out(company))
 
 
 def suppressed_contacts(*, company: Company, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
-    return contacts.filter(Q(_suppressed("phone", company)) | Q(_suppressed("email", company)))
+    return contacts.filter(_contact_opted_out(company))
 
 
 def with_optout_status(*, company: Company, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
-    """Each contact with ``opted_out``: True when its phone or email is suppressed."""
-    return contacts.annotate(
-        opted_out=ExpressionWrapper(
-            Q(_suppressed("phone", company)) | Q(_suppressed("email", company)),
-            output_field=BooleanField(),
+    """Each contact with ``opted_out``: True when its phone or email is opted out, and
+    ``email_undeliverable``: True when mail to its email bounces."""
+    undeliverable = Exists(
+        Suppression.objects.filter(
+            company=company, address=OuterRef("email"), reason=Suppression.Reason.UNDELIVERABLE
         )
     )
+    return contacts.annotate(
+        opted_out=ExpressionWrapper(_contact_opted_out(company), output_field=BooleanField()),
+        email_undeliverable=undeliverable,
+    )
+
+
+def is_undeliverable(*, company: Company, address: str) -> bool:
+    """Mail to this address bounces: none of the company's email goes there."""
+    return Suppression.objects.filter(
+        company=company, address=address, reason=Suppression.Reason.UNDELIVERABLE
+    ).exists()
 
 
 def consent_timeline(*, company: Company, addresses: list[str]) -> QuerySet[ConsentEvent]:
@@ -90,7 +114,12 @@ def state_at(*, company: Company, address: str, when: datetime) -> ConsentState:
     included, is an event of that address, so its newest event up to then decides.
     """
     event = (
-        ConsentEvent.objects.filter(company=company, address=address, created_at__lte=when)
+        ConsentEvent.objects.filter(
+            company=company,
+            address=address,
+            created_at__lte=when,
+            kind__in=ConsentEvent.CONSENT_KINDS,
+        )
         .order_by("-created_at", "-id")
         .first()
     )
@@ -116,16 +145,34 @@ def suppressed_among(company: Company, addresses: set[str]) -> set[str]:
 
 
 def is_suppressed(*, company: Company, address: str) -> bool:
-    return Suppression.objects.filter(company=company, address=address).exists()
+    """Whether the address is opted out of the company's marketing. An address that is
+    only undeliverable is not: an opt-out of it is still recorded, and outlasts the day
+    staff mark it deliverable again."""
+    return Suppression.objects.filter(
+        company=company, address=address, reason=Suppression.Reason.OPTED_OUT
+    ).exists()
 
 
 def suppression_for(*, company: Company, addresses: list[str]) -> Suppression | None:
     """The suppression of these addresses (one person's) that says best why they are out:
     one of their own opt-outs before one that came through their other address."""
     found = Suppression.objects.filter(
-        company=company, address__in=[a for a in addresses if a]
+        company=company,
+        address__in=[a for a in addresses if a],
+        reason=Suppression.Reason.OPTED_OUT,
     ).select_related("event")
     return min(found, key=lambda s: (s.event.source == Source.LINKED, s.pk), default=None)
+
+
+def undeliverable_among(*, company: Company, addresses: list[str]) -> list[Suppression]:
+    """Those of these addresses whose mail bounces, with the bounce that said so."""
+    return list(
+        Suppression.objects.filter(
+            company=company,
+            address__in=[a for a in addresses if a],
+            reason=Suppression.Reason.UNDELIVERABLE,
+        ).select_related("event")
+    )
 
 
 # Territories inside another country's numbering plan, and that country. phonenumbers names
@@ -353,6 +400,7 @@ def search_suppressions(
     since: datetime | None = None,
     until: datetime | None = None,
     query: str = "",
+    reason: str = "",
 ) -> QuerySet[Suppression]:
     """The suppression list narrowed as a program or a marketer asks.
 
@@ -365,6 +413,8 @@ def search_suppressions(
         rows = rows.filter(address=address)
     if source:
         rows = rows.filter(event__source=source)
+    if reason:
+        rows = rows.filter(reason=reason)
     if campaign_id is not None:
         rows = rows.filter(event__campaign_id=campaign_id)
     if since is not None:
@@ -399,7 +449,10 @@ def consent_feed(
     than ``settle`` ago, or (on PostgreSQL) after the start of the oldest transaction
     that is still writing, however long it runs (an import, a long batch).
     """
-    events = ConsentEvent.objects.filter(company=company, id__gt=after)
+    # Bounces ("undeliverable") are not consent: the feed speaks of opt-outs and opt-ins.
+    events = ConsentEvent.objects.filter(
+        company=company, id__gt=after, kind__in=ConsentEvent.CONSENT_KINDS
+    )
     if kind:
         events = events.filter(kind=kind)
     if address:

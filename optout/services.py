@@ -15,6 +15,7 @@ from addressbook.models import Company, Contact
 
 from .consent import (
     NOTHING_SEEN,
+    SYSTEM,
     Actor,
     ConsentProofRequired,
     Proof,
@@ -125,24 +126,38 @@ def record_optout(
     )
     # The address itself points at its newest own opt-out, so a later opt-in of another
     # address of the same person cannot lift it; linked addresses keep what they had.
+    # An opt-out wins over "undeliverable": the address stays suppressed when staff later
+    # mark it deliverable again, until the person themself comes back.
+    opted_out = Suppression.Reason.OPTED_OUT
     Suppression.objects.bulk_create(
-        [Suppression(company=company, address=address, country=event.country, event=event)],
+        [
+            Suppression(
+                company=company,
+                address=address,
+                country=event.country,
+                event=event,
+                reason=opted_out,
+            )
+        ],
         update_conflicts=True,
         unique_fields=["company", "address"],
-        update_fields=["event"],
+        update_fields=["event", "reason"],
     )
     others = _linked_addresses(company=company, address=address)
     already = set(
-        Suppression.objects.filter(company=company, address__in=others).values_list(
-            "address", flat=True
-        )
+        Suppression.objects.filter(
+            company=company, address__in=others, reason=opted_out
+        ).values_list("address", flat=True)
     )
     for linked in sorted(others - already):
-        Suppression.objects.create(
+        Suppression.objects.update_or_create(
             company=company,
             address=linked,
-            country=country_of(linked),
-            event=_linked_event(event, linked),
+            defaults={
+                "country": country_of(linked),
+                "event": _linked_event(event, linked),
+                "reason": opted_out,
+            },
         )
     _tell_subscribers(event)
     return event
@@ -211,8 +226,79 @@ def record_optin(
     )
     for other in linked:
         _linked_event(event, other)
-    Suppression.objects.filter(company=company, address__in=[address, *linked]).delete()
+    # An undeliverable address stays so: coming back does not make a mailbox work again.
+    Suppression.objects.filter(
+        company=company, address__in=[address, *linked], reason=Suppression.Reason.OPTED_OUT
+    ).delete()
     _tell_subscribers(event)
+    return event
+
+
+@transaction.atomic
+def record_undeliverable(
+    *,
+    company: Company,
+    address: str,
+    campaign_id: int | None = None,
+    raw_text: str = "",
+    actor: Actor = SYSTEM,
+) -> ConsentEvent:
+    """Stop all of the company's email to ``address``: mail to it bounces.
+
+    Not an opt-out: the person's other addresses are untouched, the company's systems are
+    not told of a consent change, and staff lift it (``restore_deliverable``) once the
+    address is fixed. An address already opted out stays suppressed as such.
+    """
+    if not address:
+        raise ValueError("An undeliverable address needs an address.")
+    event = _event(
+        company=company,
+        address=address,
+        kind=ConsentEvent.Kind.UNDELIVERABLE,
+        source=Source.BOUNCE,
+        actor=actor,
+        seen=NOTHING_SEEN,
+        campaign_id=campaign_id,
+        raw_text=raw_text,
+    )
+    Suppression.objects.bulk_create(
+        [
+            Suppression(
+                company=company,
+                address=address,
+                country=event.country,
+                event=event,
+                reason=Suppression.Reason.UNDELIVERABLE,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    return event
+
+
+class NotUndeliverable(ValueError):
+    """The address is not suppressed as undeliverable: there is nothing to lift."""
+
+
+@transaction.atomic
+def restore_deliverable(*, company: Company, address: str, actor: Actor) -> ConsentEvent:
+    """Staff say the address receives mail again: lift its "undeliverable", on the record."""
+    lifted = (
+        Suppression.objects.select_for_update()
+        .filter(company=company, address=address, reason=Suppression.Reason.UNDELIVERABLE)
+        .first()
+    )
+    if lifted is None:
+        raise NotUndeliverable(f"{address} is not suppressed as undeliverable.")
+    event = _event(
+        company=company,
+        address=address,
+        kind=ConsentEvent.Kind.DELIVERABLE,
+        source=Source.ADMIN,
+        actor=actor,
+        seen=NOTHING_SEEN,
+    )
+    lifted.delete()
     return event
 
 

@@ -271,8 +271,11 @@ def _campaign_name(company: Company, campaign_id: int | None) -> str:
     return campaigns.filter(pk=campaign_id).values_list("name", flat=True).first() or ""
 
 
-def _suppression(request: HttpRequest, pk: int) -> Suppression:
+def _suppression(request: HttpRequest, pk: int, *, opted_out: bool = False) -> Suppression:
     rows = Suppression.objects.select_related("event__linked_event")
+    if opted_out:
+        # Consent brings back an opt-out, never a mailbox that bounces: that is staff's.
+        rows = rows.filter(reason=Suppression.Reason.OPTED_OUT)
     return get_for_company(rows, request.company, pk=pk)
 
 
@@ -314,7 +317,7 @@ def suppression_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @company_required
 def suppression_consent(request: HttpRequest, pk: int) -> HttpResponse:
     """Record how the person consented again; the address comes back with that proof."""
-    suppression = _suppression(request, pk)
+    suppression = _suppression(request, pk, opted_out=True)
     form = RecordConsentForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -344,7 +347,7 @@ def suppression_consent(request: HttpRequest, pk: int) -> HttpResponse:
 @company_required
 def suppression_double_optin(request: HttpRequest, pk: int) -> HttpResponse:
     """Send the person one confirmation; nothing changes until they confirm."""
-    suppression = _suppression(request, pk)
+    suppression = _suppression(request, pk, opted_out=True)
     form = DoubleOptinForm(request.POST)
     status = 400
     if form.is_valid():

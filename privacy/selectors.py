@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from addressbook.models import Contact
-from campaigns.models import Campaign, Message
+from campaigns.models import Campaign, EmailFeedback, Message
 from optout.models import ConsentEvent, InboundMessage, OptinRequest, Suppression
 
 
@@ -180,10 +180,29 @@ def person_data(*, contact: Contact) -> dict:
             for e in events
         ],
         "suppressions": [
-            {"address": s.address, "since": _when(s.created_at), "event_id": s.event_id}
+            {
+                "address": s.address,
+                "since": _when(s.created_at),
+                "event_id": s.event_id,
+                "reason": s.reason,
+            }
             for s in suppressions_of_person(contact=contact, addresses=addresses).order_by(
                 "created_at", "pk"
             )
+        ],
+        # What the email services reported about mail to the person: bounces, complaints.
+        "email_reports": [
+            {
+                "address": f.address,
+                "kind": f.kind,
+                "service": f.esp,
+                "description": f.description,
+                "campaign_id": f.campaign_id,
+                "received_at": _when(f.received_at),
+            }
+            for f in EmailFeedback.objects.filter(
+                company=company, address__in=[a for a in addresses if a]
+            ).order_by("received_at", "pk")
         ],
         "optin_requests": [
             {

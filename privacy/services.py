@@ -33,7 +33,7 @@ from addressbook.models import AuditEvent, Company, Contact
 from addressbook.services import delete_contact
 from addressbook.services.audit import record_audit
 from api.models import IdempotentRequest, WebhookAttempt, WebhookDelivery
-from campaigns.models import Message
+from campaigns.models import EmailFeedback, Message
 from optout.consent import Actor
 from optout.models import InboundMessage, OptinRequest, ReplyRoute
 from optout.selectors import is_suppressed
@@ -117,11 +117,14 @@ def erase_person(
     messages.filter(status=Message.Status.QUEUED).update(status=Message.Status.SKIPPED)
     # No short code: the person's old link and unsubscribe token now lead nowhere (they
     # would name a hash, not an address); they are suppressed already.
+    sent_hashes = {a: erasure_hash(a) for a in sent_to | set(addresses)}
     message_count = messages.update(
-        to=_swap({a: erasure_hash(a) for a in sent_to | set(addresses)}, on="to", keep="to"),
-        subject="",
-        body="",
-        short_code=None,
+        to=_swap(sent_hashes, on="to", keep="to"), subject="", body="", short_code=None
+    )
+    # The email services' bounces and complaints about those addresses: the address as its
+    # hash, the service's words (which may quote it) gone.
+    EmailFeedback.objects.filter(company=company, address__in=list(sent_hashes)).update(
+        address=_swap(sent_hashes, on="address", keep="address"), description=""
     )
 
     replies = replies_of_person(contact=contact, addresses=addresses)

@@ -32,7 +32,7 @@ from api.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from campaigns.models import CampaignChunk, Message, SentTally
+from campaigns.models import CampaignChunk, EmailFeedback, Message, SentTally
 from optout.models import (
     CompanyOptoutText,
     ConsentEvent,
@@ -174,6 +174,15 @@ def their_rows(other_company, outsider):
         contact=contact,
         to=contact.phone,
         body=f"{SECRET} message",
+    )
+    EmailFeedback.objects.create(
+        company=other_company,
+        message_id=THEIRS,
+        campaign_id=campaign.pk,
+        address=f"{SECRET.lower()}@example.com",
+        kind=EmailFeedback.Kind.COMPLAINT,
+        esp="Postmark",
+        description=f"{SECRET} complaint",
     )
     SentTally.objects.create(
         company=other_company,

@@ -16,6 +16,8 @@ SETTINGS_FIELDS = (
     "optout_alarm_percent",
     "optout_alarm_minimum",
     "sms_per_second",
+    "email_from",
+    "emails_per_second",
     "retention_days",
 )
 

@@ -5,6 +5,7 @@ import smtplib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
@@ -20,6 +21,7 @@ from ..personalize import (
     compose_email_html,
     placeholder_values,
     unsubscribe_link,
+    unsubscribe_mailto,
 )
 from .tally import count_sent
 
@@ -107,6 +109,10 @@ def _send_emails(messages: list[Message]) -> dict[str, SendResult]:
         )
         if message.pk in html:
             email.attach_alternative(html[message.pk], "text/html")
+        # Echoed back by the email service with its bounce and complaint reports (through
+        # django-anymail; plain SMTP ignores them): whose message it was.
+        email.metadata = {"company": str(message.company_id), "message": str(message.pk)}
+        email.tags = [message.kind]
         emails.append(email)
     # One at a time, each with its own outcome: a batch that failed half-way and was put
     # back would send its first half twice.
@@ -123,13 +129,20 @@ def _send_emails(messages: list[Message]) -> dict[str, SendResult]:
                 connection.send_messages([email])
             except smtplib.SMTPServerDisconnected as exc:
                 lost = exc
-            except (smtplib.SMTPException, ValueError) as exc:  # this message refused
-                results[reference] = SendResult(reference, False, error=str(exc))
+            except (smtplib.SMTPException, ValueError, AnymailRecipientsRefused) as exc:
+                # this message refused
+                results[reference] = SendResult(reference, False, error=str(exc)[:255])
                 continue
+            except AnymailAPIError as exc:  # an email service's API (anymail backends)
+                if not _service_refused(exc):
+                    lost = exc
+                else:
+                    results[reference] = SendResult(reference, False, error=str(exc)[:255])
+                    continue
             except OSError as exc:  # the connection, not the message
                 lost = exc
             else:
-                results[reference] = SendResult(reference, True)
+                results[reference] = SendResult(reference, True, _service_message_id(email))
                 continue
             # The connection is gone: this message failed with it, and the rest were never
             # tried; they go back to be sent later.
@@ -143,13 +156,28 @@ def _send_emails(messages: list[Message]) -> dict[str, SendResult]:
     return results
 
 
+def _service_refused(exc: AnymailAPIError) -> bool:
+    """The service answered that it will not take this message (a 4xx other than 429);
+    anything else (unreachable, overloaded, a 5xx) may pass if tried later."""
+    status = getattr(exc, "status_code", None)
+    return status is not None and 400 <= status < 500 and status != 429
+
+
+def _service_message_id(email: EmailMultiAlternatives) -> str:
+    """The email service's id of the message, as its reports will name it ("" for SMTP)."""
+    status = getattr(email, "anymail_status", None)
+    if status is None or status.message_id is None:
+        return ""
+    return str(status.message_id)
+
+
 def _unsubscribe_headers(message: Message) -> dict[str, str]:
     if message.kind != Message.Kind.MARKETING:
         return {}
     token_url = unsubscribe_link(message.short_code)
     targets = [f"<{token_url}>"]
     if settings.UNSUBSCRIBE_MAILTO:
-        targets.append(f"<mailto:{settings.UNSUBSCRIBE_MAILTO}?subject=unsubscribe>")
+        targets.append(f"<{unsubscribe_mailto(message.short_code)}>")
     return {
         "List-Unsubscribe": ", ".join(targets),
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

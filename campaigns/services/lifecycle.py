@@ -3,6 +3,7 @@
 import re
 from collections.abc import Iterable
 from datetime import datetime
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,7 +12,7 @@ from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from addressbook.models import Company, Group
+from addressbook.models import Company, Group, is_in_domain
 from addressbook.services.audit import Action, record_audit
 
 from ..models import Campaign, Channel, Message
@@ -44,16 +45,29 @@ class CampaignInvalid(CampaignError):
         super().__init__(" ".join(messages[0] for messages in errors.values()))
 
 
-def sender_error(*, channel: str, sender: str) -> str:
+def marketing_from(company: Company) -> str:
+    """The From of a company's marketing email when a campaign names none: its own From
+    address where it has one, else the platform's, under the company's name."""
+    address = company.email_from or settings.DEFAULT_FROM_EMAIL
+    return f'"{company.name}" <{address}>'
+
+
+def sender_error(*, channel: str, sender: str, company: Company | None = None) -> str:
     """Why this sender cannot send on this channel, or "" (empty: the company's default)."""
     sender = sender.strip()
     if not sender:
         return ""
     if channel == Channel.EMAIL:
+        address = parseaddr(sender)[1]
         try:
-            validate_email(sender)
+            validate_email(address)
         except ValidationError:
             return "Enter an email address to send from."
+        # Mail from another domain than the one set up with the email service fails its
+        # SPF/DKIM checks, and would let one company send as another.
+        domain = company.email_sender_domain if company else ""
+        if domain and not is_in_domain(address, domain):
+            return f"The From address must end in @{domain}, your company's sender domain."
         return ""
     if ALPHANUMERIC_SENDER.match(sender) or NUMERIC_SENDER.match(sender):
         return ""
@@ -96,7 +110,7 @@ def draft_errors(
             ]
     if channel == Channel.EMAIL and not subject.strip() and "subject" not in errors:
         errors["subject"] = ["An email needs a subject."]
-    if problem := sender_error(channel=channel, sender=sender):
+    if problem := sender_error(channel=channel, sender=sender, company=company):
         errors["sender"] = [problem]
     if bad := sorted({c for c in countries if not COUNTRY.match(c.upper())}):
         errors["countries"] = [f"“{bad[0]}” is no ISO 3166 country code, such as NL or FR."]
@@ -190,10 +204,7 @@ def update_campaign(
     )
     if errors:
         raise CampaignInvalid(errors)
-    if channel == Channel.EMAIL:
-        default_sender = f'"{company.name}" <{settings.DEFAULT_FROM_EMAIL}>'
-    else:
-        default_sender = company.default_sender
+    default_sender = marketing_from(company) if channel == Channel.EMAIL else company.default_sender
     campaign.name = name.strip()
     campaign.channel = channel
     campaign.subject = subject.strip()

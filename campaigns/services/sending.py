@@ -347,14 +347,17 @@ def cancel_queued(messages) -> None:
 
 
 def _rate(campaign: Campaign) -> int:
-    if campaign.channel != Channel.SMS:
-        return 0
-    return campaign.company.sms_per_second or settings.SEND_RATE_PER_SECOND
+    company = campaign.company
+    if campaign.channel == Channel.EMAIL:
+        return company.emails_per_second or settings.SEND_EMAIL_RATE_PER_SECOND
+    return company.sms_per_second or settings.SEND_RATE_PER_SECOND
 
 
 def _throttle(campaign: Campaign, n: int, rate: int) -> float:
+    # A limit per channel: SMS and email go through different services with their own.
+    key = f"{campaign.channel}:{campaign.company_id}"
     try:
-        return throttle.acquire(f"sms:{campaign.company_id}", n, rate, max_wait=MAX_THROTTLE_WAIT)
+        return throttle.acquire(key, n, rate, max_wait=MAX_THROTTLE_WAIT)
     except redis.RedisError as exc:
         logger.warning("Rate limiter unavailable (%s); chunk put back", exc)
         return 5.0

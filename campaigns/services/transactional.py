@@ -1,12 +1,14 @@
 """Transactional messages: receipts, one-time codes, opt-out confirmations.
 
-Never suppressed, never an opt-out text or unsubscribe header, sent at once.
+Never suppressed by an opt-out (only an address that bounces gets no email), never an
+opt-out text or unsubscribe header, sent at once.
 """
 
 from django.conf import settings
 
 from addressbook.addresses import normalize_email, parse_phone
 from addressbook.models import Company
+from optout.selectors import is_undeliverable
 
 from ..models import Channel, Message
 from .handoff import hand_off
@@ -16,6 +18,7 @@ SENDER_LENGTH = Message._meta.get_field("sender").max_length
 # How a message the gateway could not take at all begins its error: nothing was sent, so
 # sending it again later is safe (unlike a message the gateway took and then refused).
 GATEWAY_DOWN = "Not sent, the gateway is unavailable:"
+UNDELIVERABLE = "Not sent: mail to this address bounces (undeliverable)"
 
 
 def send_transactional(*, company: Company, to: str, body: str, sender: str = "") -> Message:
@@ -33,17 +36,22 @@ def send_transactional(*, company: Company, to: str, body: str, sender: str = ""
 
 
 def send_transactional_email(*, company: Company, to: str, subject: str, body: str) -> Message:
+    """Sent whatever the person's consent; not to an address whose mail bounces, which
+    would fail again and cost the platform's sending reputation."""
+    address = normalize_email(to)
+    undeliverable = is_undeliverable(company=company, address=address)
     message = Message.objects.create(
         company=company,
         kind=Message.Kind.TRANSACTIONAL,
         channel=Channel.EMAIL,
-        to=normalize_email(to),
+        to=address,
         sender=_from_address(company),
         subject=subject,
         body=body,
-        status=Message.Status.SENDING,
+        status=Message.Status.FAILED if undeliverable else Message.Status.SENDING,
+        error=UNDELIVERABLE if undeliverable else "",
     )
-    return _send_now(message)
+    return message if undeliverable else _send_now(message)
 
 
 def _from_address(company: Company) -> str:

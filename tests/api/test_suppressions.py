@@ -425,3 +425,18 @@ def test_outsider_gets_404_for_the_companys_suppression(outsider_api, company):
     assert outsider_api.get(detail(str(pk))).status_code == 404
     assert outsider_api.delete(detail(str(pk))).status_code == 404
     assert outsider_api.get(detail("+31612345678")).status_code == 404
+
+
+def test_an_undeliverable_address_is_listed_as_such_and_filtered(api, company):
+    from optout.services import record_undeliverable
+
+    record_undeliverable(company=company, address="bounce@example.com")
+    optout(company, "+31612345678")
+    rows = api.get(LIST).json()["results"]
+    assert {r["address"]: r["suppressed_as"] for r in rows} == {
+        "bounce@example.com": "undeliverable",
+        "+31612345678": "opted_out",
+    }
+    only = api.get(LIST, {"suppressed_as": "undeliverable"}).json()["results"]
+    assert [r["address"] for r in only] == ["bounce@example.com"]
+    assert api.get(LIST, {"suppressed_as": "bounced"}).status_code == 400
