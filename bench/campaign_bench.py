@@ -55,6 +55,7 @@ from optout.selectors import reachable_for_marketing
 from . import import_bench as ib
 from .data import FIRST, LAST, _pool
 from .naive import naive_send_one
+from .run import label, scale
 from .worker import ROOT, Worker
 
 QUEUE = "bench-campaign"
@@ -535,8 +536,6 @@ def _summary(run: Run) -> str:
 
 
 def _label(size: int) -> str:
-    from .run import label
-
     return label(size)
 
 
@@ -557,8 +556,6 @@ def _report(n: int, run: Run, workers: str = "") -> None:
 
 
 def campaign_part(*, out: Path) -> None:
-    from .run import scale
-
     size = int(os.environ.get("BENCH_CAMPAIGN_CONTACTS", "200000"))
     small = int(os.environ.get("BENCH_CAMPAIGN_CONTACTS_SMALL", "20000") or 0)
     million = "1000000" if scale() != "default" else "0"

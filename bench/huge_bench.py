@@ -246,9 +246,15 @@ def huge_part(*, out: Path) -> None:
     try:
         client = rb.member_client(company)
         total = Message.objects.count()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_size_pretty(pg_total_relation_size(%s))", [Message._meta.db_table]
+            )
+            (disk,) = cursor.fetchone()
         note(
             f"{Message.objects.filter(company=company).count()} messages of {SLUG}, {total} in "
-            f"the table; {warmups} warm-ups, median of {runs}, statement_timeout {timeout} s"
+            f"the table ({disk} with its indexes); {warmups} warm-ups, median of {runs}, "
+            f"statement_timeout {timeout} s"
         )
         with connection.cursor() as cursor:
             cursor.execute("SET statement_timeout = %s", [f"{timeout}s"])
