@@ -61,8 +61,10 @@ format: $(VENV)/.installed-test
 ## BENCH_IMPORT_ROWS_LARGE) and a 200k-contact campaign on two workers against one task per
 ## contact (BENCH_CAMPAIGN_*); and the landing page on gunicorn under wrk against a bare
 ## Django view (BENCH_LANDING_*; PostgreSQL only; installs wrk with apt when root); the review
-## pages at a million contacts (BENCH_REVIEW_*; PostgreSQL only).
-## BENCH_ONLY=import|campaign|landing|api|review runs one part.
+## pages at a million contacts (BENCH_REVIEW_*; PostgreSQL only). The campaign is sent again
+## on one worker, beside the two. BENCH_SCALE=million adds a 1M-row import and a 1M-contact
+## campaign; BENCH_SCALE=huge also the pages at 100M messages (BENCH_HUGE_*; PostgreSQL only).
+## BENCH_ONLY=import|campaign|landing|api|review|huge runs one part.
 ## Prints `BENCH <name> <value> <unit>` lines.
 bench: $(VENV)/.installed messages migrate
 	$(BIN)/python -m bench.run

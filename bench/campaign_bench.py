@@ -8,6 +8,11 @@ on the configured broker and database send a campaign to a fresh company's conta
 - BENCH_CAMPAIGN_CONTACTS (default 200000): the audience of the measured campaign;
 - BENCH_CAMPAIGN_CONTACTS_SMALL (default 20000): a smaller campaign first, on fresh
   workers, to compare their memory (0: none);
+- BENCH_CAMPAIGN_CONTACTS_LARGE (default none; 1000000 with BENCH_SCALE=million or huge):
+  a campaign at this size too, for ``campaign_<size>_seconds`` and its workers' memory;
+- BENCH_CAMPAIGN_ONE_WORKER (default 1; 0: not): after the measured campaign, a second one
+  to the same audience on one worker alone, ``campaign_msgs_per_s_1_worker``, to set
+  beside ``campaign_msgs_per_s`` (two workers);
 - BENCH_NAIVE_SAMPLE (default 5000): contacts sent one task each, for comparison;
 - BENCH_CAMPAIGN_TIMEOUT (seconds per campaign, default 1200);
 - BENCH_CAMPAIGN_STALL (seconds without progress before giving up, default 120);
@@ -50,6 +55,7 @@ from optout.selectors import reachable_for_marketing
 from . import import_bench as ib
 from .data import FIRST, LAST, _pool
 from .naive import naive_send_one
+from .run import label, scale
 from .worker import ROOT, Worker
 
 QUEUE = "bench-campaign"
@@ -228,7 +234,7 @@ def purge_queue() -> None:
 
 
 @contextmanager
-def running_workers(*, out: Path, env: dict[str, str]):
+def running_workers(*, out: Path, env: dict[str, str], count: int = WORKERS):
     stamp = ib.stamp()
     workers = [
         CampaignWorker(
@@ -237,7 +243,7 @@ def running_workers(*, out: Path, env: dict[str, str]):
             hostname=f"{QUEUE}-{i}@%h",
             log=out / f"campaign-worker-{stamp}-{i}.log",
         )
-        for i in range(WORKERS)
+        for i in range(count)
     ]
     try:
         for worker in workers:
@@ -530,12 +536,31 @@ def _summary(run: Run) -> str:
 
 
 def _label(size: int) -> str:
-    return f"{size // 1000}k" if size % 1000 == 0 else str(size)
+    return label(size)
+
+
+def _report(n: int, run: Run, workers: str = "") -> None:
+    tag = f"{_label(n)} campaign{workers}"
+    note(f"{tag}: {_summary(run)}")
+    note(
+        f"{tag}: {run.seconds:.1f} s from send_campaign to the last "
+        f"hand-off ({run.rate:.0f} msgs/s), {run.wall:.1f} s wall to status sent; "
+        "worker RSS idle "
+        + ", ".join(f"{i:.0f}" for i in run.idle_rss_mb)
+        + " MB, peak "
+        + ", ".join(f"{p:.0f}" for p in run.peak_rss_mb)
+        + " MB"
+    )
+    for line in run.notes:
+        note(f"{tag}: {line}")
 
 
 def campaign_part(*, out: Path) -> None:
     size = int(os.environ.get("BENCH_CAMPAIGN_CONTACTS", "200000"))
     small = int(os.environ.get("BENCH_CAMPAIGN_CONTACTS_SMALL", "20000") or 0)
+    million = "1000000" if scale() != "default" else "0"
+    large = int(os.environ.get("BENCH_CAMPAIGN_CONTACTS_LARGE", million) or 0)
+    one_worker = os.environ.get("BENCH_CAMPAIGN_ONE_WORKER", "1") not in ("0", "false", "no")
     sample = int(os.environ.get("BENCH_NAIVE_SAMPLE", "5000"))
     timeout = float(os.environ.get("BENCH_CAMPAIGN_TIMEOUT", "1200"))
     env = worker_env()
@@ -553,32 +578,28 @@ def campaign_part(*, out: Path) -> None:
     note(f"sending hours judged at {hours_at}; {_autovacuum()}")
     note(GOALS)
     purge_queue()
-    sizes = [small, size] if 0 < small < size else [size]
+    sizes = [*([small] if 0 < small < size else []), size, *([large] if large > size else [])]
     for n in sizes:
         audience = make_audience(n)
+        naive = single = None
         try:
             with running_workers(out=out, env=env) as workers:
                 run = send_through_workers(audience, workers=workers, timeout=timeout)
-                naive = None
                 if n == size and sample:
                     naive = send_naive(audience, sample=sample, workers=workers, timeout=timeout)
+            if n == size and one_worker:
+                # The same audience again, one worker alone: how the rate grows with workers.
+                vacuum()
+                with running_workers(out=out, env=env, count=1) as workers:
+                    single = send_through_workers(audience, workers=workers, timeout=timeout)
         finally:
             delete_company(audience.company)
             purge_queue()
-        note(f"{_label(n)} campaign: {_summary(run)}")
-        note(
-            f"{_label(n)} campaign: {run.seconds:.1f} s from send_campaign to the last "
-            f"hand-off ({run.rate:.0f} msgs/s), {run.wall:.1f} s wall to status sent; "
-            "worker RSS idle "
-            + ", ".join(f"{i:.0f}" for i in run.idle_rss_mb)
-            + " MB, peak "
-            + ", ".join(f"{p:.0f}" for p in run.peak_rss_mb)
-            + " MB"
-        )
-        for line in run.notes:
-            note(f"{_label(n)} campaign: {line}")
+        _report(n, run)
         if n == size:
             bench("campaign_msgs_per_s", run.rate, "msgs/s")
+        if n == large:
+            bench(f"campaign_{_label(n)}_seconds", run.seconds, "s")
         bench(f"campaign_worker_peak_rss_mb_{_label(n)}", max(run.peak_rss_mb), "MB")
         if naive is not None:
             note(
@@ -589,6 +610,15 @@ def campaign_part(*, out: Path) -> None:
             bench("campaign_naive_msgs_per_s", naive.rate, "msgs/s")
             ratio = run.rate / naive.rate if naive.rate else float("inf")
             note(f"engine / naive: {ratio:.1f}x (goal >= 20x)")
+        if single is not None:
+            _report(n, single, " on 1 worker")
+            note(
+                f"1 worker against {WORKERS}, the same {_label(n)} audience, a second campaign "
+                f"after the first: {run.rate / single.rate if single.rate else 0:.2f}x with "
+                f"{WORKERS} workers (on {os.cpu_count()} cores shared with the database and "
+                "the broker, see the CPU lines)"
+            )
+            bench("campaign_msgs_per_s_1_worker", single.rate, "msgs/s")
 
 
 # --- Profile ------------------------------------------------------------------------

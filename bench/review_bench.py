@@ -190,16 +190,9 @@ def _skip_foreign_key_checks(cursor) -> None:
         note("  not a superuser: foreign keys are checked row by row (slower)")
 
 
-def _load_rows(cursor, company: Company, shape: Shape) -> None:
-    """Contacts, messages, tallies, opt-outs and suppressions, each in one statement.
-
-    A contact is known by n, its place in the load (its id less the first id): its
-    country and number follow from n, small campaign k (from 1) writes to the first
-    2,000–10,000 contacts of the slice [(k-1)·10,000, k·10,000), and one contact in each
-    ten opted out (n = 10·j + j mod 10, so every country has its share)."""
-    contact, message = Contact._meta.db_table, Message._meta.db_table
-    campaign, event = Campaign._meta.db_table, ConsentEvent._meta.db_table
-    c = company.pk
+def insert_contacts(cursor, company_id: int, count: int) -> None:
+    """``count`` contacts of the company in one statement, numbered i from 0: their
+    country and number follow from i (four in ten Dutch, one in four without an email)."""
     _insert(
         cursor,
         Contact,
@@ -217,8 +210,21 @@ def _load_rows(cursor, company: Company, shape: Shape) -> None:
             "updated_at": "now() - interval '200 days'",
         },
         "generate_series(0, %s) AS i ORDER BY i",
-        [c, shape.contacts - 1],
+        [company_id, count - 1],
     )
+
+
+def _load_rows(cursor, company: Company, shape: Shape) -> None:
+    """Contacts, messages, tallies, opt-outs and suppressions, each in one statement.
+
+    A contact is known by n, its place in the load (its id less the first id): its
+    country and number follow from n, small campaign k (from 1) writes to the first
+    2,000–10,000 contacts of the slice [(k-1)·10,000, k·10,000), and one contact in each
+    ten opted out (n = 10·j + j mod 10, so every country has its share)."""
+    contact, message = Contact._meta.db_table, Message._meta.db_table
+    campaign, event = Campaign._meta.db_table, ConsentEvent._meta.db_table
+    c = company.pk
+    insert_contacts(cursor, c, shape.contacts)
     # Each contact with its n, and each campaign with its k (0: the big one), for the
     # statements below.
     cursor.execute(
@@ -465,6 +471,14 @@ def pages(company: Company) -> list[tuple[str, str, str]]:
     ]
 
 
+def as_production() -> None:
+    """As production renders: templates without debug information, no SQL kept per
+    query; and the test client's host allowed."""
+    settings.DEBUG = False
+    if "testserver" not in settings.ALLOWED_HOSTS:
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+
+
 def review_part(*, out: Path) -> None:
     if connection.vendor != "postgresql":
         note("review: skipped; its million rows are loaded with PostgreSQL's SQL: set DATABASE_URL")
@@ -473,10 +487,7 @@ def review_part(*, out: Path) -> None:
     runs = int(os.environ.get("BENCH_REVIEW_RUNS", "7"))
     timeout = int(os.environ.get("BENCH_REVIEW_QUERY_TIMEOUT", "20"))
     out.mkdir(parents=True, exist_ok=True)
-    # As production renders: templates without debug information, no SQL kept per query.
-    settings.DEBUG = False
-    if "testserver" not in settings.ALLOWED_HOSTS:
-        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    as_production()
     company_with_data(OTHER)
     company = company_with_data(MAIN)
     client = member_client(company)

@@ -2,16 +2,23 @@
 alone; a marketing campaign sent through the real path, against one task per contact;
 the landing page on gunicorn under wrk, against a bare Django view; the API's suppression
 check on gunicorn under wrk, against a bare DRF view; the review pages (insights, a
-campaign's report, the suppression list) rendered at a million contacts.
+campaign's report, the suppression list) rendered at a million contacts; with
+BENCH_SCALE=huge, a campaign's page, a contact's page and the start of a send at
+100,000,000 messages.
 
-Environment: BENCH_ONLY (``import``, ``campaign``, ``landing``, ``api`` or ``review``, or
-several comma-separated; default all five; ``campaign-profile``: one campaign in this
-process under cProfile, see bench.campaign_bench), BENCH_IMPORT_ROWS (default 200000),
-BENCH_IMPORT_ROWS_LARGE (unset: no second size), BENCH_IMPORT_TIMEOUT (seconds per import,
-default 3600), the BENCH_CAMPAIGN_* variables of bench.campaign_bench, the BENCH_LANDING_*
-ones of bench.landing_bench, the BENCH_API_* ones of bench.api_bench, the BENCH_REVIEW_*
-ones of bench.review_bench, and the project's own DATABASE_URL / REDIS_URL. Prints
-``BENCH <name> <value> <unit>`` lines; context after '#'.
+Environment: BENCH_SCALE (unset: the sizes below, under 15 minutes on 2 cores;
+``million``: the import and a campaign at 1,000,000 too; ``huge``: ``million`` and the
+``huge`` part, the pages at 100,000,000 messages, see bench.huge_bench), BENCH_ONLY
+(``import``, ``campaign``, ``landing``, ``api``, ``review`` or ``huge``, or several
+comma-separated; default the first five, and ``huge`` with BENCH_SCALE=huge;
+``campaign-profile``: one campaign in this process under cProfile, see
+bench.campaign_bench), BENCH_IMPORT_ROWS (default 200000), BENCH_IMPORT_ROWS_LARGE (a
+second size, names suffixed with it, e.g. ``import_rows_per_s_1m``; default none, 1000000
+with BENCH_SCALE=million or huge), BENCH_IMPORT_TIMEOUT (seconds per import, default
+3600), the BENCH_CAMPAIGN_* variables of bench.campaign_bench, the BENCH_LANDING_* ones of
+bench.landing_bench, the BENCH_API_* ones of bench.api_bench, the BENCH_REVIEW_* ones of
+bench.review_bench, the BENCH_HUGE_* ones of bench.huge_bench, and the project's own
+DATABASE_URL / REDIS_URL. Prints ``BENCH <name> <value> <unit>`` lines; context after '#'.
 """
 
 import os
@@ -64,15 +71,33 @@ def one_size(rows: int, *, large: bool, timeout: float) -> None:
     note(f"floor: {seconds:.1f} s for the same {rows} phone cells, {valid} valid ({taken} taken)")
     import_rate, floor_rate = result.rows / result.seconds, rows / seconds
     vendor = connection.vendor
+    suffix = f"_{label(rows)}" if large else ""
+    bench(f"import_rows_per_s{suffix}", import_rate, "rows/s")
+    bench(f"import_floor_rows_per_s{suffix}", floor_rate, "rows/s")
+    bench(f"import_vs_floor_ratio{suffix}", floor_rate / import_rate, "x")
+    bench(f"import_peak_rss_mb{suffix}", result.peak_rss_mb, "MB")
     if large:
-        bench(f"import_rows_per_s_{rows}", import_rate, "rows/s")
-        bench(f"import_peak_rss_mb_{rows}", result.peak_rss_mb, "MB")
-        return
-    bench("import_rows_per_s", import_rate, "rows/s")
-    bench("import_peak_rss_mb", result.peak_rss_mb, "MB")
-    bench("import_floor_rows_per_s", floor_rate, "rows/s")
-    bench("import_vs_floor_ratio", floor_rate / import_rate, "x")
+        bench(f"import_{label(rows)}_seconds", result.seconds, "s")
     note(f"database {vendor}; broker {_broker()}")
+
+
+def label(n: int) -> str:
+    """1000000 → 1m, 200000 → 200k: the size in a BENCH name."""
+    if n % 1_000_000 == 0:
+        return f"{n // 1_000_000}m"
+    return f"{n // 1000}k" if n % 1000 == 0 else str(n)
+
+
+SCALES = ("default", "million", "huge")
+
+
+def scale() -> str:
+    """BENCH_SCALE: ``default`` (unset), ``million`` (the import and a campaign at a
+    million too), ``huge`` (``million``, and the pages at 100,000,000 messages)."""
+    chosen = os.environ.get("BENCH_SCALE", "").strip() or "default"
+    if chosen not in SCALES:
+        raise SystemExit(f"BENCH_SCALE: unknown scale {chosen!r}; use {', '.join(SCALES)}")
+    return chosen
 
 
 def _broker() -> str:
@@ -82,20 +107,23 @@ def _broker() -> str:
 
 
 PARTS = ("import", "campaign", "landing", "api", "review")
-EXTRA_PARTS = ("campaign-profile",)
+# Not in a default run: a profile, and the pages at 100 million messages (BENCH_SCALE=huge).
+EXTRA_PARTS = ("campaign-profile", "huge")
 
 
 def _parts() -> list[str]:
     chosen = [p.strip() for p in os.environ.get("BENCH_ONLY", "").split(",") if p.strip()]
     unknown = [p for p in chosen if p not in PARTS + EXTRA_PARTS]
     if unknown:
-        raise SystemExit(f"BENCH_ONLY: unknown part {unknown[0]!r}; use {', '.join(PARTS)}")
-    return chosen or list(PARTS)
+        names = ", ".join(PARTS + EXTRA_PARTS)
+        raise SystemExit(f"BENCH_ONLY: unknown part {unknown[0]!r}; use {names}")
+    return chosen or [*PARTS, *(["huge"] if scale() == "huge" else [])]
 
 
 def import_part() -> None:
     rows = int(os.environ.get("BENCH_IMPORT_ROWS", "200000"))
-    large = int(os.environ.get("BENCH_IMPORT_ROWS_LARGE", "0") or 0)
+    million = "1000000" if scale() != "default" else "0"
+    large = int(os.environ.get("BENCH_IMPORT_ROWS_LARGE", million) or 0)
     timeout = float(os.environ.get("BENCH_IMPORT_TIMEOUT", "3600"))
     one_size(rows, large=False, timeout=timeout)
     if large:
@@ -109,6 +137,7 @@ def _stop(signum, frame) -> None:
 
 def main() -> int:
     parts = _parts()
+    note(f"BENCH_SCALE={scale()}")
     signal.signal(signal.SIGTERM, _stop)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     # With the filesystem broker, a queue folder of the bench's own (worker inherits it).
@@ -138,6 +167,10 @@ def main() -> int:
             from .review_bench import review_part
 
             review_part(out=OUT)
+        elif part == "huge":
+            from .huge_bench import huge_part
+
+            huge_part(out=OUT)
         else:
             from .campaign_bench import profile_in_process
 
