@@ -56,11 +56,12 @@ from tests.factories import (
 THEIRS = 987_654  # the id of every row of the other company
 SECRET = "Globex-only"  # in the other company's names and texts
 
-# Not the dashboard: the recipients' pages, the gateway's webhooks, the staff's admin,
+# Not the dashboard: the recipients' pages, the gateways' and email services' webhooks
+# ("anymail", under /hooks/email/), the staff's admin,
 # the health check, the way in and out, and the invitation link, which whoever holds it
 # may open (a capability, not a row looked up by id).
 # The API has its own walk, with keys rather than a session (tests/api/test_tenancy.py).
-OUTSIDE_NAMESPACES = {"shorturl", "admin", "api"}
+OUTSIDE_NAMESPACES = {"shorturl", "admin", "api", "anymail"}
 OUTSIDE_NAMES = {
     "sms-inbound",
     "sms-inbound-company",
