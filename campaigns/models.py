@@ -131,6 +131,10 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["campaign", "status"], name="message_campaign_status_idx"),
+            # The campaign page lists its messages in id order: without this, PostgreSQL
+            # walks the primary key past every other campaign's messages (a second at ten
+            # million messages, measured by make bench's huge part).
+            models.Index(fields=["campaign", "id"], name="message_campaign_id_idx"),
             # Twilio's and Vonage's delivery reports name a message by the gateway's id;
             # only messages that have one are in it.
             models.Index(
