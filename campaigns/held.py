@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Min, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils.dateformat import format as format_date
-from phonenumbers.geocoder import _region_display_name
 
+from addressbook.countries import country_name
 from addressbook.models import Company, Contact
 from optout.selectors import country_rules, reachable_for_marketing
 from optout.sendhours import SendHours, finer_prefix_length, judged_at
@@ -203,7 +203,7 @@ _WITH_THE = ("United ", "Netherlands", "Philippines", "Bahamas", "Gambia", "Mald
 
 
 def _country_name(code: str) -> str:
-    name = (_region_display_name(code, "en") if code else "") or code
+    name = country_name(code) if code else ""
     if not name:
         return "an unknown country"
     if name.startswith(_WITH_THE) or name.endswith((" Republic", " Islands")):
