@@ -31,7 +31,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import OperationalError, connection, transaction
-from django.db.models import Model
+from django.db.models import NOT_PROVIDED, Model
 from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -88,6 +88,8 @@ def _insert(cursor, model: type[Model], values: dict[str, str], source: str, par
     for field in model._meta.concrete_fields:
         if field.primary_key or field.column in values or field.null:
             continue
+        if field.db_default is not NOT_PROVIDED:
+            continue  # the database fills it in, as it does for the ORM
         value = field.get_db_prep_save(field.get_default(), connection)
         if value is None:
             raise ValueError(f"{model.__name__}.{field.name} needs a value")
