@@ -118,21 +118,32 @@ def verify_request(
 
 def _fields(request: HttpRequest, body: bytes, required: tuple[str, ...]) -> dict:
     if request.content_type == "application/json":
-        try:
-            fields = json.loads(body)
-        # ValueError: also a number too long to convert; RecursionError: nesting too deep.
-        # Neither is JSON we could use.
-        except (ValueError, RecursionError) as exc:
-            raise BadRequest("Body is not valid JSON.") from exc
-        if not isinstance(fields, dict):
-            raise BadRequest("Body must be a JSON object.")
-    else:
-        try:
-            fields = QueryDict(body, encoding="utf-8").dict()
-        except TooManyFieldsSent as exc:
-            raise BadRequest(
-                f"More than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} form fields."
-            ) from exc
+        return text_fields(json_object(body), required)
+    return text_fields(form_fields(body).dict(), required)
+
+
+def form_fields(body: bytes) -> QueryDict:
+    try:
+        return QueryDict(body, encoding="utf-8")
+    except TooManyFieldsSent as exc:
+        raise BadRequest(
+            f"More than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} form fields."
+        ) from exc
+
+
+def json_object(body: bytes) -> dict:
+    try:
+        fields = json.loads(body)
+    # ValueError: also a number too long to convert; RecursionError: nesting too deep.
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest("Body is not valid JSON.") from exc
+    if not isinstance(fields, dict):
+        raise BadRequest("Body must be a JSON object.")
+    return fields
+
+
+def text_fields(fields: dict, required: tuple[str, ...]) -> dict:
+    """``fields`` rid of what the database cannot store, with ``required`` all text."""
     fields = storable(fields)
     missing = [name for name in required if not isinstance(fields.get(name), str)]
     if missing:

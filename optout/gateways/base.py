@@ -5,16 +5,9 @@ reports (``StatusReport``) in the shapes the inbound service and campaigns' deli
 reports already take, or raises ``BadRequest`` with the 4xx to answer. Nothing is stored.
 """
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from hashlib import sha256
-
-from django.conf import settings
-from django.core.exceptions import TooManyFieldsSent
-from django.http import QueryDict
-
-from ..webhooks import BadRequest, storable
 
 # The statuses of campaigns.delivery's reports: an adapter maps its gateway's onto these.
 DELIVERED, FAILED, ACCEPTED, REJECTED, EXPIRED, BUFFERED = (
@@ -61,35 +54,6 @@ class StatusReport:
     status: str  # one of campaigns.delivery.OUTCOMES
     error: str = ""
     at: datetime | None = None
-
-
-def form_fields(body: bytes) -> QueryDict:
-    try:
-        return QueryDict(body, encoding="utf-8")
-    except TooManyFieldsSent as exc:
-        raise BadRequest(
-            f"More than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} form fields."
-        ) from exc
-
-
-def json_object(body: bytes) -> dict:
-    try:
-        fields = json.loads(body)
-    # ValueError: also a number too long to convert; RecursionError: nesting too deep.
-    except (ValueError, RecursionError) as exc:
-        raise BadRequest("Body is not valid JSON.") from exc
-    if not isinstance(fields, dict):
-        raise BadRequest("Body must be a JSON object.")
-    return fields
-
-
-def text_fields(fields: dict, required: tuple[str, ...]) -> dict:
-    """``fields`` rid of what the database cannot store, with ``required`` all text."""
-    fields = storable(fields)
-    missing = [name for name in required if not isinstance(fields.get(name), str)]
-    if missing:
-        raise BadRequest("Missing or non-text field(s): " + ", ".join(missing) + ".")
-    return fields
 
 
 def body_digest(gateway: str, body: bytes) -> str:

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from django.http import HttpRequest
 from django.utils import timezone
 
-from ..webhooks import BadRequest, read_body
+from ..webhooks import BadRequest, json_object, read_body, storable
 from .base import (
     ACCEPTED,
     DELIVERED,
@@ -41,8 +41,6 @@ from .base import (
     StatusReport,
     body_digest,
     clip,
-    json_object,
-    storable,
 )
 
 NAME = "cm"

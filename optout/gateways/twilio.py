@@ -22,7 +22,7 @@ from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
-from ..webhooks import BadRequest, read_body
+from ..webhooks import BadRequest, form_fields, read_body, text_fields
 from .base import (
     ACCEPTED,
     BUFFERED,
@@ -31,8 +31,6 @@ from .base import (
     InboundReply,
     StatusReport,
     clip,
-    form_fields,
-    text_fields,
 )
 
 NAME = "twilio"

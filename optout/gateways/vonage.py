@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.http import HttpRequest
 
-from ..webhooks import BadRequest, read_body
+from ..webhooks import BadRequest, form_fields, json_object, read_body, text_fields
 from .base import (
     ACCEPTED,
     BUFFERED,
@@ -44,9 +44,6 @@ from .base import (
     ReplyPart,
     StatusReport,
     clip,
-    form_fields,
-    json_object,
-    text_fields,
 )
 
 NAME = "vonage"
