@@ -1,14 +1,15 @@
 """``field__any=[...]``: membership in a list sent as one array parameter.
 
-On PostgreSQL ``= ANY(%s)`` binds a whole batch of addresses as a single parameter,
-where ``__in`` makes one placeholder per value; converting thousands of placeholders
-cost more than running the query. Elsewhere it is a plain IN.
+On PostgreSQL ``= ANY(%s)`` binds a whole batch of addresses (or ids) as a single
+parameter, where ``__in`` makes one placeholder per value; converting thousands of
+placeholders cost more than running the query. Elsewhere it is a plain IN.
 """
 
-from django.db.models import CharField, Lookup
+from django.db.models import CharField, IntegerField, Lookup
 
 
 @CharField.register_lookup
+@IntegerField.register_lookup  # ids too: a batch of messages by their primary keys
 class AnyOf(Lookup):
     lookup_name = "any"
     prepare_rhs = False  # a list of values, not one value to coerce to text

@@ -625,7 +625,7 @@ def campaign_part(*, out: Path) -> None:
 
 
 STAGES = (
-    "_take_lease", "create_messages", "_due_now", "_still_sending", "_claim",
+    "_take_lease", "Drafts", "_due_now", "_still_sending", "claim_queued",
     "_note_reply_routes", "hand_off", "dispatch",
 )  # fmt: skip
 

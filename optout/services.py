@@ -312,40 +312,60 @@ def _tell_subscribers(event: ConsentEvent) -> None:
 def note_marketing_sent(
     *,
     company: Company,
-    campaign_id: int,
+    campaign_id: int | None,
     shortcode: str,
     addresses: Iterable[str],
     sent_at: datetime | None = None,
 ) -> None:
-    """Remember who sent marketing to these numbers through ``shortcode``, for replies.
+    """Remember who sent marketing to these numbers through ``shortcode``, for replies."""
+    note_reply_routes(
+        company=company,
+        campaign_id=campaign_id,
+        routes=[(shortcode, address) for address in addresses],
+        sent_at=sent_at,
+    )
 
-    Called for every batch a campaign hands over: on PostgreSQL one statement over an
-    array of addresses, with no model instances to build.
+
+def note_reply_routes(
+    *,
+    company: Company,
+    campaign_id: int | None,
+    routes: Iterable[tuple[str, str]],
+    sent_at: datetime | None = None,
+) -> None:
+    """Remember who sent marketing to each (shortcode, number), for replies.
+
+    Called for every batch a campaign hands over: on PostgreSQL one statement over
+    arrays, whatever the shortcodes, with no model instances to build.
     """
     sent_at = sent_at or timezone.now()
-    addresses = sorted(set(addresses))
+    routes = sorted(set(routes))
+    if not routes:
+        return
     if connection.vendor == "postgresql":
+        shortcodes, addresses = map(list, zip(*routes, strict=True))
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {ReplyRoute._meta.db_table} "
                 "(shortcode, address, company_id, campaign_id, sent_at) "
-                "SELECT %s, address, %s, %s, %s FROM unnest(%s::varchar[]) AS address "
+                "SELECT shortcode, address, %s, %s, %s "
+                "FROM unnest(%s::varchar[], %s::varchar[]) AS r(shortcode, address) "
                 "ON CONFLICT (shortcode, address) DO UPDATE SET company_id = "
                 "EXCLUDED.company_id, campaign_id = EXCLUDED.campaign_id, "
                 "sent_at = EXCLUDED.sent_at",
-                [shortcode, company.pk, campaign_id, sent_at, addresses],
+                [company.pk, campaign_id, sent_at, shortcodes, addresses],
             )
         return
     ReplyRoute.objects.bulk_create(
         [
             ReplyRoute(
                 shortcode=shortcode,
-                address=a,
+                address=address,
                 company=company,
                 campaign_id=campaign_id,
                 sent_at=sent_at,
             )
-            for a in addresses
+            for shortcode, address in routes
         ],
         update_conflicts=True,
         unique_fields=["shortcode", "address"],

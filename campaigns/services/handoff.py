@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from addressbook.models import Contact
 
 from ..backends import OutboundSms, SendResult, TransientGatewayError, get_backend
-from ..models import Channel, Message
+from ..models import Campaign, Channel, Message
 from ..personalize import (
     CONTACT_FIELDS,
     compile_body,
@@ -28,6 +28,33 @@ from .tally import count_sent
 NO_ANSWER = "No answer from the gateway for this message"
 
 
+@dataclass(slots=True)
+class Outgoing:
+    """What a hand-off reads of a message (a Message has all of it too): the sending
+    engine builds these from its own rows rather than a model instance per message."""
+
+    pk: int
+    company_id: int
+    campaign_id: int | None
+    contact_id: int | None
+    kind: str
+    channel: str
+    to: str
+    country: str
+    sender: str
+    subject: str
+    body: str
+    short_code: str | None
+    optout_shortcode: str
+    campaign: Campaign | None = None
+
+    # The columns of a Message these are read from, in the order of the fields above.
+    COLUMNS = (
+        "id", "company_id", "campaign_id", "contact_id", "kind", "channel", "to", "country",
+        "sender", "subject", "body", "short_code", "optout_shortcode",
+    )  # fmt: skip
+
+
 @dataclass
 class HandOff:
     """Messages the gateway did not take but may take later, and why."""
@@ -36,7 +63,7 @@ class HandOff:
     retry_reason: str = ""
 
 
-def hand_off(messages: list[Message]) -> HandOff:
+def hand_off(messages: list[Message] | list[Outgoing]) -> HandOff:
     """Give messages in state SENDING to the gateway; each ends SENT or FAILED, except
     those it asks to be tried again, which stay SENDING for the caller to decide."""
     if not messages:
@@ -57,42 +84,58 @@ def hand_off(messages: list[Message]) -> HandOff:
 
 def _record(messages: list[Message], results: dict[str, SendResult]) -> HandOff:
     now = timezone.now()
-    sent, with_reference, failed, outcome = [], [], defaultdict(list), HandOff()
+    outcomes, accepted, handed = [], [], HandOff()
     for message in messages:
         result = results.get(str(message.pk))
         if result is None:
-            failed[NO_ANSWER].append(message.pk)
-        elif result.accepted and result.gateway_reference:
-            message.gateway_reference = result.gateway_reference
-            with_reference.append(message)
+            outcomes.append((message.pk, Message.Status.FAILED, NO_ANSWER, ""))
         elif result.accepted:
-            sent.append(message.pk)
+            outcomes.append((message.pk, Message.Status.SENT, "", result.gateway_reference))
+            accepted.append(message)
         elif result.retry:
-            outcome.retry.append(message.pk)
-            outcome.retry_reason = result.error
+            handed.retry.append(message.pk)
+            handed.retry_reason = result.error
         else:
-            failed[result.error[:255]].append(message.pk)
-    # A few set-based updates per batch, not one per message. Only from SENDING: a
-    # delivery report that overtook this answer has already said more. A batch is one
-    # company's (a campaign's chunk, or one transactional message sent inside the API's
-    # scope of its company).
-    sending = Message.objects.filter(
-        company_id=messages[0].company_id, status=Message.Status.SENDING
-    )
-    # With the tally in one transaction: the counters never say more or less than the rows.
+            outcomes.append((message.pk, Message.Status.FAILED, result.error[:255], ""))
+    # A batch is one company's (a campaign's chunk, or one transactional message sent
+    # inside the API's scope of its company). With the tally in one transaction: the
+    # counters never say more or less than the rows.
     with transaction.atomic():
-        sending.filter(pk__in=sent).update(status=Message.Status.SENT, sent_at=now)
-        for message in with_reference:
-            sending.filter(pk=message.pk).update(
-                status=Message.Status.SENT, sent_at=now, gateway_reference=message.gateway_reference
+        record_outcomes(messages[0].company_id, outcomes, at=now)
+        count_sent(accepted, at=now)
+    return handed
+
+
+def record_outcomes(company_id: int, outcomes: list[tuple[int, str, str, str]], *, at) -> None:
+    """Set each message's (id, status, error, gateway reference) as the gateway answered.
+
+    Only from SENDING: a delivery report that overtook this answer has already said
+    more. On PostgreSQL one UPDATE joined to the outcomes as arrays, whatever their mix;
+    elsewhere one UPDATE per kind of outcome.
+    """
+    if not outcomes:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Message._meta.db_table} AS m SET status = v.status, error = v.error, "
+                "sent_at = %s, gateway_reference = CASE WHEN v.reference = '' "
+                "THEN m.gateway_reference ELSE v.reference END "
+                "FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[]) "
+                "AS v(id, status, error, reference) "
+                "WHERE m.id = v.id AND m.company_id = %s AND m.status = %s",
+                [at, *map(list, zip(*outcomes, strict=True)), company_id, Message.Status.SENDING],
             )
-        for error, ids in failed.items():
-            sending.filter(pk__in=ids).update(
-                status=Message.Status.FAILED, error=error, sent_at=now
-            )
-        accepted = set(sent)
-        count_sent([m for m in messages if m.pk in accepted] + with_reference, at=now)
-    return outcome
+        return
+    sending = Message.objects.filter(company_id=company_id, status=Message.Status.SENDING)
+    alike: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for pk, status, error, reference in outcomes:
+        alike[status, error, reference].append(pk)
+    for (status, error, reference), ids in alike.items():
+        update = {"status": status, "error": error, "sent_at": at}
+        if reference:
+            update["gateway_reference"] = reference
+        sending.filter(pk__in=ids).update(**update)
 
 
 def _send_emails(messages: list[Message]) -> dict[str, SendResult]:

@@ -1,9 +1,13 @@
 """A chunk's Message rows, made in bulk: the body each contact reads, with its opt-out."""
 
+from dataclasses import dataclass
+from operator import itemgetter
+
 from django.db import connection, transaction
 from django.utils import timezone
 
-from optout.selectors import reachable_for_marketing
+from optout.models import Suppression
+from optout.selectors import reachable_for_marketing, without_suppressed
 from optout.texts import optout_texts
 
 from ..models import Campaign, CampaignChunk, Channel, Message
@@ -19,6 +23,7 @@ from ..personalize import (
     unsubscribe_link,
 )
 from ..selectors import campaign_audience
+from .handoff import Outgoing
 
 SUBJECT_LENGTH = Message._meta.get_field("subject").max_length
 # Every column a new message is written with (the rest keep their defaults: none).
@@ -48,50 +53,168 @@ def create_messages(campaign: Campaign, chunk: CampaignChunk) -> None:
     Safe to run again: contacts that have their message already are left out, and the
     unique (campaign, contact) constraint drops any a concurrent run made meanwhile.
     """
-    contacts = campaign_audience(campaign=campaign).filter(
-        id__gt=chunk.after_id, id__lte=chunk.upto_id
-    )
-    in_chunk = chunk.messages()
-    existing = set(in_chunk.values_list("contact_id", flat=True))
-    reachable = set(
-        reachable_for_marketing(company=campaign.company, contacts=contacts).values_list(
-            "id", flat=True
+    drafts = Drafts(campaign, chunk)
+    drafts.write(drafts.pending)
+
+
+@dataclass(slots=True)
+class Draft:
+    """A contact's message, composed and not yet written: a row in the order of COLUMNS."""
+
+    contact: dict
+    row: tuple
+
+    @property
+    def country(self) -> str:
+        return self.row[_COUNTRY]
+
+    @property
+    def to(self) -> str:
+        return self.row[_TO]
+
+    @property
+    def reachable(self) -> bool:
+        return self.row[_STATUS] == Message.Status.QUEUED
+
+
+_TO, _COUNTRY, _STATUS = (COLUMNS.index(name) for name in ("to", "country", "status"))
+# Where a row holds what a hand-off reads (all but the id, which the row gets on insert).
+_outgoing = itemgetter(*(COLUMNS.index(name) for name in Outgoing.COLUMNS[1:]))
+
+
+class Drafts:
+    """The messages of a chunk's contacts who have none yet, composed in memory.
+
+    Each is written either as it waits (``write``: queued, or skipped for who had opted
+    out when it was composed) or as it goes out (``claim``: written already in SENDING,
+    one write fewer than queued-then-claimed). Either way a row whose short code was
+    taken meanwhile is composed again with a fresh code, and a contact whose message
+    another run wrote meanwhile is left to that run.
+    """
+
+    def __init__(self, campaign: Campaign, chunk: CampaignChunk):
+        self.campaign, self.chunk = campaign, chunk
+        contacts = campaign_audience(campaign=campaign).filter(
+            id__gt=chunk.after_id, id__lte=chunk.upto_id
         )
-    )
-    composer = _Composer(campaign)
-    todo = [row for row in contacts.values(*CONTACT_FIELDS) if row["id"] not in existing]
-    # A short code may collide with one already issued; such rows are dropped on insert
-    # and made again with a fresh code on the next pass.
-    for _attempt in range(5):
-        if not todo:
-            return
-        _insert([composer.row(contact, contact["id"] in reachable) for contact in todo])
-        if in_chunk.count() == len(existing) + len(todo):
-            return  # all made: the usual case, told by one count
-        made = set(
-            in_chunk.filter(contact_id__in=[c["id"] for c in todo]).values_list(
-                "contact_id", flat=True
+        existing = set(chunk.messages().values_list("contact_id", flat=True))
+        reachable = set(
+            reachable_for_marketing(company=campaign.company, contacts=contacts).values_list(
+                "id", flat=True
             )
         )
-        todo = [contact for contact in todo if contact["id"] not in made]
-    raise RuntimeError(f"Could not create messages for {len(todo)} contacts of {chunk}")
+        self.composer = _Composer(campaign)
+        self.pending = [
+            self._draft(contact, contact["id"] in reachable)
+            for contact in contacts.values(*CONTACT_FIELDS)
+            if contact["id"] not in existing
+        ]
+
+    def _draft(self, contact: dict, reachable: bool) -> Draft:
+        return Draft(contact, self.composer.row(contact, reachable))
+
+    def write(self, drafts: list[Draft]) -> None:
+        self._insert(drafts, claim=False)
+
+    def claim(self, drafts: list[Draft]) -> list[Outgoing]:
+        """Write the reachable ones already claimed for the hand-off, and return them.
+
+        The claim re-checks the suppression list in the very statement that writes the
+        row, so an opt-out committed before it always wins: such a row is written
+        skipped. Where the database cannot say which rows one statement wrote (SQLite),
+        the rows are written queued and claimed as queued ones are.
+        """
+        drafts = [d for d in drafts if d.reachable]
+        if connection.vendor != "postgresql":
+            written = self._insert(drafts, claim=False)
+            return claim_queued([pk for pk, _ in written.values()], self.campaign)
+        written = self._insert(drafts, claim=True)
+        claimed = []
+        for draft in drafts:
+            pk, status = written.get(draft.contact["id"], (None, None))
+            if status == Message.Status.SENDING:
+                claimed.append(Outgoing(pk, *_outgoing(draft.row), campaign=self.campaign))
+        return claimed
+
+    def _insert(self, drafts: list[Draft], *, claim: bool) -> dict[int, tuple[int, str]]:
+        """Write the drafts; returns the id and status each written one got, by contact."""
+        written: dict[int, tuple[int, str]] = {}
+        for _attempt in range(5):
+            if not drafts:
+                return written
+            made = _insert([d.row for d in drafts], claim=claim)
+            written.update(made)
+            missing = [d for d in drafts if d.contact["id"] not in made]
+            if not missing:
+                return written  # the usual case
+            # Written by another run meanwhile (its own to send), or a short code taken:
+            # those are composed again with a fresh code.
+            theirs = set(
+                self.chunk.messages()
+                .filter(contact_id__in=[d.contact["id"] for d in missing])
+                .values_list("contact_id", flat=True)
+            )
+            drafts = [
+                self._draft(d.contact, d.reachable)
+                for d in missing
+                if d.contact["id"] not in theirs
+            ]
+        if drafts:
+            raise RuntimeError(
+                f"Could not create messages for {len(drafts)} contacts of {self.chunk}"
+            )
+        return written
 
 
-def _insert(rows: list[tuple]) -> None:
-    """Insert rows, dropping any that break a unique constraint.
+def claim_queued(ids: list[int], campaign: Campaign) -> list[Outgoing]:
+    """Move these queued, still-reachable messages to SENDING and return them.
+
+    The suppression re-check and the state change are one UPDATE, so an opt-out
+    committed before it always wins (an opt-out suppresses the person's other addresses
+    too, so checking the address the message goes to is enough); the chunk's lease
+    makes every SENDING row ours.
+    """
+    queued = Message.objects.filter(pk__any=ids, status=Message.Status.QUEUED)
+    without_suppressed(queued, address_field="to").update(status=Message.Status.SENDING)
+    claimed = Message.objects.filter(pk__any=ids, status=Message.Status.SENDING).order_by("id")
+    return [
+        Outgoing(*values, campaign=campaign) for values in claimed.values_list(*Outgoing.COLUMNS)
+    ]
+
+
+def _insert(rows: list[tuple], *, claim: bool) -> dict[int, tuple[int, str]]:
+    """Insert rows, dropping any that break a unique constraint; returns the id and
+    status of each inserted one, by contact.
 
     On PostgreSQL through COPY into a scratch table, then one INSERT ... ON CONFLICT DO
     NOTHING: measured, building model instances for bulk_create cost more than the
-    database's own work.
+    database's own work. With ``claim``, that INSERT writes each row SENDING, or
+    SKIPPED where its address is suppressed by then.
     """
     if connection.vendor != "postgresql":
         Message.objects.bulk_create(
             [Message(**dict(zip(COLUMNS, row, strict=True))) for row in rows],
             ignore_conflicts=True,
         )
-        return
+        made = Message.objects.filter(
+            campaign_id=rows[0][COLUMNS.index("campaign_id")],
+            contact_id__in=[row[COLUMNS.index("contact_id")] for row in rows],
+        )
+        return {
+            contact: (pk, status)
+            for pk, contact, status in made.values_list("id", "contact_id", "status")
+        }
     table = Message._meta.db_table
-    columns = ", ".join(f'"{Message._meta.get_field(c).column}"' for c in COLUMNS)
+    names = [f'"{Message._meta.get_field(c).column}"' for c in COLUMNS]
+    columns = ", ".join(names)
+    chosen = list(names)
+    if claim:
+        suppression = Suppression._meta.db_table
+        chosen[_STATUS] = (
+            f"CASE WHEN EXISTS (SELECT 1 FROM {suppression} s WHERE s.company_id = "
+            f"n.company_id AND s.address = n.\"to\") THEN '{Message.Status.SKIPPED}' "
+            f"ELSE '{Message.Status.SENDING}' END"
+        )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS new_messages ON COMMIT DELETE ROWS AS "
@@ -101,9 +224,10 @@ def _insert(rows: list[tuple]) -> None:
             for row in rows:
                 copy.write_row(row)
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM new_messages "
-            "ON CONFLICT DO NOTHING"
+            f"INSERT INTO {table} ({columns}) SELECT {', '.join(chosen)} FROM new_messages n "
+            "ON CONFLICT DO NOTHING RETURNING contact_id, id, status"
         )
+        return {contact: (pk, status) for contact, pk, status in cursor.fetchall()}
 
 
 class _Composer:

@@ -8,8 +8,10 @@ delays its chunk until the lease runs out and the periodic tick hands it out aga
 import logging
 import random
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import redis
 from django.conf import settings
@@ -18,22 +20,19 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from optout.models import CountryRule
-from optout.selectors import (
-    country_rules,
-    only_suppressed,
-    without_suppressed,
-)
+from optout.selectors import country_rules, only_suppressed
 from optout.sendhours import SendHours, judged_at
-from optout.services import note_marketing_sent
+from optout.services import note_reply_routes
 
 from .. import throttle
 from ..backends import UNKNOWN_OUTCOME_PREFIX
 from ..models import Campaign, CampaignChunk, Channel, Message
 from ..selectors import campaign_audience
-from .handoff import hand_off
-from .messages import create_messages
+from .handoff import Outgoing, hand_off
+from .messages import Draft, Drafts, claim_queued
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 UNKNOWN_OUTCOME = (
     f"{UNKNOWN_OUTCOME_PREFIX} the worker stopped while handing this message to the gateway"
@@ -250,19 +249,44 @@ def send_chunk(*, chunk_id: int, task_token: str = "", attempt: int = 0) -> None
     in_chunk.filter(status=Message.Status.SENDING).update(
         status=Message.Status.FAILED, error=UNKNOWN_OUTCOME
     )
-    create_messages(campaign, chunk)
-    ids, held_until = _due_now(campaign, in_chunk.filter(status=Message.Status.QUEUED))
+    # Messages an earlier run left queued go first, by id; then the contacts that have
+    # none yet, whose messages are written as they go out. Who had opted out is written
+    # skipped now, and who is outside their sending hours queued, to wait for them.
+    hours = _hours(campaign)
+    drafts = Drafts(campaign, chunk)
+    rows = in_chunk.filter(status=Message.Status.QUEUED).order_by("id")
+    queued, _, queued_until = _due_now(hours, rows.values_list("id", "country", "to"))
+    reachable = [(d, d.country, d.to) for d in drafts.pending if d.reachable]
+    fresh, waiting, fresh_until = _due_now(hours, reachable)
+    drafts.write([d for d in drafts.pending if not d.reachable] + waiting)
+    held_until = min(filter(None, [queued_until, fresh_until]), default=None)
     rate = _rate(campaign)
     batch_size = min(settings.SEND_BATCH_SIZE, rate) if rate else settings.SEND_BATCH_SIZE
-    for start in range(0, len(ids), batch_size):
-        if not _still_sending(campaign, lease, in_chunk):
+    batches = [
+        *(queued[i : i + batch_size] for i in range(0, len(queued), batch_size)),
+        *(fresh[i : i + batch_size] for i in range(0, len(fresh), batch_size)),
+    ]
+
+    def park() -> None:
+        """Stopping early: what this run composed and did not send waits as queued rows,
+        as a paused campaign's messages do, for the next run to claim by id."""
+        drafts.write([d for batch in batches for d in batch if isinstance(d, Draft)])
+
+    while batches:
+        if not _still_sending(campaign, lease, in_chunk, park):
             return
-        batch = ids[start : start + batch_size]
+        batch = batches[0]
         if rate and (wait := _throttle(campaign, len(batch), rate)):
+            park()
             lease.keep_for(task_token, wait)
             raise RetryLater("over the company's sending rate", wait, attempt)
+        batches.pop(0)
+        claimed = (
+            drafts.claim(batch) if isinstance(batch[0], Draft) else claim_queued(batch, campaign)
+        )
         last_attempt = attempt + 1 >= settings.SEND_MAX_ATTEMPTS
-        if reason := _send_batch(campaign, batch, last_attempt=last_attempt):
+        if reason := _send_batch(campaign, claimed, last_attempt=last_attempt):
+            park()
             countdown = _backoff(attempt)
             lease.keep_for(task_token, countdown)
             raise RetryLater(reason, countdown, attempt + 1)
@@ -308,28 +332,41 @@ def note_chunk_failure(*, chunk_id: int, error: str) -> bool:
     return True
 
 
-def _due_now(campaign: Campaign, queued) -> tuple[list[int], datetime | None]:
-    """The queued messages that may go now, and when the first of the others may: a
-    recipient outside their country's sending hours waits for them, never dropped."""
-    rows = queued.order_by("id").values_list("id", "country", "to")
+def _hours(campaign: Campaign) -> SendHours | None:
+    """The sending hours this campaign's recipients wait for; None when nobody waits."""
     if campaign.channel != Channel.SMS or campaign.hours_overridden_at:
-        return [pk for pk, _, _ in rows], None
-    hours = SendHours(country_rules(), judged_at())
-    due, held_until = [], None
-    for pk, country, to in rows:
-        opens = hours.opens_at(country, to)
+        return None
+    return SendHours(country_rules(), judged_at())
+
+
+def _due_now(hours: SendHours | None, rows: Iterable[tuple[T, str, str]]):
+    """Of these (item, country, number) rows, the items that may go now, those that must
+    wait, and when the first of those may go: a recipient outside their country's
+    sending hours waits for them, never dropped."""
+    due: list[T] = []
+    waiting: list[T] = []
+    held_until = None
+    for item, country, to in rows:
+        opens = hours.opens_at(country, to) if hours else None
         if opens is None:
-            due.append(pk)
-        elif held_until is None or opens < held_until:
+            due.append(item)
+            continue
+        waiting.append(item)
+        if held_until is None or opens < held_until:
             held_until = opens
-    return due, held_until
+    return due, waiting, held_until
 
 
-def _still_sending(campaign: Campaign, lease: _Lease, in_chunk) -> bool:
-    """Checked before each batch: a pause or cancel takes effect within one batch."""
+def _still_sending(campaign: Campaign, lease: _Lease, in_chunk, park) -> bool:
+    """Checked before each batch: a pause or cancel takes effect within one batch. What
+    the run had yet to send is written queued first (``park``), while the chunk is still
+    this worker's; a chunk taken over by another worker is left to that one's run."""
     status = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
     if status == Campaign.Status.SENDING and lease.renew():
         return True
+    if not lease.renew():
+        return False
+    park()
     if status == Campaign.Status.CANCELLED:
         cancel_queued(in_chunk)
         lease.finish()
@@ -363,12 +400,11 @@ def _throttle(campaign: Campaign, n: int, rate: int) -> float:
         return 5.0
 
 
-def _send_batch(campaign: Campaign, ids: list[int], *, last_attempt: bool) -> str:
-    """Claim, hand off and record one batch; returns why some must be tried again, if so."""
-    claimed = _claim(ids)
+def _send_batch(campaign: Campaign, claimed: list[Outgoing], *, last_attempt: bool) -> str:
+    """Hand off and record one claimed batch; returns why some must be tried again, if so."""
     _note_reply_routes(campaign, claimed)
     outcome = hand_off(claimed)
-    retry = Message.objects.filter(pk__in=outcome.retry, status=Message.Status.SENDING)
+    retry = Message.objects.filter(pk__any=outcome.retry, status=Message.Status.SENDING)
     if outcome.retry and not last_attempt:
         # Not taken by the gateway: back in the queue, for the retried task.
         retry.update(status=Message.Status.QUEUED)
@@ -378,32 +414,13 @@ def _send_batch(campaign: Campaign, ids: list[int], *, last_attempt: bool) -> st
     return ""
 
 
-def _claim(ids: list[int]) -> list[Message]:
-    """Move these queued, still-reachable messages to SENDING and return them.
-
-    The suppression re-check and the state change are one UPDATE, so an opt-out
-    committed before it always wins (an opt-out suppresses the person's other addresses
-    too, so checking the address the message goes to is enough); the chunk's lease
-    makes every SENDING row ours.
-    """
-    queued = Message.objects.filter(pk__in=ids, status=Message.Status.QUEUED)
-    without_suppressed(queued, address_field="to").update(status=Message.Status.SENDING)
-    return list(Message.objects.filter(pk__in=ids, status=Message.Status.SENDING))
-
-
-def _note_reply_routes(campaign: Campaign, messages: list[Message]) -> None:
+def _note_reply_routes(campaign: Campaign, messages: list[Outgoing]) -> None:
     """Before the hand-off, so a STOP to any message that went out finds its company."""
-    by_shortcode: dict[str, list[str]] = {}
-    for message in messages:
-        if message.optout_shortcode:
-            by_shortcode.setdefault(message.optout_shortcode, []).append(message.to)
-    for shortcode, addresses in by_shortcode.items():
-        note_marketing_sent(
-            company=campaign.company,
-            campaign_id=campaign.pk,
-            shortcode=shortcode,
-            addresses=addresses,
-        )
+    note_reply_routes(
+        company=campaign.company,
+        campaign_id=campaign.pk,
+        routes=[(m.optout_shortcode, m.to) for m in messages if m.optout_shortcode],
+    )
 
 
 def _finish_if_done(campaign_id: int) -> None:

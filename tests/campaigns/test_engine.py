@@ -313,14 +313,16 @@ def test_a_chunk_that_fails_every_time_is_given_up_and_the_campaign_finishes(
     plan_campaign(campaign_id=sending.pk)
     broken, fine = sending.chunks.order_by("after_id")
     send_chunk(chunk_id=fine.pk, task_token=fine.lease)
-    real = engine.create_messages
+    real = engine.Drafts
 
-    def create_or_fail(campaign, chunk):
-        real(campaign, chunk)
+    def write_or_fail(campaign, chunk):
+        drafts = real(campaign, chunk)
         if chunk.pk == broken.pk:
+            drafts.write(drafts.pending)  # its messages made, queued, then a failure
             raise ValueError("a row this engine cannot handle")
+        return drafts
 
-    monkeypatch.setattr(engine, "create_messages", create_or_fail)
+    monkeypatch.setattr(engine, "Drafts", write_or_fail)
     for run in range(3):
         with pytest.raises(ValueError):
             send_chunk_task(broken.pk, broken.lease)

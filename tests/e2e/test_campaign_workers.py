@@ -127,12 +127,14 @@ def test_an_optout_during_the_send_stops_what_is_not_handed_over_yet(
     start_worker_process(_engine_env(fake_gateway))
 
     # The first batch (contacts 0-24) is at the gateway, which holds its answer; the rest
-    # of the first chunk is queued, the second chunk not even made yet.
+    # of the first chunk waits its turn (its messages are written as they go out), the
+    # second chunk is not even started.
     fake_gateway.hold()
     assert send_campaign(campaign=campaign)
     fake_gateway.wait_for_requests(1, timeout=60)
     in_flight, queued, later_chunk = contacts[10], contacts[50], contacts[150]
-    assert Message.objects.get(contact=queued).status == Message.Status.QUEUED
+    assert Message.objects.get(contact=in_flight).status == Message.Status.SENDING
+    assert not Message.objects.filter(contact__in=[queued, later_chunk]).exists()
     for contact in (in_flight, queued, later_chunk):
         record_optout(company=company, address=contact.phone, source="landing_page")
     fake_gateway.release()
