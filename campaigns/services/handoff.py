@@ -116,15 +116,24 @@ def record_outcomes(company_id: int, outcomes: list[tuple[int, str, str, str]], 
     if not outcomes:
         return
     if connection.vendor == "postgresql":
+        table, sending = Message._meta.db_table, Message.Status.SENDING
         with connection.cursor() as cursor:
+            if all(o[1:] == (Message.Status.SENT, "", "") for o in outcomes):
+                # The usual batch: every message taken, no reference to keep.
+                cursor.execute(
+                    f"UPDATE {table} SET status = %s, sent_at = %s "
+                    "WHERE id = ANY(%s) AND company_id = %s AND status = %s",
+                    [Message.Status.SENT, at, [o[0] for o in outcomes], company_id, sending],
+                )
+                return
             cursor.execute(
-                f"UPDATE {Message._meta.db_table} AS m SET status = v.status, error = v.error, "
+                f"UPDATE {table} AS m SET status = v.status, error = v.error, "
                 "sent_at = %s, gateway_reference = CASE WHEN v.reference = '' "
                 "THEN m.gateway_reference ELSE v.reference END "
                 "FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[]) "
                 "AS v(id, status, error, reference) "
                 "WHERE m.id = v.id AND m.company_id = %s AND m.status = %s",
-                [at, *map(list, zip(*outcomes, strict=True)), company_id, Message.Status.SENDING],
+                [at, *map(list, zip(*outcomes, strict=True)), company_id, sending],
             )
         return
     sending = Message.objects.filter(company_id=company_id, status=Message.Status.SENDING)

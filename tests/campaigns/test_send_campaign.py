@@ -67,6 +67,30 @@ def test_rerunning_a_chunk_sends_nothing_twice(company, draft, outbox, settings)
     assert draft.status == Campaign.Status.SENT
 
 
+def test_optout_between_composing_and_writing_the_message_still_wins(
+    company, draft, outbox, monkeypatch
+):
+    """Messages due now are written as they go out: the write itself checks the list."""
+    from campaigns.services import sending as engine
+
+    leaving, staying = ContactFactory.create_batch(2, company=company)
+    real = engine.Drafts
+
+    def composed_then_opted_out(campaign, chunk):
+        drafts = real(campaign, chunk)
+        assert all(d.reachable for d in drafts.pending)  # nobody had opted out yet
+        record_optout(company=company, address=leaving.phone, source="landing_page")
+        return drafts
+
+    monkeypatch.setattr(engine, "Drafts", composed_then_opted_out)
+    chunk = _first_chunk(draft)
+    send_chunk(chunk_id=chunk.pk, task_token=chunk.lease)
+
+    assert [sms.to for sms in outbox] == [staying.phone]
+    assert Message.objects.get(contact=leaving).status == Message.Status.SKIPPED
+    assert Message.objects.get(contact=staying).status == Message.Status.SENT
+
+
 def test_optout_after_messages_are_made_still_wins(company, draft, outbox, settings):
     """The suppression list is checked again at hand-off, not only when rows are made."""
     contact = ContactFactory(company=company)
