@@ -1,8 +1,8 @@
 import pytest
 
-from campaigns.backends import BaseSmsBackend, TransientGatewayError
+from campaigns.backends import BaseSmsBackend, SendResult, TransientGatewayError
 from campaigns.backends.locmem import InMemoryBackend
-from campaigns.models import Campaign, CampaignChunk, Message
+from campaigns.models import Campaign, CampaignChunk, Message, SentTally
 from campaigns.services import RetryLater, plan_campaign, send_campaign, send_chunk
 from campaigns.services.messages import create_messages
 from campaigns.services.sending import _take_lease
@@ -238,3 +238,37 @@ def test_last_attempt_marks_the_batch_failed_with_the_reason(company, draft, out
     assert (message.status, message.error) == (Message.Status.FAILED, "503 from the gateway")
     draft.refresh_from_db()
     assert draft.status == Campaign.Status.SENT
+
+
+class MixedAnswersBackend(BaseSmsBackend):
+    """Per message, in order: taken with the gateway's id, taken without one, refused,
+    and no answer at all."""
+
+    def send_messages(self, batch):
+        taken_with_id, taken, refused, _unanswered = batch
+        return [
+            SendResult(taken_with_id.reference, True, gateway_reference="gw-1"),
+            SendResult(taken.reference, True),
+            SendResult(refused.reference, False, error="Unknown subscriber"),
+        ]
+
+
+def test_each_message_of_a_batch_keeps_its_own_answer(company, draft, settings):
+    settings.SMS_BACKEND = f"{__name__}.MixedAnswersBackend"
+    contacts = ContactFactory.create_batch(4, company=company)
+    chunk = _first_chunk(draft)
+
+    send_chunk(chunk_id=chunk.pk, task_token=chunk.lease)
+
+    messages = {m.contact_id: m for m in Message.objects.filter(campaign=draft)}
+    got = [
+        (m.status, m.gateway_reference, m.error, m.sent_at is not None)
+        for m in (messages[c.pk] for c in contacts)
+    ]
+    assert got == [
+        (Message.Status.SENT, "gw-1", "", True),
+        (Message.Status.SENT, "", "", True),
+        (Message.Status.FAILED, "", "Unknown subscriber", True),
+        (Message.Status.FAILED, "", "No answer from the gateway for this message", True),
+    ]
+    assert sum(SentTally.objects.filter(campaign=draft).values_list("sent", flat=True)) == 2
