@@ -249,23 +249,9 @@ def send_chunk(*, chunk_id: int, task_token: str = "", attempt: int = 0) -> None
     in_chunk.filter(status=Message.Status.SENDING).update(
         status=Message.Status.FAILED, error=UNKNOWN_OUTCOME
     )
-    # Messages an earlier run left queued go first, by id; then the contacts that have
-    # none yet, whose messages are written as they go out. Who had opted out is written
-    # skipped now, and who is outside their sending hours queued, to wait for them.
-    hours = _hours(campaign)
-    drafts = Drafts(campaign, chunk)
-    rows = in_chunk.filter(status=Message.Status.QUEUED).order_by("id")
-    queued, _, queued_until = _due_now(hours, rows.values_list("id", "country", "to"))
-    reachable = [(d, d.country, d.to) for d in drafts.pending if d.reachable]
-    fresh, waiting, fresh_until = _due_now(hours, reachable)
-    drafts.write([d for d in drafts.pending if not d.reachable] + waiting)
-    held_until = min(filter(None, [queued_until, fresh_until]), default=None)
     rate = _rate(campaign)
     batch_size = min(settings.SEND_BATCH_SIZE, rate) if rate else settings.SEND_BATCH_SIZE
-    batches = [
-        *(queued[i : i + batch_size] for i in range(0, len(queued), batch_size)),
-        *(fresh[i : i + batch_size] for i in range(0, len(fresh), batch_size)),
-    ]
+    drafts, batches, held_until = _this_run(campaign, chunk, batch_size)
 
     def park() -> None:
         """Stopping early: what this run composed and did not send waits as queued rows,
@@ -301,6 +287,30 @@ def send_chunk(*, chunk_id: int, task_token: str = "", attempt: int = 0) -> None
     elif not lease.finish():
         return
     dispatch(campaign_id=campaign.pk)
+
+
+def _this_run(
+    campaign: Campaign, chunk: CampaignChunk, batch_size: int
+) -> tuple[Drafts, list[list], datetime | None]:
+    """What this run of the chunk sends, in batches, and when the first of those who must
+    wait for their sending hours may have theirs.
+
+    Messages an earlier run left queued go first, by id; then the contacts that have none
+    yet, as drafts whose rows are written as they go out. Who had opted out is written
+    skipped now, and who is outside their sending hours queued, to wait for them.
+    """
+    hours = _hours(campaign)
+    drafts = Drafts(campaign, chunk)
+    rows = chunk.messages().filter(status=Message.Status.QUEUED).order_by("id")
+    queued, _, queued_until = _due_now(hours, rows.values_list("id", "country", "to"))
+    reachable = [(d, d.country, d.to) for d in drafts.pending if d.reachable]
+    fresh, waiting, fresh_until = _due_now(hours, reachable)
+    drafts.write([d for d in drafts.pending if not d.reachable] + waiting)
+    batches = [
+        *(queued[i : i + batch_size] for i in range(0, len(queued), batch_size)),
+        *(fresh[i : i + batch_size] for i in range(0, len(fresh), batch_size)),
+    ]
+    return drafts, batches, min(filter(None, [queued_until, fresh_until]), default=None)
 
 
 def note_chunk_failure(*, chunk_id: int, error: str) -> bool:
