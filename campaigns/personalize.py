@@ -1,5 +1,6 @@
 """Filling a campaign for one contact, with the opt-out text or link it must carry."""
 
+import html
 import re
 import secrets
 import unicodedata
@@ -9,7 +10,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.signing import BadSignature, Signer
 from django.template import Context, Engine, Template, TemplateSyntaxError
-from django.template.base import TextNode, VariableNode
+from django.template.base import TextNode, Variable, VariableNode
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.html import escape
 
@@ -79,7 +80,59 @@ def placeholder_values(contact: dict, company_name: str) -> dict[str, str]:
 
 
 def render(template: Template, values: dict[str, str]) -> str:
+    """The template filled in and stripped, as Django renders it."""
+    plan = _plan(template)
+    if plan is not None:
+        filled = _fill(plan, values, template.engine.autoescape)
+        if filled is not None:
+            return filled.strip()
     return template.render(Context(values, autoescape=template.engine.autoescape)).strip()
+
+
+def _plan(template: Template) -> tuple | None:
+    """The template as its texts and the names of its placeholders, made once per
+    template: None when one has a filter or a dotted name (Django renders those)."""
+    try:
+        return template._placeholder_plan
+    except AttributeError:
+        pass
+    plan = []
+    for node in template.nodelist:
+        if isinstance(node, TextNode):
+            plan.append(node.s)
+            continue
+        expression = getattr(node, "filter_expression", None)
+        var = getattr(expression, "var", None)
+        if (
+            not isinstance(node, VariableNode)
+            or expression.filters
+            or not isinstance(var, Variable)
+            or var.literal is not None
+            or var.translate
+            or var.lookups is None
+            or len(var.lookups) != 1
+        ):
+            plan = None
+            break
+        plan.append((var.lookups[0],))
+    template._placeholder_plan = plan = tuple(plan) if plan is not None else None
+    return plan
+
+
+def _fill(plan: tuple, values: dict, autoescape: bool) -> str | None:
+    """What Django's render gives for a plan of texts and bare placeholders whose values
+    are all strings (escaped in HTML); None for anything else (a missing placeholder, a
+    number, a date), which Django renders: localized, or empty."""
+    parts = []
+    for item in plan:
+        if type(item) is str:
+            parts.append(item)
+            continue
+        value = values.get(item[0])
+        if type(value) is not str:
+            return None
+        parts.append(html.escape(value) if autoescape else value)
+    return "".join(parts)
 
 
 def compose_sms(template: Template, values: dict[str, str], footer: str) -> str:
