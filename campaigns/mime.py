@@ -23,6 +23,7 @@ import random
 import re
 import sys
 import time
+from binascii import b2a_base64
 from email._policybase import compat32
 from email.message import Message
 from email.utils import formatdate, make_msgid
@@ -58,34 +59,56 @@ def _simple(name: str, value: str) -> bool:
     )
 
 
+def _folded(name: str, value: str) -> bytes | None:
+    """The line as the email package folds printable ASCII words (none longer than a line,
+    no ";", a "," only at a word's end: links, addresses, dates): as many words on a line
+    as fit, the rest on lines of their own that start with a space. None for other values."""
+    if not (value.isascii() and value.isprintable()):
+        return None
+    words = value.split(" ")
+    for word in words:
+        if not word or len(word) > MAX_LINE - 1 or ";" in word or "," in word[:-1]:
+            return None
+    lines, line, room = [], "", MAX_LINE - len(name) - 2
+    for word in words:
+        longer = f"{line} {word}" if line else word
+        if len(longer) <= room:
+            line = longer
+        else:
+            lines.append(line)
+            line, room = word, MAX_LINE - 1
+    lines.append(line)
+    return (f"{name}: " + "\r\n ".join(lines) + "\r\n").encode("ascii")
+
+
 def header(name: str, value: str) -> tuple[bytes, str]:
     """The header's line as Django's ``message()`` and the email package's generator
     write it, and its value as Django's message tree keeps it."""
     if _simple(name, value):
         return f"{name}: {value}\r\n".encode("ascii"), value
+    if name != "Subject":  # which Django encodes once more before it is folded
+        line = _folded(name, value)
+        if line is not None:
+            return line, value
     name, kept = forbid_multi_line_headers(name, value, "utf-8")
     return _FOLD.fold_binary(name, kept), kept
 
 
-# RFC 2047 "Q" encoding: what may stay as it is in an encoded word of a Subject.
-_Q_SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-!*+/")
-_Q = {b: chr(b) if b in _Q_SAFE else f"={b:02X}" for b in range(256)} | {0x20: "_"}
-_WORD_TEXT = MAX_LINE - len("Subject: ") - len("=?utf-8?q??=")  # encoded text per word
+# RFC 2047 encoded words, base64 ("B"): as many whole characters in each as fit a line
+# beside the header's name, "=?utf-8?b?" and "?=".
+_WORD_BYTES = (MAX_LINE - len("Subject: ") - len("=?utf-8?b??=")) // 4 * 3
 
 
 def encoded_words(value: str) -> list[str]:
-    """The text as RFC 2047 encoded words (UTF-8, "Q"), each fitting a folded line beside
+    """The text as RFC 2047 encoded words (UTF-8, base64), each fitting a folded line beside
     the header's name, never cutting a character in two; decoded, they are the text."""
-    words, current, size = [], [], 0
-    for char in value:
-        encoded = "".join(_Q[b] for b in char.encode("utf-8"))
-        if size + len(encoded) > _WORD_TEXT and current:
-            words.append(f"=?utf-8?q?{''.join(current)}?=")
-            current, size = [], 0
-        current.append(encoded)
-        size += len(encoded)
-    if current:
-        words.append(f"=?utf-8?q?{''.join(current)}?=")
+    data, words, start = value.encode("utf-8"), [], 0
+    while start < len(data):
+        end = min(start + _WORD_BYTES, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # inside a character
+            end -= 1
+        words.append(f"=?utf-8?b?{b2a_base64(data[start:end], newline=False).decode()}?=")
+        start = end
     return words
 
 

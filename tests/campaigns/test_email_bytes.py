@@ -209,3 +209,38 @@ def test_without_an_html_body_the_email_is_text_alone(email_campaign):
     data, parsed = _sent_bytes()
     assert parsed.get_content_type() == "text/plain" and mail.outbox[0].alternatives == []
     assert parsed["List-Unsubscribe"].strip().startswith("<https://no-s.test/u/")
+
+
+def test_links_and_addresses_are_folded_as_the_email_package_folds_them():
+    from email._policybase import compat32
+
+    from campaigns.mime import header
+
+    fold = compat32.clone(linesep="\r\n").fold_binary
+    rng = random.Random(11)
+    alphabet = "abcXYZ0189<>:/._-?=%+@"
+    for _ in range(3000):
+        words = [
+            "".join(rng.choice(alphabet) for _ in range(rng.choice([3, 30, 60, 77, 90])))
+            for _ in range(rng.randint(1, 4))
+        ]
+        value = rng.choice([", ", " "]).join(words)
+        name = rng.choice(["List-Unsubscribe", "To", "Message-ID"])
+        assert header(name, value)[0] == fold(name, value), value
+
+
+def test_the_unsubscribe_link_is_signed_as_the_signer_signs_it(settings):
+    from campaigns.personalize import _sign, _unsubscribe_signer, code_from_unsubscribe_token
+
+    for code in ("abcdefgh", "Zz234567", "x"):
+        assert _sign(code) == _unsubscribe_signer.sign(code)
+        assert code_from_unsubscribe_token(_sign(code)) == code
+
+
+def test_short_codes_use_the_whole_alphabet_and_only_it():
+    from campaigns.personalize import CODE_ALPHABET, CODE_LENGTH, new_short_code
+
+    codes = [new_short_code() for _ in range(2000)]
+    assert all(len(c) == CODE_LENGTH for c in codes)
+    assert set("".join(codes)) == set(CODE_ALPHABET)
+    assert len(set(codes)) == len(codes)
