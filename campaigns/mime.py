@@ -60,14 +60,15 @@ def _simple(name: str, value: str) -> bool:
 
 
 def _folded(name: str, value: str) -> bytes | None:
-    """The line as the email package folds printable ASCII words (none longer than a line,
-    no ";", a "," only at a word's end: links, addresses, dates): as many words on a line
-    as fit, the rest on lines of their own that start with a space. None for other values."""
+    """The line as the email package folds printable ASCII words (no ";", a "," only at a
+    word's end: links, addresses, dates): as many words on a line as fit, the next on a
+    line of its own that starts with a space, a word longer than a line left whole. None
+    for other values."""
     if not (value.isascii() and value.isprintable()):
         return None
     words = value.split(" ")
     for word in words:
-        if not word or len(word) > MAX_LINE - 1 or ";" in word or "," in word[:-1]:
+        if not word or ";" in word or "," in word[:-1]:
             return None
     lines, line, room = [], "", MAX_LINE - len(name) - 2
     for word in words:
