@@ -122,10 +122,12 @@ def subject_header(subject: str) -> tuple[bytes, str]:
 
 
 class _Sender:
-    """What is the same in every message from one From: its header line and value."""
+    """What is the same in every message from one From: its header line and value, made
+    by Django's and the email package's own code, once."""
 
     def __init__(self, from_email: str):
-        self.line, self.value = header("From", from_email)
+        name, self.value = forbid_multi_line_headers("From", from_email, "utf-8")
+        self.line = _FOLD.fold_binary(name, self.value)
 
 
 _senders: dict[str, _Sender] = {}
