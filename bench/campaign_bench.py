@@ -411,8 +411,15 @@ def _seconds_to_last_hand_off(campaign: Campaign, since: datetime) -> float:
     return (last - since).total_seconds() if last else 0.0
 
 
-def send_through_workers(audience: Audience, *, workers: list[Worker], timeout: float) -> Run:
-    campaign = create_campaign(company=audience.company, name="Bench campaign", body=BODY)
+def _sms_campaign(audience: Audience, name: str = "Bench campaign") -> Campaign:
+    return create_campaign(company=audience.company, name=name, body=BODY)
+
+
+def send_through_workers(
+    audience: Audience, *, workers: list[Worker], timeout: float, create=_sms_campaign
+) -> Run:
+    """A new campaign to the audience (``create(audience)`` makes it), sent by the workers."""
+    campaign = create(audience)
     contacts = campaign_audience(campaign=campaign)
     recipients = contacts.count()
     opted_out = (
@@ -732,7 +739,7 @@ def _stages(audience: Audience, timed_sql, sql_time: dict) -> tuple[dict, dict]:
     return {**spent, "all": seconds}, {**sql_in, "counts": _counts(campaign)}
 
 
-def _send_here(audience: Audience, *, profile=None) -> float:
+def _send_here(audience: Audience, *, profile=None, create=_sms_campaign) -> float:
     """A new campaign to the audience, its tasks' functions called here in turn."""
     from unittest import mock
 
@@ -740,7 +747,7 @@ def _send_here(audience: Audience, *, profile=None) -> float:
     from campaigns.services import plan_campaign, send_chunk
 
     queued: list[tuple] = []
-    campaign = create_campaign(company=audience.company, name="Bench profile", body=BODY)
+    campaign = create(audience, "Bench profile")
     with (
         mock.patch.object(tasks.plan_campaign_task, "delay", lambda *a: queued.append(a)),
         mock.patch.object(tasks.send_chunk_task, "delay", lambda *a: queued.append(a)),

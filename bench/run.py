@@ -1,5 +1,6 @@
 """``make bench``: a contact file imported through the real path, against phonenumbers
-alone; a marketing campaign sent through the real path, against one task per contact;
+alone; a marketing campaign sent through the real path, against one task per contact; an
+email campaign to 100,000 recipients through the same path, each message's bytes built;
 the landing page on gunicorn under wrk, against a bare Django view; the API's suppression
 check on gunicorn under wrk, against a bare DRF view; the review pages (insights, a
 campaign's report, the suppression list) rendered at a million contacts; with
@@ -9,13 +10,15 @@ BENCH_SCALE=huge, a campaign's page, a contact's page and the start of a send at
 Environment: BENCH_SCALE (unset: the sizes below, under 15 minutes on 2 cores;
 ``million``: the import and a campaign at 1,000,000 too; ``huge``: ``million`` and the
 ``huge`` part, the pages at 100,000,000 messages, see bench.huge_bench), BENCH_ONLY
-(``import``, ``campaign``, ``landing``, ``api``, ``review`` or ``huge``, or several
-comma-separated; default the first five, and ``huge`` with BENCH_SCALE=huge;
+(``import``, ``campaign``, ``email``, ``landing``, ``api``, ``review`` or ``huge``, or
+several comma-separated; default the first six, and ``huge`` with BENCH_SCALE=huge;
 ``campaign-profile``: one campaign in this process under cProfile, see
-bench.campaign_bench), BENCH_IMPORT_ROWS (default 200000), BENCH_IMPORT_ROWS_LARGE (a
+bench.campaign_bench; ``email-profile``: the same for an email campaign, see
+bench.email_bench), BENCH_IMPORT_ROWS (default 200000), BENCH_IMPORT_ROWS_LARGE (a
 second size, names suffixed with it, e.g. ``import_rows_per_s_1m``; default none, 1000000
 with BENCH_SCALE=million or huge), BENCH_IMPORT_TIMEOUT (seconds per import, default
-3600), the BENCH_CAMPAIGN_* variables of bench.campaign_bench, the BENCH_LANDING_* ones of
+3600), the BENCH_CAMPAIGN_* variables of bench.campaign_bench, BENCH_EMAIL_CONTACTS
+(default 100000) of bench.email_bench, the BENCH_LANDING_* ones of
 bench.landing_bench, the BENCH_API_* ones of bench.api_bench, the BENCH_REVIEW_* ones of
 bench.review_bench, the BENCH_HUGE_* ones of bench.huge_bench, and the project's own
 DATABASE_URL / REDIS_URL. Prints ``BENCH <name> <value> <unit>`` lines; context after '#'.
@@ -106,9 +109,9 @@ def _broker() -> str:
     return settings.CELERY_BROKER_URL.split("://")[0]
 
 
-PARTS = ("import", "campaign", "landing", "api", "review")
-# Not in a default run: a profile, and the pages at 100 million messages (BENCH_SCALE=huge).
-EXTRA_PARTS = ("campaign-profile", "huge")
+PARTS = ("import", "campaign", "email", "landing", "api", "review")
+# Not in a default run: profiles, and the pages at 100 million messages (BENCH_SCALE=huge).
+EXTRA_PARTS = ("campaign-profile", "email-profile", "huge")
 
 
 def _parts() -> list[str]:
@@ -155,6 +158,14 @@ def main() -> int:
             from .campaign_bench import campaign_part
 
             campaign_part(out=OUT)
+        elif part == "email":
+            from .email_bench import email_part
+
+            email_part(out=OUT)
+        elif part == "email-profile":
+            from .email_bench import profile_email_in_process
+
+            profile_email_in_process()
         elif part == "landing":
             from .landing_bench import landing_part
 

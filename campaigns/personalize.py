@@ -1,5 +1,8 @@
 """Filling a campaign for one contact, with the opt-out text or link it must carry."""
 
+import hashlib
+import hmac
+import html
 import re
 import secrets
 import unicodedata
@@ -9,8 +12,9 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.signing import BadSignature, Signer
 from django.template import Context, Engine, Template, TemplateSyntaxError
-from django.template.base import TextNode, VariableNode
+from django.template.base import TextNode, Variable, VariableNode
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.encoding import force_bytes
 from django.utils.html import escape
 
 PLACEHOLDERS = ("first_name", "last_name", "full_name", "phone", "email", "company")
@@ -79,7 +83,59 @@ def placeholder_values(contact: dict, company_name: str) -> dict[str, str]:
 
 
 def render(template: Template, values: dict[str, str]) -> str:
+    """The template filled in and stripped, as Django renders it."""
+    plan = _plan(template)
+    if plan is not None:
+        filled = _fill(plan, values, template.engine.autoescape)
+        if filled is not None:
+            return filled.strip()
     return template.render(Context(values, autoescape=template.engine.autoescape)).strip()
+
+
+def _plan(template: Template) -> tuple | None:
+    """The template as its texts and the names of its placeholders, made once per
+    template: None when one has a filter or a dotted name (Django renders those)."""
+    try:
+        return template._placeholder_plan
+    except AttributeError:
+        pass
+    plan = []
+    for node in template.nodelist:
+        if isinstance(node, TextNode):
+            plan.append(node.s)
+            continue
+        expression = getattr(node, "filter_expression", None)
+        var = getattr(expression, "var", None)
+        if (
+            not isinstance(node, VariableNode)
+            or expression.filters
+            or not isinstance(var, Variable)
+            or var.literal is not None
+            or var.translate
+            or var.lookups is None
+            or len(var.lookups) != 1
+        ):
+            plan = None
+            break
+        plan.append((var.lookups[0],))
+    template._placeholder_plan = plan = tuple(plan) if plan is not None else None
+    return plan
+
+
+def _fill(plan: tuple, values: dict, autoescape: bool) -> str | None:
+    """What Django's render gives for a plan of texts and bare placeholders whose values
+    are all strings (escaped in HTML); None for anything else (a missing placeholder, a
+    number, a date), which Django renders: localized, or empty."""
+    parts = []
+    for item in plan:
+        if type(item) is str:
+            parts.append(item)
+            continue
+        value = values.get(item[0])
+        if type(value) is not str:
+            return None
+        parts.append(html.escape(value) if autoescape else value)
+    return "".join(parts)
 
 
 def compose_sms(template: Template, values: dict[str, str], footer: str) -> str:
@@ -103,8 +159,21 @@ def compose_email_html(template: Template, values: dict[str, str], link: str) ->
     )
 
 
+# Random bytes below this are taken (modulo the alphabet's size, evenly), the rest dropped.
+_CODE_BYTE_LIMIT = 256 - 256 % len(CODE_ALPHABET)
+
+
 def new_short_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    """CODE_LENGTH characters of CODE_ALPHABET, each uniformly random: from one call for
+    random bytes, not one per character."""
+    code = ""
+    while len(code) < CODE_LENGTH:
+        code += "".join(
+            CODE_ALPHABET[b % len(CODE_ALPHABET)]
+            for b in secrets.token_bytes(2 * CODE_LENGTH)
+            if b < _CODE_BYTE_LIMIT
+        )
+    return code[:CODE_LENGTH]
 
 
 def short_link(code: str) -> str:
@@ -117,7 +186,23 @@ _unsubscribe_signer = Signer(salt="campaigns.unsubscribe")
 def unsubscribe_link(code: str) -> str:
     """An email's personal unsubscribe URL: its message's code, signed, so it can be
     neither guessed nor forged, and is tied to one company, contact and campaign."""
-    return f"{settings.SHORT_URL_BASE}/u/{_unsubscribe_signer.sign(code)}"
+    return f"{settings.SHORT_URL_BASE}/u/{_sign(code)}"
+
+
+_signing: tuple[str, "hmac.HMAC"] | None = None
+
+
+def _sign(code: str) -> str:
+    """_unsubscribe_signer.sign(code), with the HMAC's key derived once, not per message
+    (the same steps as Django's salted_hmac, which derives it on every call)."""
+    global _signing
+    signer = _unsubscribe_signer
+    if _signing is None or _signing[0] != signer.key:
+        key = hashlib.sha256(force_bytes(signer.salt + "signer") + force_bytes(signer.key))
+        _signing = (signer.key, hmac.new(key.digest(), digestmod=hashlib.sha256))
+    mac = _signing[1].copy()
+    mac.update(code.encode())
+    return f"{code}{signer.sep}{urlsafe_b64encode(mac.digest()).decode().rstrip('=')}"
 
 
 def code_from_unsubscribe_token(token: str) -> str | None:

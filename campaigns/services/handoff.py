@@ -9,11 +9,13 @@ from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
+from django.template import Template
 from django.utils import timezone
 
 from addressbook.models import Contact
 
 from ..backends import OutboundSms, SendResult, TransientGatewayError, get_backend
+from ..mime import CampaignEmail
 from ..models import Campaign, Channel, Message
 from ..personalize import (
     CONTACT_FIELDS,
@@ -148,16 +150,22 @@ def record_outcomes(company_id: int, outcomes: list[tuple[int, str, str, str]], 
 
 
 def _send_emails(messages: list[Message]) -> dict[str, SendResult]:
-    """Through Django's email backend; marketing email carries RFC 8058 one-click headers."""
-    html = _html_bodies(messages)
+    """Through Django's email backend; marketing email carries RFC 8058 one-click headers.
+
+    Each message's signed link is made once, for its List-Unsubscribe and its HTML body; a
+    CampaignEmail builds its bytes without the email package's per-message work."""
+    links = {
+        m.pk: unsubscribe_link(m.short_code) for m in messages if m.kind == Message.Kind.MARKETING
+    }
+    html = _html_bodies(messages, links)
     emails = []
     for message in messages:
-        email = EmailMultiAlternatives(
+        email = CampaignEmail(
             subject=message.subject,
             body=message.body,
             from_email=message.sender or None,
             to=[message.to],
-            headers=_unsubscribe_headers(message),
+            headers=_unsubscribe_headers(message, links.get(message.pk)),
         )
         if message.pk in html:
             email.attach_alternative(html[message.pk], "text/html")
@@ -170,15 +178,15 @@ def _send_emails(messages: list[Message]) -> dict[str, SendResult]:
     # back would send its first half twice.
     results = {}
     try:
-        connection = get_connection()
-        connection.open()
+        server = get_connection()
+        server.open()
     except (OSError, smtplib.SMTPException) as exc:
         raise TransientGatewayError(f"Email server: {exc}") from exc
     try:
         for sent, (message, email) in enumerate(zip(messages, emails, strict=True)):
             reference = str(message.pk)
             try:
-                connection.send_messages([email])
+                server.send_messages([email])
             except smtplib.SMTPServerDisconnected as exc:
                 lost = exc
             except (smtplib.SMTPException, ValueError, AnymailRecipientsRefused) as exc:
@@ -204,7 +212,7 @@ def _send_emails(messages: list[Message]) -> dict[str, SendResult]:
                 results[str(later.pk)] = SendResult(str(later.pk), False, retry=True, error=error)
             break
     finally:
-        connection.close()
+        server.close()
     return results
 
 
@@ -223,10 +231,11 @@ def _service_message_id(email: EmailMultiAlternatives) -> str:
     return str(status.message_id)
 
 
-def _unsubscribe_headers(message: Message) -> dict[str, str]:
+def _unsubscribe_headers(message: Message, link: str | None = None) -> dict[str, str]:
+    """RFC 8058's headers of a marketing message; ``link``: its unsubscribe_link, if made."""
     if message.kind != Message.Kind.MARKETING:
         return {}
-    token_url = unsubscribe_link(message.short_code)
+    token_url = link or unsubscribe_link(message.short_code)
     targets = [f"<{token_url}>"]
     if settings.UNSUBSCRIBE_MAILTO:
         targets.append(f"<{unsubscribe_mailto(message.short_code)}>")
@@ -236,12 +245,15 @@ def _unsubscribe_headers(message: Message) -> dict[str, str]:
     }
 
 
-def _html_bodies(messages: list[Message]) -> dict[int, str]:
-    """HTML versions, rendered at hand-off from the campaign's HTML body (not stored)."""
+def _html_bodies(messages: list[Message], links: dict[int, str] | None = None) -> dict[int, str]:
+    """HTML versions, rendered at hand-off from the campaign's HTML body (not stored);
+    ``links``: the messages' unsubscribe_link, where made already."""
     campaign = messages[0].campaign
     if campaign is None or not campaign.html_body:
         return {}
-    template = compile_body(campaign.html_body, html=True)
+    template = _html_template(campaign.html_body)
+    links = links or {}
+    company_name = campaign.company.name
     contacts = {
         row["id"]: row
         for row in Contact.objects.filter(pk__in=[m.contact_id for m in messages]).values(
@@ -251,9 +263,23 @@ def _html_bodies(messages: list[Message]) -> dict[int, str]:
     return {
         m.pk: compose_email_html(
             template,
-            placeholder_values(contacts[m.contact_id], campaign.company.name),
-            unsubscribe_link(m.short_code),
+            placeholder_values(contacts[m.contact_id], company_name),
+            links.get(m.pk) or unsubscribe_link(m.short_code),
         )
         for m in messages
         if m.contact_id in contacts
     }
+
+
+_html_templates: dict[str, Template] = {}
+
+
+def _html_template(html_body: str) -> Template:
+    """A campaign's HTML body compiled once per worker process, not once per batch: keyed
+    by the body itself, so an edited one is compiled afresh."""
+    template = _html_templates.get(html_body)
+    if template is None:
+        if len(_html_templates) >= 32:
+            _html_templates.clear()
+        template = _html_templates[html_body] = compile_body(html_body, html=True)
+    return template
