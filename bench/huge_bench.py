@@ -9,6 +9,7 @@ constraints. Measured through Django's test client as a member of the company, m
 BENCH_HUGE_RUNS (default 7) after BENCH_HUGE_WARMUPS (default 2):
 
 - ``campaign_page_ms_<size>``: one of those campaigns' page (its report);
+- ``insights_page_ms_<size>``: the company's insights page, default range;
 - ``contact_page_ms_<size>``: a contact's page plus its history fragment
   (``/contacts/<id>/history/`` as htmx loads it), the contact having a message in every
   campaign;
@@ -272,6 +273,9 @@ def huge_part(*, out: Path) -> None:
                 path = rb.explain(measured.queries, out / "huge-explain-campaign.txt")
                 note(f"over {GOAL_MS} ms: the plans of its slowest queries in {path}")
             bench(f"campaign_page_ms_{size}", measured.ms, "ms")
+            insights = reverse("insights:insights")
+            measured = rb.measure(client, insights, shows="Insights", warmups=warmups, runs=runs)
+            bench(f"insights_page_ms_{size}", measured.ms, "ms")
             contact = Contact.objects.filter(company=company).order_by("id")[per // 2]
             ms = _contact_page_ms(client, contact, warmups=warmups, runs=runs)
             note(
