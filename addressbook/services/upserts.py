@@ -18,7 +18,7 @@ import phonenumbers
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from ..addresses import InvalidAddress, normalize_email, parse_phone
+from ..addresses import InvalidAddress, Phone, normalize_email, parse_phone
 from ..models import Company, Contact, CustomField, ImportJob
 
 # Addresses among these that the company may not market to: supplied by the opt-out
@@ -49,6 +49,8 @@ _ATTEMPTS = 3
 # pg_advisory_xact_lock(namespace, company id): one writer of a company's contacts in bulk
 # at a time, so two batches never merge into the same contact from stale copies.
 _LOCK_NAMESPACE = 0x0AB0
+# Distinct (number cell, region) pairs a batch of rules keeps parsed; then it starts again.
+PHONE_CACHE_SIZE = 20_000
 
 
 @dataclass
@@ -89,6 +91,10 @@ class UpsertRules:
     # a file of thousands of rows should not lose a person to one typo in a number. The
     # import asks for it; the API's upsert answers the caller, who can fix and resend.
     lenient_custom: bool = False
+    # Numbers already read with these rules: (cell, region) → Phone, or why it is none.
+    phones: dict[tuple[str, str], Phone | str] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, company: Company, **options) -> "UpsertRules":
@@ -122,7 +128,7 @@ def read_row(
     fields["phone"] = fields["country"] = fields["email"] = ""
     if raw.get("phone", "").strip():
         try:
-            phone = parse_phone(raw["phone"], region or rules.default_country)
+            phone = _parse_phone(rules, raw["phone"], region or rules.default_country)
         except InvalidAddress as exc:
             return invalid(str(exc))
         fields["phone"], fields["country"] = phone.e164, phone.region
@@ -151,6 +157,22 @@ def read_row(
     return RowOutcome(
         row=number, values=values, outcome="pending", fields=fields, warnings=warnings
     )
+
+
+def _parse_phone(rules: UpsertRules, cell: str, region: str) -> Phone:
+    """parse_phone, once per distinct cell and region: a file repeats numbers."""
+    found = rules.phones.get((cell, region))
+    if found is None:
+        try:
+            found = parse_phone(cell, region)
+        except InvalidAddress as exc:
+            found = str(exc)
+        if len(rules.phones) >= PHONE_CACHE_SIZE:
+            rules.phones.clear()  # memory stays flat: the cache starts again
+        rules.phones[(cell, region)] = found
+    if isinstance(found, str):
+        raise InvalidAddress(found)
+    return found
 
 
 def decide_rows(*, rules: UpsertRules, outcomes: list[RowOutcome]) -> list[RowOutcome]:
