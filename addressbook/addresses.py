@@ -20,7 +20,7 @@ class InvalidAddress(ValueError):
     """Raised with a message a person can act on."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phone:
     e164: str
     region: str

@@ -50,7 +50,7 @@ _ATTEMPTS = 3
 # at a time, so two batches never merge into the same contact from stale copies.
 _LOCK_NAMESPACE = 0x0AB0
 # Distinct (number cell, region) pairs a batch of rules keeps parsed; then it starts again.
-PHONE_CACHE_SIZE = 20_000
+PHONE_CACHE_SIZE = 5_000
 
 
 @dataclass
