@@ -192,8 +192,9 @@ def decide_rows(*, rules: UpsertRules, outcomes: list[RowOutcome]) -> list[RowOu
     contacts = Contact.objects.filter(company=rules.company)
     # No ordering and the partial unique indexes' condition: index lookups, not a scan
     # of the whole company.
-    phones = list({o.fields["phone"] for o in valid} - {""})
-    emails = list({o.fields["email"] for o in valid} - {""})
+    # Sets: a list given to a lookup is walked value by value for expressions to resolve.
+    phones = {o.fields["phone"] for o in valid} - {""}
+    emails = {o.fields["email"] for o in valid} - {""}
     by_phone = {c.phone: c for c in contacts.exclude(phone="").filter(phone__any=phones).order_by()}
     by_email = {c.email: c for c in contacts.exclude(email="").filter(email__any=emails).order_by()}
     matched: set[int] = set()
@@ -392,8 +393,8 @@ def _update_contacts(rules: UpsertRules, contacts: list[Contact]) -> None:
 def _find_created(company: Company, created: list[RowOutcome]) -> None:
     """The ids COPY does not return, read back by the unique addresses just written."""
     mine = Contact.objects.filter(company=company).order_by()
-    phones = [o.fields["phone"] for o in created if o.fields["phone"]]
-    emails = [o.fields["email"] for o in created if not o.fields["phone"]]
+    phones = {o.fields["phone"] for o in created if o.fields["phone"]}
+    emails = {o.fields["email"] for o in created if not o.fields["phone"]}
     by_phone = dict(mine.exclude(phone="").filter(phone__any=phones).values_list("phone", "pk"))
     by_email = dict(mine.exclude(email="").filter(email__any=emails).values_list("email", "pk"))
     for o in created:
