@@ -40,6 +40,7 @@ class ImportResult:
     idle_rss_mb: float
     counts: dict
     workers: int = 1
+    cpu: str = ""
 
 
 def create_company(stamp: str) -> Company:
@@ -131,6 +132,10 @@ def run_through_worker(
         idle_kb = max(worker.rss_kb for worker in running)
         for worker in running:
             worker.start_sampling()
+        from .campaign_bench import CpuMeter  # here: campaign_bench imports this module
+
+        cpu = CpuMeter(running)
+        cpu.start()
         started = time.perf_counter()
         if not start_import(job=job):
             raise RuntimeError(f"Import {job.pk} could not be queued")
@@ -146,6 +151,7 @@ def run_through_worker(
             for worker in running:
                 worker.check_alive()
         seconds = time.perf_counter() - started
+        cpu_note = cpu.stop()
         peak_kb = max(worker.stop_sampling() for worker in running)  # per process
     except BaseException:
         for worker in running:
@@ -166,6 +172,7 @@ def run_through_worker(
         idle_rss_mb=idle_kb / 1024,
         counts=job.counts,
         workers=workers,
+        cpu=cpu_note,
     )
 
 

@@ -68,6 +68,7 @@ def one_size(rows: int, *, large: bool, timeout: float) -> None:
         f"first task's start to the last's end) on {result.workers} solo worker(s); RSS per "
         f"worker process {result.idle_rss_mb:.0f} MB idle, {result.peak_rss_mb:.0f} MB peak"
     )
+    note(result.cpu)
     seconds, valid = ib.floor(generated)
     taken = sum(result.counts.get(k, 0) for k in ("created", "updated", "skipped", "duplicate"))
     note(f"floor: {seconds:.1f} s for the same {rows} phone cells, {valid} valid ({taken} taken)")
