@@ -211,8 +211,9 @@ def _cut(job: ImportJob) -> None:
     total, starts = row_starts(job.path, _format(job), settings.IMPORT_RANGE_ROWS)
     seekable = job.encoding in SEEKABLE
     size = Path(job.path).stat().st_size
-    ends = [first - 1 for first, _ in starts[1:]] + [total]
-    offsets = [offset for _, offset in starts[1:]] + [size]
+    # Where each range ends: before the next one starts, or with the file.
+    ends = [first - 1 for first, _ in starts[1:]] + [total] * bool(starts)
+    offsets = [offset for _, offset in starts[1:]] + [size] * bool(starts)
     now = timezone.now()
     ranges = []
     for number, ((first, start), last, end) in enumerate(zip(starts, ends, offsets, strict=True)):
@@ -230,7 +231,8 @@ def _cut(job: ImportJob) -> None:
             )
         )
     with transaction.atomic():
-        ImportRange.objects.bulk_create(ranges)
+        # Two tasks cutting the same file (a resume beside a slow first one) cut it alike.
+        ImportRange.objects.bulk_create(ranges, ignore_conflicts=True)
         ImportJob.objects.filter(pk=job.pk).update(rows_total=total)
 
 

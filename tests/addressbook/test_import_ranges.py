@@ -155,6 +155,21 @@ def test_an_import_begun_before_ranges_goes_on_from_its_last_row(company):
     assert company.contacts.count() == 4
 
 
+def test_a_file_of_a_header_alone_is_done_at_once(company):
+    job = run_import(job_id=upload(company, b"phone,email\n").pk)
+    assert job.status == ImportJob.Status.DONE
+    assert (job.rows_total, job.rows_done, job.counts) == (0, 0, {})
+
+
+def test_cutting_a_file_twice_cuts_it_alike(company):
+    job = upload(company, FILE)
+    imports._cut(job)
+    imports._cut(job)  # a second task that found no ranges yet, a moment later
+    assert job.ranges.count() == 4
+    job = run_import(job_id=job.pk)
+    assert job.status == ImportJob.Status.DONE and job.rows_done == 13
+
+
 def test_a_utf16_file_is_cut_into_ranges_too(company):
     lines = ["phone\tname", *(f"+316123456{i:02d}\tZoë {i}" for i in range(1, 11))]
     job = upload(company, "\n".join(lines).encode("utf-16"), name="u.csv")
