@@ -19,7 +19,7 @@ class AnyOf(Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         values = list(self.rhs)
         if connection.vendor == "postgresql":
-            if _joinable(values):
+            if joinable(values):
                 return f"{lhs} = ANY(string_to_array(%s, chr(10)))", [
                     *lhs_params,
                     "\n".join(values),
@@ -31,6 +31,6 @@ class AnyOf(Lookup):
         return f"{lhs} IN ({marks})", [*lhs_params, *values]
 
 
-def _joinable(values: list) -> bool:
+def joinable(values: list) -> bool:
     """Whether string_to_array gives the values back: texts, none empty, none with \\n."""
     return bool(values) and all(type(v) is str and v and "\n" not in v for v in values)
