@@ -1,5 +1,6 @@
 """Parsing and formatting of the two kinds of address a contact has: phone and email."""
 
+import re
 from dataclasses import dataclass
 
 import phonenumbers
@@ -19,7 +20,7 @@ class InvalidAddress(ValueError):
     """Raised with a message a person can act on."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phone:
     e164: str
     region: str
@@ -40,16 +41,20 @@ def parse_phone(raw: str, default_region: str) -> Phone:
                 f"“{raw}” has no valid country code; write it as +<country code> <number>."
             ) from exc
         raise InvalidAddress(f"“{raw}” is not a phone number.") from exc
-    if not phonenumbers.is_valid_number(number):
+    # is_valid_number, with the region it looks up kept: for a calling code several
+    # countries share (+1, +44) finding it means trying their patterns one by one.
+    region = phonenumbers.region_code_for_number(number)
+    if not phonenumbers.is_valid_number_for_region(number, region):
         reason = _REASONS.get(
             phonenumbers.is_possible_number_with_reason(number),
             "no number in that country has these digits; check for a missing or extra one",
         )
-        region = phonenumbers.region_code_for_number(number) or default_region
-        raise InvalidAddress(f"“{raw}” is not a valid {region} phone number: {reason}.")
+        raise InvalidAddress(
+            f"“{raw}” is not a valid {region or default_region} phone number: {reason}."
+        )
     return Phone(
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
-        region=phonenumbers.region_code_for_number(number),
+        region=region,
     )
 
 
@@ -61,12 +66,24 @@ def parse_inbound_phone(raw: str) -> Phone:
     return parse_phone(text, default_region="")
 
 
+# The usual shape of an address, a strict part of what validate_email accepts: plain ASCII
+# dot-atoms, domain labels that neither start nor end with a hyphen, a top-level domain of
+# letters. Matching it is a fraction of validate_email's cost; anything else is left to
+# validate_email, so both accept and reject exactly the same addresses.
+_PLAIN_EMAIL = re.compile(
+    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
+    re.ASCII | re.IGNORECASE,
+)
+
+
 def normalize_email(raw: str) -> str:
     text = (raw or "").strip()
-    try:
-        validate_email(text)
-    except ValidationError as exc:
-        raise InvalidAddress(f"“{raw}” is not a valid email address.") from exc
+    if not (len(text) <= 320 and _PLAIN_EMAIL.fullmatch(text)):
+        try:
+            validate_email(text)
+        except ValidationError as exc:
+            raise InvalidAddress(f"“{raw}” is not a valid email address.") from exc
     local, _, domain = text.rpartition("@")
     return f"{local}@{domain.lower()}"
 

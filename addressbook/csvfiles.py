@@ -2,12 +2,13 @@
 
 import codecs
 import csv
+import io
 import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 SAMPLE_BYTES = 64 * 1024
 MAX_LINE = 1024 * 1024  # longer lines are rejected without ever being held whole
@@ -106,19 +107,104 @@ def _lines(f: TextIO) -> Iterator[str]:
 def read_rows(path: str | Path, fmt: Format) -> Iterator[list[str]]:
     """Every row, the header first. Undecodable bytes show as � so a wrong guess is seen."""
     with open(path, encoding=fmt.encoding, errors="replace", newline="") as f:
-        reader = csv.reader(_lines(f), delimiter=fmt.delimiter)
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
+        yield from _cells(csv.reader(_lines(f), delimiter=fmt.delimiter))
+
+
+def _cells(reader) -> Iterator[list[str]]:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise FileProblem(f"Line {reader.line_num} cannot be read: {exc}.") from exc
+        # PostgreSQL text cannot hold NUL characters; a file with some is damaged there.
+        if row == [TOO_LONG]:
+            yield row
+        else:
+            yield [unescape_formula(cell.replace("\x00", "")) for cell in row]
+
+
+# Encodings in which a line break is the byte \n or \r and never part of a character, so
+# that every line decodes alone and a row can be found again by its byte offset. UTF-16
+# cannot: its rows are found by counting from the start.
+SEEKABLE = {"utf-8-sig": 4, "cp1252": 1, "latin-1": 1}  # at most this many bytes a character
+
+
+class _ByteLines:
+    """The physical lines of ``[start, end)`` of a file, decoded as ``_lines`` gives them,
+    with ``offset``: the byte where the next line starts.
+
+    Read as Latin-1, one character per byte, with the text reader's own line splitting
+    (\n, \r\n or \r), so a line's length is its size in bytes; each line is then decoded
+    in the file's encoding.
+    """
+
+    def __init__(self, f: BinaryIO, encoding: str, start: int = 0, end: int | None = None):
+        f.seek(start)
+        self._text = io.TextIOWrapper(f, encoding="latin-1", newline="")
+        # A byte-order mark is only at the very start of the file.
+        self._encoding = "utf-8" if encoding == "utf-8-sig" and start else encoding
+        self._limit = SEEKABLE[encoding] * (MAX_LINE + 1)
+        self.offset, self._end = start, end
+
+    def _readline(self, size: int) -> str:
+        line = self._text.readline(size)
+        self.offset += len(line)
+        return line
+
+    def __iter__(self) -> Iterator[str]:
+        while self._end is None or self.offset < self._end:
+            raw = self._readline(self._limit + 1)
+            if not raw:
                 return
+            line = raw.encode("latin-1").decode(self._encoding, errors="replace")
+            self._encoding = "utf-8" if self._encoding == "utf-8-sig" else self._encoding
+            if len(raw) > self._limit or len(line) > MAX_LINE:
+                while raw and not raw.endswith("\n"):
+                    raw = self._readline(self._limit)
+                yield TOO_LONG + "\n"
+                continue
+            yield line
+
+
+def row_starts(path: str | Path, fmt: Format, every: int) -> tuple[int, list[tuple[int, int]]]:
+    """How many data rows the file has, and where data rows 1, every + 1, 2·every + 1, …
+    start: (row number, byte offset), the offset 0 in an encoding that is not SEEKABLE.
+
+    Offsets are where the CSV reader's rows begin, not lines: a quoted value may hold
+    line breaks. Rows are numbered as ``read_rows`` gives them after the header, blank
+    ones included.
+    """
+    starts: list[tuple[int, int]] = []
+    number = -1  # the header is row 0
+    with open(path, "rb") as f:
+        if fmt.encoding in SEEKABLE:
+            lines = _ByteLines(f, fmt.encoding)
+            reader = csv.reader(lines, delimiter=fmt.delimiter)
+        else:
+            text = io.TextIOWrapper(f, encoding=fmt.encoding, errors="replace", newline="")
+            lines, reader = None, csv.reader(_lines(text), delimiter=fmt.delimiter)
+        while True:
+            offset = lines.offset if lines else 0
+            try:
+                next(reader)
+            except StopIteration:
+                break
             except csv.Error as exc:
                 raise FileProblem(f"Line {reader.line_num} cannot be read: {exc}.") from exc
-            # PostgreSQL text cannot hold NUL characters; a file with some is damaged there.
-            if row == [TOO_LONG]:
-                yield row
-            else:
-                yield [unescape_formula(cell.replace("\x00", "")) for cell in row]
+            number += 1
+            if number and (number - 1) % every == 0:
+                starts.append((number, offset))
+    return max(number, 0), starts
+
+
+def read_rows_at(path: str | Path, fmt: Format, start: int, end: int) -> Iterator[list[str]]:
+    """The rows in bytes ``[start, end)`` of a file in a SEEKABLE encoding, both offsets
+    from ``row_starts`` (or the file's size), as ``read_rows`` gives them."""
+    with open(path, "rb") as f:
+        lines = _ByteLines(f, fmt.encoding, start, end)
+        yield from _cells(csv.reader(lines, delimiter=fmt.delimiter))
 
 
 # Header names in en/fr/nl/de (and the usual CRM exports), folded as _fold() does.

@@ -171,7 +171,7 @@ def _progress(request: HttpRequest, job: ImportJob) -> HttpResponse:
 def import_resume(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_for_company(ImportJob.objects, request.company, pk=pk)
     if resume_import(job=job):
-        messages.info(request, f"Going on from row {job.rows_done + 1}.")
+        messages.info(request, f"Going on with the rows not yet imported ({job.rows_done:,} done).")
     else:
         messages.warning(request, "This import is still running; it can be resumed once it stops.")
     return redirect("addressbook:import-detail", pk=job.pk)

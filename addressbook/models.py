@@ -469,6 +469,38 @@ class ImportJob(models.Model):
         return min(99, 100 * self.rows_done // self.rows_total) if self.rows_total else 0
 
 
+class ImportRange(models.Model):
+    """A stretch of an import's file, rows ``first_row`` to ``last_row``, read by one task.
+
+    Its rows are written in batches, each committed with ``rows_done``, so a task that
+    dies is resumed where its last batch ended; tasks of several ranges run side by side.
+    """
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="ranges")
+    number = models.PositiveIntegerField()
+    first_row = models.PositiveIntegerField(help_text="Data row number (1 = first row)")
+    last_row = models.PositiveIntegerField()
+    # Where its first row starts and the next range's does, in bytes; null in an encoding
+    # that cannot be read from the middle (UTF-16): then its rows are counted to.
+    start_offset = models.BigIntegerField(null=True, blank=True)
+    end_offset = models.BigIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0, help_text="Rows of the range written")
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "number"], name="importrange_job_number_uq")
+        ]
+
+    def __str__(self) -> str:
+        return f"rows {self.first_row}–{self.last_row}"
+
+    @property
+    def size(self) -> int:
+        return self.last_row - self.first_row + 1
+
+
 class ImportRejection(models.Model):
     """A row an import could not take, with the reason, for the marketer to fix."""
 

@@ -1,8 +1,9 @@
-"""One import of a generated file through the real path: upload, configure, Celery worker.
+"""One import of a generated file through the real path: upload, configure, Celery workers.
 
 Needs Django set up (bench.run does it).
 """
 
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from .worker import Worker
 
 POLL = 0.05
 QUEUE = "bench-import"
+# Solo workers on the import's queue: one process per core of the bench's machine.
+WORKERS = int(os.environ.get("BENCH_IMPORT_WORKERS", "2"))
 
 
 @dataclass
@@ -36,6 +39,8 @@ class ImportResult:
     peak_rss_mb: float
     idle_rss_mb: float
     counts: dict
+    workers: int = 1
+    cpu: str = ""
 
 
 def create_company(stamp: str) -> Company:
@@ -103,16 +108,34 @@ def upload(company: Company, path: Path) -> ImportJob:
     )
 
 
-def run_through_worker(job: ImportJob, *, log: Path, timeout: float) -> ImportResult:
-    # start_import's task goes to a queue only the bench's own worker reads: a worker of
-    # `make run` or of the tests on the same broker cannot take it.
+def run_through_worker(
+    job: ImportJob, *, log: Path, timeout: float, workers: int = WORKERS
+) -> ImportResult:
+    # start_import's task goes to a queue only the bench's own workers read: a worker of
+    # `make run` or of the tests on the same broker cannot take it. The workers queue the
+    # range tasks there too (bench.ready).
     app.conf.task_default_queue = QUEUE
-    worker = Worker(queue=QUEUE, hostname=f"{QUEUE}@%h", log=log)
+    running = [
+        Worker(
+            queue=QUEUE,
+            hostname=f"{QUEUE}-{i}@%h",
+            log=log.with_name(f"{log.stem}-{i}{log.suffix}"),
+            env={"BENCH_WORKER_QUEUE": QUEUE},
+        )
+        for i in range(workers)
+    ]
     try:
-        worker.start()
-        worker.wait_ready()
-        idle_kb = worker.rss_kb
-        worker.start_sampling()
+        for worker in running:
+            worker.start()
+        for worker in running:
+            worker.wait_ready()
+        idle_kb = max(worker.rss_kb for worker in running)
+        for worker in running:
+            worker.start_sampling()
+        from .campaign_bench import CpuMeter  # here: campaign_bench imports this module
+
+        cpu = CpuMeter(running)
+        cpu.start()
         started = time.perf_counter()
         if not start_import(job=job):
             raise RuntimeError(f"Import {job.pk} could not be queued")
@@ -125,15 +148,21 @@ def run_through_worker(job: ImportJob, *, log: Path, timeout: float) -> ImportRe
                 raise RuntimeError(f"Import {job.pk} failed: {job.error}")
             if time.perf_counter() - started > timeout:
                 raise RuntimeError(f"Import {job.pk} not done in {timeout} s (status {status})")
-            worker.check_alive()
+            for worker in running:
+                worker.check_alive()
         seconds = time.perf_counter() - started
-        peak_kb = worker.stop_sampling()
+        cpu_note = cpu.stop()
+        peak_kb = max(worker.stop_sampling() for worker in running)  # per process
     except BaseException:
-        print(f"# worker log ({log}):\n" + "\n".join(f"#   {x}" for x in worker.log_tail()))
+        for worker in running:
+            tail = "\n".join(f"#   {x}" for x in worker.log_tail())
+            print(f"# worker log ({worker.log_path}):\n{tail}", flush=True)
         raise
     finally:
-        worker.stop()
-    log.unlink()  # kept only when something went wrong
+        for worker in running:
+            worker.stop()
+    for worker in running:
+        worker.log_path.unlink()  # kept only when something went wrong
     job.refresh_from_db()
     return ImportResult(
         rows=job.rows_done,
@@ -142,6 +171,8 @@ def run_through_worker(job: ImportJob, *, log: Path, timeout: float) -> ImportRe
         peak_rss_mb=peak_kb / 1024,
         idle_rss_mb=idle_kb / 1024,
         counts=job.counts,
+        workers=workers,
+        cpu=cpu_note,
     )
 
 

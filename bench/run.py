@@ -17,8 +17,9 @@ bench.campaign_bench; ``email-profile``: the same for an email campaign, see
 bench.email_bench), BENCH_IMPORT_ROWS (default 200000), BENCH_IMPORT_ROWS_LARGE (a
 second size, names suffixed with it, e.g. ``import_rows_per_s_1m``; default none, 1000000
 with BENCH_SCALE=million or huge), BENCH_IMPORT_TIMEOUT (seconds per import, default
-3600), the BENCH_CAMPAIGN_* variables of bench.campaign_bench, BENCH_EMAIL_CONTACTS
-(default 100000) of bench.email_bench, the BENCH_LANDING_* ones of
+3600), BENCH_IMPORT_WORKERS (solo worker processes importing, default 2), the
+BENCH_CAMPAIGN_* variables of bench.campaign_bench, BENCH_EMAIL_CONTACTS (default 100000)
+of bench.email_bench, the BENCH_LANDING_* ones of
 bench.landing_bench, the BENCH_API_* ones of bench.api_bench, the BENCH_REVIEW_* ones of
 bench.review_bench, the BENCH_HUGE_* ones of bench.huge_bench, and the project's own
 DATABASE_URL / REDIS_URL. Prints ``BENCH <name> <value> <unit>`` lines; context after '#'.
@@ -66,9 +67,11 @@ def one_size(rows: int, *, large: bool, timeout: float) -> None:
         ib.delete_company(company)
     note(f"counts {result.counts}")
     note(
-        f"{result.seconds:.1f} s from enqueue to done ({result.worker_seconds:.1f} s in the "
-        f"task); worker RSS {result.idle_rss_mb:.0f} MB idle, {result.peak_rss_mb:.0f} MB peak"
+        f"{result.seconds:.1f} s from enqueue to done ({result.worker_seconds:.1f} s from the "
+        f"first task's start to the last's end) on {result.workers} solo worker(s); RSS per "
+        f"worker process {result.idle_rss_mb:.0f} MB idle, {result.peak_rss_mb:.0f} MB peak"
     )
+    note(result.cpu)
     seconds, valid = ib.floor(generated)
     taken = sum(result.counts.get(k, 0) for k in ("created", "updated", "skipped", "duplicate"))
     note(f"floor: {seconds:.1f} s for the same {rows} phone cells, {valid} valid ({taken} taken)")

@@ -421,6 +421,9 @@ OPTOUT_SEND_HOURS_CHANGED = "campaigns.services.release_held_chunks"
 ADDRESSBOOK_SUPPRESSED_OF = "optout.selectors.suppressed_among"
 # Uploaded import files.
 IMPORT_DIR = env.path("IMPORT_DIR", default=VAR_DIR / "imports")
+# Rows of an import file per task: the ranges of one file are imported side by side by as
+# many workers as there are. A multiple of the batch size (2,000) keeps batches whole.
+IMPORT_RANGE_ROWS = env.int("IMPORT_RANGE_ROWS", default=20_000)
 # Uploads are streamed to disk past this size instead of held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

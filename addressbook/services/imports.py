@@ -1,9 +1,10 @@
-"""Imports: the same path for the wizard, its Celery task and the management command.
+"""Imports: the same path for the wizard, its Celery tasks and the management command.
 
-Rows go in batches: each batch is read, decided and written by the rules of
-``upserts`` (the API's bulk upsert follows the same ones) in one transaction together
-with the job's row counter, so a killed worker resumes exactly where the last committed
-batch ended.
+The file is cut into ranges of ``IMPORT_RANGE_ROWS`` rows, each imported by a task of its
+own, so that several workers share one file. A range's rows go in batches: each batch is
+read without any lock, then decided and written by the rules of ``upserts`` (the API's
+bulk upsert follows the same ones) in one transaction together with the range's row
+counter, so a killed worker resumes exactly where the range's last committed batch ended.
 """
 
 from collections import Counter
@@ -14,12 +15,22 @@ from pathlib import Path
 
 import phonenumbers
 from django.conf import settings
-from django.db import reset_queries, transaction
-from django.db.models import Q
+from django.db import connection, reset_queries, transaction
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from ..csvfiles import TOO_LONG, FileProblem, Format, read_rows, sniff, suggest_mapping
-from ..models import Company, Group, ImportJob, ImportRejection
+from ..csvfiles import (
+    SEEKABLE,
+    TOO_LONG,
+    FileProblem,
+    Format,
+    read_rows,
+    read_rows_at,
+    row_starts,
+    sniff,
+    suggest_mapping,
+)
+from ..models import Company, Group, ImportJob, ImportRange, ImportRejection
 from .upserts import (
     RowOutcome,
     SuppressedOf,
@@ -136,7 +147,7 @@ def start_import(*, job: ImportJob) -> bool:
 
 
 def resume_import(*, job: ImportJob) -> bool:
-    """Go on with an import whose worker stopped: from the last committed batch."""
+    """Go on with an import whose worker stopped: each range from its last committed batch."""
     from ..tasks import run_import_task
 
     stale = timezone.now() - STALLED_AFTER
@@ -159,35 +170,140 @@ def run_import(
     suppressed_of: SuppressedOf | None = None,
     progress: Callable[[ImportJob], None] | None = None,
 ) -> ImportJob:
-    job = ImportJob.objects.select_related("company", "group").get(pk=job_id)
+    """The whole import in this process, one range after the other (the command's way)."""
+    for number in plan_import(job_id=job_id):
+        run_import_range(
+            job_id=job_id, number=number, suppressed_of=suppressed_of, progress=progress
+        )
+    return ImportJob.objects.select_related("company", "group").get(pk=job_id)
+
+
+def plan_import(*, job_id: int) -> list[int]:
+    """Mark the job running and cut its file into ranges (once): the numbers of the ranges
+    left to import, for a task each (the worker's way) or one after the other."""
+    job = ImportJob.objects.get(pk=job_id)
     if job.status == ImportJob.Status.DONE:
-        return job
+        return []
     now = timezone.now()
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJob.Status.RUNNING, started_at=job.started_at or now, heartbeat_at=now
     )
-    rules = _rules(job)
     try:
-        if job.rows_total is None:  # a long count: the heartbeat above says we are alive
-            job.rows_total = sum(1 for _ in read_rows(job.path, _format(job))) - 1
-            job.save(update_fields=["rows_total"])
-        done = job.rows_done  # a file row number: blank rows count too
-        remaining = (row for row in _data_rows(job) if row[0] > done)
-        for batch in _batches(remaining, BATCH_SIZE):
-            _import_batch(job, batch, rules, suppressed_of)
-            reset_queries()  # with DEBUG on, Django would keep every statement in memory
-            if progress:
-                progress(job)
+        if not job.ranges.exists():  # a long read: the heartbeat above says we are alive
+            _cut(job)
     except FileProblem as exc:
         _fail(job, str(exc))
-        return job
+        return []
     except Exception as exc:
-        # Marked failed with the rows done counted; "Resume" goes on from there.
-        _fail(job, f"Stopped by an unexpected error after row {job.rows_done}: {exc}")
+        _fail(job, f"Stopped by an unexpected error before the first row: {exc}")
         raise
-    job.status, job.finished_at = ImportJob.Status.DONE, timezone.now()
-    job.save(update_fields=["status", "finished_at"])
-    return job
+    left = list(job.ranges.filter(done_at=None).values_list("number", flat=True))
+    if not left:
+        _finish(job)
+    return left
+
+
+def _cut(job: ImportJob) -> None:
+    """The job's ranges of ``IMPORT_RANGE_ROWS`` rows, written with its row count at once.
+
+    Rows up to ``rows_done`` were written before (by an import begun without ranges).
+    """
+    total, starts = row_starts(job.path, _format(job), settings.IMPORT_RANGE_ROWS)
+    seekable = job.encoding in SEEKABLE
+    size = Path(job.path).stat().st_size
+    # Where each range ends: before the next one starts, or with the file.
+    ends = [first - 1 for first, _ in starts[1:]] + [total] * bool(starts)
+    offsets = [offset for _, offset in starts[1:]] + [size] * bool(starts)
+    now = timezone.now()
+    ranges = []
+    for number, ((first, start), last, end) in enumerate(zip(starts, ends, offsets, strict=True)):
+        done = min(max(job.rows_done - first + 1, 0), last - first + 1)
+        ranges.append(
+            ImportRange(
+                job=job,
+                number=number,
+                first_row=first,
+                last_row=last,
+                start_offset=start if seekable else None,
+                end_offset=end if seekable else None,
+                rows_done=done,
+                done_at=now if done == last - first + 1 else None,
+            )
+        )
+    with transaction.atomic():
+        # Two tasks cutting the same file (a resume beside a slow first one) cut it alike.
+        ImportRange.objects.bulk_create(ranges, ignore_conflicts=True)
+        ImportJob.objects.filter(pk=job.pk).update(rows_total=total)
+
+
+def run_import_range(
+    *,
+    job_id: int,
+    number: int,
+    suppressed_of: SuppressedOf | None = None,
+    progress: Callable[[ImportJob], None] | None = None,
+) -> None:
+    """Import one range's rows not yet written, batch by batch; the last range to end
+    marks the job done.
+
+    Each batch is read (numbers parsed, addresses checked) before any lock is taken, then
+    decided and written by the rules of ``upserts`` in one transaction together with the
+    range's progress and the job's counts, so a killed worker resumes exactly where the
+    range's last committed batch ended. A second task given the same range (a redelivered
+    message, a resume beside a live worker) finds its progress moved and stops.
+    """
+    job = ImportJob.objects.select_related("company", "group").get(pk=job_id)
+    part = ImportRange.objects.get(job=job, number=number)
+    if part.done_at is None:
+        rules, mapping = _rules(job), _mapping(job)
+        try:
+            for batch in _batches(_range_rows(job, part), BATCH_SIZE):
+                outcomes = [_read_row(n, values, mapping, rules) for n, values in batch]
+                if not _write_batch(job, part, batch[-1][0], outcomes, rules, suppressed_of):
+                    return
+                reset_queries()  # with DEBUG on, Django would keep every statement in memory
+                if progress:
+                    progress(job)
+            _close(job, part)
+        except FileProblem as exc:
+            _fail(job, str(exc))
+            return
+        except Exception as exc:
+            # Marked failed with the rows done counted; "Resume" goes on from there.
+            row = part.first_row + part.rows_done
+            _fail(job, f"Stopped by an unexpected error at row {row}: {exc}")
+            raise
+    _finish(job)
+
+
+def _range_rows(job: ImportJob, part: ImportRange) -> Iterator[tuple[int, list[str]]]:
+    """The range's rows not yet written, numbered, blank ones left out."""
+    first = part.first_row + part.rows_done
+    if part.start_offset is not None:
+        rows = read_rows_at(job.path, _format(job), part.start_offset, part.end_offset)
+        numbered = enumerate(rows, start=part.first_row)
+    else:
+        rows = read_rows(job.path, _format(job))
+        next(rows, None)  # the header
+        numbered = enumerate(rows, start=1)
+    for number, values in numbered:
+        if number > part.last_row:
+            return
+        if number >= first and any(v.strip() for v in values):
+            yield number, values
+
+
+def _finish(job: ImportJob) -> None:
+    """Done once every range is: whichever task ends last (or comes after it) says so."""
+    unfinished = ImportRange.objects.filter(job=OuterRef("pk"), done_at=None)
+    finished = (
+        ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING)
+        .exclude(rows_total=None)
+        .filter(~Exists(unfinished))
+        .update(status=ImportJob.Status.DONE, finished_at=timezone.now())
+    )
+    if finished:
+        job.status = ImportJob.Status.DONE
 
 
 def _fail(job: ImportJob, error: str) -> None:
@@ -225,9 +341,31 @@ def _mapping(job: ImportJob) -> dict[int, str]:
 
 
 @transaction.atomic
-def _import_batch(job: ImportJob, batch, rules: UpsertRules, suppressed_of) -> None:
+def _write_batch(
+    job: ImportJob,
+    part: ImportRange,
+    last: int,
+    outcomes: list[RowOutcome],
+    rules: UpsertRules,
+    suppressed_of,
+) -> bool:
+    """Decide and write one batch of read rows, through file row ``last`` of the range.
+
+    False, with nothing written, when the range is no longer where this task left it.
+    """
+    if connection.vendor == "postgresql":
+        # A batch lost with the database's last moments goes with its range's progress:
+        # resumed, it is imported again. No need to wait for the disk.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
     lock_contacts(job.company)
-    outcomes = _decide(job, batch, rules)
+    done = last - part.first_row + 1
+    claimed = ImportRange.objects.filter(pk=part.pk, rows_done=part.rows_done, done_at=None).update(
+        rows_done=done
+    )
+    if not claimed:
+        return False
+    decide_rows(rules=rules, outcomes=outcomes)
     write_rows(rules=rules, outcomes=outcomes, suppressed_of=suppressed_of)
     warned = [o for o in outcomes if o.outcome in TAKEN and o.warnings]
     # Rejected rows and rows taken with a warning go to the same issues file, each with
@@ -244,14 +382,33 @@ def _import_batch(job: ImportJob, batch, rules: UpsertRules, suppressed_of) -> N
         ],
         ignore_conflicts=True,
     )
-    counts = Counter(job.counts)
+    # Other ranges' batches write the same counters: read them under the row's lock.
+    locked = ImportJob.objects.select_for_update().only("counts", "rows_done").get(pk=job.pk)
+    counts = Counter(locked.counts)
     counts.update(o.outcome for o in outcomes)
     counts["opted_out"] += sum(o.opted_out for o in outcomes)
     counts["warned"] += len(warned)  # also counted in their outcome: not another row
-    job.counts = {name: n for name, n in counts.items() if n}
-    job.rows_done = batch[-1][0]
-    job.heartbeat_at = timezone.now()
-    job.save(update_fields=["counts", "rows_done", "heartbeat_at"])
+    locked.counts = {name: n for name, n in counts.items() if n}
+    locked.rows_done += done - part.rows_done
+    locked.heartbeat_at = timezone.now()
+    locked.save(update_fields=["counts", "rows_done", "heartbeat_at"])
+    job.counts, job.rows_done = locked.counts, locked.rows_done
+    part.rows_done = done
+    return True
+
+
+def _close(job: ImportJob, part: ImportRange) -> None:
+    """The range done, blank rows after its last batch counted too."""
+    with transaction.atomic():
+        closed = ImportRange.objects.filter(
+            pk=part.pk, rows_done=part.rows_done, done_at=None
+        ).update(rows_done=part.size, done_at=timezone.now())
+        if closed and part.size > part.rows_done:
+            ImportJob.objects.filter(pk=job.pk).update(
+                rows_done=F("rows_done") + part.size - part.rows_done
+            )
+            job.rows_done += part.size - part.rows_done
+    part.rows_done = part.size
 
 
 def _decide(job: ImportJob, batch, rules: UpsertRules) -> list[RowOutcome]:

@@ -18,7 +18,8 @@ import phonenumbers
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from ..addresses import InvalidAddress, normalize_email, parse_phone
+from ..addresses import InvalidAddress, Phone, normalize_email, parse_phone
+from ..lookups import joinable
 from ..models import Company, Contact, CustomField, ImportJob
 
 # Addresses among these that the company may not market to: supplied by the opt-out
@@ -49,6 +50,8 @@ _ATTEMPTS = 3
 # pg_advisory_xact_lock(namespace, company id): one writer of a company's contacts in bulk
 # at a time, so two batches never merge into the same contact from stale copies.
 _LOCK_NAMESPACE = 0x0AB0
+# Distinct (number cell, region) pairs a batch of rules keeps parsed; then it starts again.
+PHONE_CACHE_SIZE = 5_000
 
 
 @dataclass
@@ -89,6 +92,10 @@ class UpsertRules:
     # a file of thousands of rows should not lose a person to one typo in a number. The
     # import asks for it; the API's upsert answers the caller, who can fix and resend.
     lenient_custom: bool = False
+    # Numbers already read with these rules: (cell, region) → Phone, or why it is none.
+    phones: dict[tuple[str, str], Phone | str] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, company: Company, **options) -> "UpsertRules":
@@ -122,7 +129,7 @@ def read_row(
     fields["phone"] = fields["country"] = fields["email"] = ""
     if raw.get("phone", "").strip():
         try:
-            phone = parse_phone(raw["phone"], region or rules.default_country)
+            phone = _parse_phone(rules, raw["phone"], region or rules.default_country)
         except InvalidAddress as exc:
             return invalid(str(exc))
         fields["phone"], fields["country"] = phone.e164, phone.region
@@ -153,6 +160,22 @@ def read_row(
     )
 
 
+def _parse_phone(rules: UpsertRules, cell: str, region: str) -> Phone:
+    """parse_phone, once per distinct cell and region: a file repeats numbers."""
+    found = rules.phones.get((cell, region))
+    if found is None:
+        try:
+            found = parse_phone(cell, region)
+        except InvalidAddress as exc:
+            found = str(exc)
+        if len(rules.phones) >= PHONE_CACHE_SIZE:
+            rules.phones.clear()  # memory stays flat: the cache starts again
+        rules.phones[(cell, region)] = found
+    if isinstance(found, str):
+        raise InvalidAddress(found)
+    return found
+
+
 def decide_rows(*, rules: UpsertRules, outcomes: list[RowOutcome]) -> list[RowOutcome]:
     """Match each read row to a contact (by phone, then by email) and say what becomes of it.
 
@@ -167,13 +190,8 @@ def decide_rows(*, rules: UpsertRules, outcomes: list[RowOutcome]) -> list[RowOu
             outcome.outcome, outcome.reason = "duplicate", DUPLICATE
         seen |= keys
     valid = [o for o in outcomes if o.outcome == "pending"]
-    contacts = Contact.objects.filter(company=rules.company)
-    # No ordering and the partial unique indexes' condition: index lookups, not a scan
-    # of the whole company.
-    phones = list({o.fields["phone"] for o in valid} - {""})
-    emails = list({o.fields["email"] for o in valid} - {""})
-    by_phone = {c.phone: c for c in contacts.exclude(phone="").filter(phone__any=phones).order_by()}
-    by_email = {c.email: c for c in contacts.exclude(email="").filter(email__any=emails).order_by()}
+    by_phone = _contacts_by(rules.company, "phone", {o.fields["phone"] for o in valid})
+    by_email = _contacts_by(rules.company, "email", {o.fields["email"] for o in valid})
     matched: set[int] = set()
     for o in valid:
         contact = by_phone.get(o.fields["phone"]) or by_email.get(o.fields["email"])
@@ -191,6 +209,35 @@ def decide_rows(*, rules: UpsertRules, outcomes: list[RowOutcome]) -> list[RowOu
             o.outcome = "updated" if changed else "unchanged"
         matched.add(contact.pk)
     return outcomes
+
+
+def _contacts_by(company: Company, column: str, addresses: set[str]) -> dict[str, Contact]:
+    """The company's contacts with these phones (or emails), by address.
+
+    On PostgreSQL one unique-index lookup per address, whatever the planner believes: a
+    company that is growing by an import is still small in the table's statistics, and
+    ``= ANY(...)`` was then planned as a scan of all its contacts, batch after batch.
+    """
+    addresses = addresses - {""}
+    if not addresses:
+        return {}
+    if connection.vendor != "postgresql":
+        # No ordering and the partial unique indexes' condition: index lookups.
+        contacts = Contact.objects.filter(company=company).exclude(**{column: ""})
+        found = contacts.filter(**{f"{column}__any": addresses}).order_by()
+    else:
+        values = list(addresses)
+        if joinable(values):  # one text to quote, not thousands (see lookups)
+            listed, param = "string_to_array(%s, chr(10))", "\n".join(values)
+        else:
+            listed, param = "%s::text[]", values
+        found = Contact.objects.raw(
+            f"SELECT c.* FROM unnest({listed}) AS a(address) CROSS JOIN LATERAL "
+            f"(SELECT * FROM {Contact._meta.db_table} WHERE company_id = %s "
+            f"AND {column} = a.address AND {column} <> '' LIMIT 1) AS c",
+            [param, company.pk],
+        )
+    return {getattr(c, column): c for c in found}
 
 
 def write_rows(
@@ -369,11 +416,10 @@ def _update_contacts(rules: UpsertRules, contacts: list[Contact]) -> None:
 
 def _find_created(company: Company, created: list[RowOutcome]) -> None:
     """The ids COPY does not return, read back by the unique addresses just written."""
-    mine = Contact.objects.filter(company=company).order_by()
-    phones = [o.fields["phone"] for o in created if o.fields["phone"]]
-    emails = [o.fields["email"] for o in created if not o.fields["phone"]]
-    by_phone = dict(mine.exclude(phone="").filter(phone__any=phones).values_list("phone", "pk"))
-    by_email = dict(mine.exclude(email="").filter(email__any=emails).values_list("email", "pk"))
+    phones = {o.fields["phone"] for o in created if o.fields["phone"]}
+    emails = {o.fields["email"] for o in created if not o.fields["phone"]}
+    by_phone = {a: c.pk for a, c in _contacts_by(company, "phone", phones).items()}
+    by_email = {a: c.pk for a, c in _contacts_by(company, "email", emails).items()}
     for o in created:
         o.contact_id = by_phone.get(o.fields["phone"]) or by_email.get(o.fields["email"])
 

@@ -20,6 +20,8 @@ from addressbook.services.imports import (
     start_import,
 )
 
+from .conftest import worker_logs
+
 ROWS = 30_000
 
 
@@ -94,3 +96,51 @@ def test_killed_import_resumes_without_duplicates(
         )
         for i in range(ROWS)
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_killed_amid_ranges_resume_without_duplicates(
+    settings, tmp_path, company, start_worker_process, wait_for
+):
+    """The file in ranges shared by two workers, both killed while their ranges run."""
+    settings.IMPORT_DIR = tmp_path
+    lines = ["phone,first_name", *(f"{_phone(i)},Person {i}" for i in range(ROWS))]
+    upload = SimpleUploadedFile("big.csv", ("\n".join(lines) + "\n").encode(), "text/csv")
+    job = create_import(company=company, upload=upload)
+    assert start_import(job=job)
+    env = {"IMPORT_RANGE_ROWS": "6000"}
+    workers = [start_worker_process(env), start_worker_process(env)]
+    wait_for(
+        lambda: (
+            _job(job.pk).rows_done >= 2 * BATCH_SIZE or any(w.poll() is not None for w in workers)
+        ),
+        timeout=45,
+        what="the workers to commit batches",
+    )
+    for worker in workers:
+        assert worker.poll() is None, worker_logs(tmp_path)
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+
+    job = _job(job.pk)
+    assert job.ranges.count() == ROWS // 6000
+    assert 0 < job.rows_done < ROWS, "the import ended before the workers could be killed"
+    assert Contact.objects.count() == job.rows_done == job.counts["created"]
+
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - STALLED_AFTER - timedelta(seconds=1)
+    )
+    assert resume_import(job=job)
+    start_worker_process(env)
+    start_worker_process(env)
+    wait_for(
+        lambda: _job(job.pk).status == ImportJob.Status.DONE,
+        timeout=60,
+        what="the resumed import to finish",
+    )
+    job = _job(job.pk)
+    assert job.rows_done == job.rows_total == ROWS
+    assert job.counts == {"created": ROWS}
+    assert Contact.objects.count() == ROWS
+    assert Contact.objects.values("phone").distinct().count() == ROWS
+    assert not job.ranges.filter(done_at=None).exists()
