@@ -7,6 +7,7 @@ from .models import (
     CustomField,
     Group,
     ImportJob,
+    ImportRange,
     ImportRejection,
     Invitation,
     Membership,
@@ -72,13 +73,33 @@ class ImportRejectionInline(admin.TabularInline):
         return False
 
 
+class ImportRangeInline(admin.TabularInline):
+    """How far each range of the file has come: a stalled one shows here."""
+
+    model = ImportRange
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["number", "first_row", "last_row", "rows_done", "done_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
     list_display = ["filename", "company", "status", "rows_done", "created_at", "finished_at"]
     list_filter = ["status", "company"]
     search_fields = ["filename"]
     readonly_fields = ["rows_done", "counts", "heartbeat_at", "started_at", "finished_at"]
-    inlines = [ImportRejectionInline]
+    inlines = [ImportRangeInline, ImportRejectionInline]
+
+
+@admin.register(ImportRange)
+class ImportRangeAdmin(admin.ModelAdmin):
+    list_display = ["job", "number", "first_row", "last_row", "rows_done", "done_at"]
+    search_fields = ["job__filename"]
+    raw_id_fields = ["job"]
+    readonly_fields = ["rows_done", "done_at"]
 
 
 @admin.register(ImportRejection)

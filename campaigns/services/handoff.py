@@ -49,6 +49,9 @@ class Outgoing:
     short_code: str | None
     optout_shortcode: str
     campaign: Campaign | None = None
+    # The contact's row (CONTACT_FIELDS) the message was composed from, where at hand:
+    # an HTML body rendered at hand-off then needs no second read of it.
+    contact_row: dict | None = None
 
     # The columns of a Message these are read from, in the order of the fields above.
     COLUMNS = (
@@ -254,12 +257,11 @@ def _html_bodies(messages: list[Message], links: dict[int, str] | None = None) -
     template = _html_template(campaign.html_body)
     links = links or {}
     company_name = campaign.company.name
-    contacts = {
-        row["id"]: row
-        for row in Contact.objects.filter(pk__in=[m.contact_id for m in messages]).values(
-            *CONTACT_FIELDS
-        )
-    }
+    contacts = {m.contact_id: m.contact_row for m in messages if getattr(m, "contact_row", None)}
+    if missing := [m.contact_id for m in messages if m.contact_id not in contacts]:
+        contacts |= {
+            row["id"]: row for row in Contact.objects.filter(pk__in=missing).values(*CONTACT_FIELDS)
+        }
     return {
         m.pk: compose_email_html(
             template,

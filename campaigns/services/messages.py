@@ -133,7 +133,11 @@ class Drafts:
         for draft in drafts:
             pk, status = written.get(draft.contact["id"], (None, None))
             if status == Message.Status.SENDING:
-                claimed.append(Outgoing(pk, *_outgoing(draft.row), campaign=self.campaign))
+                claimed.append(
+                    Outgoing(
+                        pk, *_outgoing(draft.row), campaign=self.campaign, contact_row=draft.contact
+                    )
+                )
         return claimed
 
     def _insert(self, drafts: list[Draft], *, claim: bool) -> dict[int, tuple[int, str]]:
