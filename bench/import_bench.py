@@ -115,6 +115,9 @@ def run_through_worker(
     # `make run` or of the tests on the same broker cannot take it. The workers queue the
     # range tasks there too (bench.ready).
     app.conf.task_default_queue = QUEUE
+    with app.connection_for_write() as conn:
+        # Range tasks a stopped run left behind would be taken first, for a job now gone.
+        conn.default_channel.queue_purge(QUEUE)
     running = [
         Worker(
             queue=QUEUE,

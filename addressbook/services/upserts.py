@@ -19,7 +19,6 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ..addresses import InvalidAddress, Phone, normalize_email, parse_phone
-from ..lookups import joinable
 from ..models import Company, Contact, CustomField, ImportJob
 
 # Addresses among these that the company may not market to: supplied by the opt-out
@@ -212,31 +211,17 @@ def decide_rows(*, rules: UpsertRules, outcomes: list[RowOutcome]) -> list[RowOu
 
 
 def _contacts_by(company: Company, column: str, addresses: set[str]) -> dict[str, Contact]:
-    """The company's contacts with these phones (or emails), by address.
+    """The company's contacts with these phones (or emails), by address: one statement
+    on the partial unique index (no ordering, and its condition), whatever the batch.
 
-    On PostgreSQL one unique-index lookup per address, whatever the planner believes: a
-    company that is growing by an import is still small in the table's statistics, and
-    ``= ANY(...)`` was then planned as a scan of all its contacts, batch after batch.
+    The database picks that index once its statistics know how many contacts the company
+    has; an import growing a company keeps them fresh (see ``imports``).
     """
     addresses = addresses - {""}
     if not addresses:
         return {}
-    if connection.vendor != "postgresql":
-        # No ordering and the partial unique indexes' condition: index lookups.
-        contacts = Contact.objects.filter(company=company).exclude(**{column: ""})
-        found = contacts.filter(**{f"{column}__any": addresses}).order_by()
-    else:
-        values = list(addresses)
-        if joinable(values):  # one text to quote, not thousands (see lookups)
-            listed, param = "string_to_array(%s, chr(10))", "\n".join(values)
-        else:
-            listed, param = "%s::text[]", values
-        found = Contact.objects.raw(
-            f"SELECT c.* FROM unnest({listed}) AS a(address) CROSS JOIN LATERAL "
-            f"(SELECT * FROM {Contact._meta.db_table} WHERE company_id = %s "
-            f"AND {column} = a.address AND {column} <> '' LIMIT 1) AS c",
-            [param, company.pk],
-        )
+    contacts = Contact.objects.filter(company=company).exclude(**{column: ""})
+    found = contacts.filter(**{f"{column}__any": list(addresses)}).order_by()
     return {getattr(c, column): c for c in found}
 
 
