@@ -106,17 +106,20 @@ def _record(messages: list[Message], results: dict[str, SendResult]) -> HandOff:
     # inside the API's scope of its company). With the tally in one transaction: the
     # counters never say more or less than the rows.
     with transaction.atomic():
-        record_outcomes(messages[0].company_id, outcomes, at=now)
+        record_outcomes(outcomes, at=now)
         count_sent(accepted, at=now)
     return handed
 
 
-def record_outcomes(company_id: int, outcomes: list[tuple[int, str, str, str]], *, at) -> None:
+def record_outcomes(outcomes: list[tuple[int, str, str, str]], *, at) -> None:
     """Set each message's (id, status, error, gateway reference) as the gateway answered.
 
     Only from SENDING: a delivery report that overtook this answer has already said
     more. On PostgreSQL one UPDATE joined to the outcomes as arrays, whatever their mix;
-    elsewhere one UPDATE per kind of outcome.
+    elsewhere one UPDATE per kind of outcome. By primary key alone (the ids are the
+    claimed batch's, one company's): with the company in the condition too, a company
+    the table's statistics do not know yet had its index chosen, and every batch walked
+    all of its messages.
     """
     if not outcomes:
         return
@@ -127,8 +130,8 @@ def record_outcomes(company_id: int, outcomes: list[tuple[int, str, str, str]], 
                 # The usual batch: every message taken, no reference to keep.
                 cursor.execute(
                     f"UPDATE {table} SET status = %s, sent_at = %s "
-                    "WHERE id = ANY(%s) AND company_id = %s AND status = %s",
-                    [Message.Status.SENT, at, [o[0] for o in outcomes], company_id, sending],
+                    "WHERE id = ANY(%s) AND status = %s",
+                    [Message.Status.SENT, at, [o[0] for o in outcomes], sending],
                 )
                 return
             cursor.execute(
@@ -137,11 +140,11 @@ def record_outcomes(company_id: int, outcomes: list[tuple[int, str, str, str]], 
                 "THEN m.gateway_reference ELSE v.reference END "
                 "FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[]) "
                 "AS v(id, status, error, reference) "
-                "WHERE m.id = v.id AND m.company_id = %s AND m.status = %s",
-                [at, *map(list, zip(*outcomes, strict=True)), company_id, sending],
+                "WHERE m.id = v.id AND m.status = %s",
+                [at, *map(list, zip(*outcomes, strict=True)), sending],
             )
         return
-    sending = Message.objects.filter(company_id=company_id, status=Message.Status.SENDING)
+    sending = Message.objects.filter(status=Message.Status.SENDING)
     alike: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     for pk, status, error, reference in outcomes:
         alike[status, error, reference].append(pk)
