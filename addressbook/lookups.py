@@ -20,7 +20,7 @@ class AnyOf(Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         values = list(self.rhs)
         if connection.vendor == "postgresql":
-            if joinable(values):
+            if _joinable(values):
                 return f"{lhs} = ANY(string_to_array(%s, chr(10)))", [
                     *lhs_params,
                     "\n".join(values),
@@ -32,6 +32,6 @@ class AnyOf(Lookup):
         return f"{lhs} IN ({marks})", [*lhs_params, *values]
 
 
-def joinable(values: list) -> bool:
+def _joinable(values: list) -> bool:
     """Whether string_to_array gives the values back: texts, none empty, none with \\n."""
     return bool(values) and all(type(v) is str and v and "\n" not in v for v in values)

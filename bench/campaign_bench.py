@@ -56,7 +56,7 @@ from . import import_bench as ib
 from .data import FIRST, LAST, _pool
 from .naive import naive_send_one
 from .run import label, scale
-from .worker import ROOT, Worker
+from .worker import ROOT, CpuMeter, Worker, running
 
 QUEUE = "bench-campaign"
 WORKERS = 2
@@ -245,22 +245,8 @@ def running_workers(*, out: Path, env: dict[str, str], count: int = WORKERS):
         )
         for i in range(count)
     ]
-    try:
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.wait_ready()
+    with running(workers):
         yield workers
-    except BaseException:
-        for worker in workers:
-            tail = "\n".join(f"#   {x}" for x in worker.log_tail())
-            print(f"# worker log ({worker.log_path}):\n{tail}", flush=True)
-        raise
-    finally:
-        for worker in workers:
-            worker.stop()
-    for worker in workers:  # kept only when something went wrong
-        worker.log_path.unlink(missing_ok=True)
 
 
 def _wait(done, *, workers: list[CampaignWorker], timeout: float, what: str, progress, state):
@@ -284,64 +270,6 @@ def _wait(done, *, workers: list[CampaignWorker], timeout: float, what: str, pro
             elif now - changed > stall:
                 raise RuntimeError(f"Stalled: {what}, no progress in {stall:.0f} s ({progress()})")
         time.sleep(POLL)
-
-
-class CpuMeter:
-    """CPU time between start() and stop(): the machine's, and the workers', database's
-    (postgres processes, a local server's), broker's (redis-server) and this process's;
-    what is left is other processes' on the same machine, which skews the result."""
-
-    GROUPS = ("workers", "database", "broker", "bench process")
-
-    def __init__(self, workers: list[Worker]):
-        self.pids = {w.process.pid for w in workers}
-        self.tick = os.sysconf("SC_CLK_TCK")
-
-    @staticmethod
-    def _machine() -> tuple[int, int]:
-        """(all ticks, idle ticks) of all cores, from the first line of /proc/stat."""
-        with open("/proc/stat") as f:
-            values = [int(v) for v in f.readline().split()[1:9]]
-        return sum(values), values[3] + values[4]
-
-    def _groups(self) -> Counter:
-        ticks: Counter = Counter()
-        me = os.getpid()
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry.name}/stat") as f:
-                    raw = f.read()
-            except OSError:
-                continue  # gone meanwhile
-            comm, fields = raw[raw.find("(") + 1 : raw.rfind(")")], raw.rsplit(")", 1)[1].split()
-            own, reaped = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
-            pid = int(entry.name)
-            if pid in self.pids:
-                ticks["workers"] += own + reaped
-            elif comm.startswith("postgres"):
-                ticks["database"] += own + reaped  # the postmaster counts ended backends
-            elif comm.startswith("redis-server"):
-                ticks["broker"] += own
-            elif pid == me:
-                ticks["bench process"] += own
-        return ticks
-
-    def start(self) -> None:
-        (self.total, self.idle), self.ticks = self._machine(), self._groups()
-
-    def stop(self) -> str:
-        (total, idle), ticks = self._machine(), self._groups()
-        total, idle = total - self.total, idle - self.idle
-        busy = (total - idle) / self.tick
-        spent = {g: (ticks[g] - self.ticks[g]) / self.tick for g in self.GROUPS}
-        spent["other processes"] = max(0.0, busy - sum(spent.values()))
-        return (
-            f"CPU: machine {100 * (total - idle) / max(1, total):.0f}% busy "
-            f"({os.cpu_count()} cores, {busy:.1f} CPU-s): "
-            + ", ".join(f"{g} {v:.1f}" for g, v in spent.items())
-        )
 
 
 def _pace(campaign: Campaign, started: datetime) -> str:

@@ -23,7 +23,7 @@ from config.celery import app
 from optout.models import ConsentEvent, Source, Suppression
 
 from .data import DEFAULT_REGION, Generated
-from .worker import Worker
+from .worker import CpuMeter, Worker, running
 
 POLL = 0.05
 QUEUE = "bench-import"
@@ -109,7 +109,7 @@ def upload(company: Company, path: Path) -> ImportJob:
 
 
 def run_through_worker(
-    job: ImportJob, *, log: Path, timeout: float, workers: int = WORKERS
+    job: ImportJob, *, log: Path, timeout: float, count: int = WORKERS
 ) -> ImportResult:
     # start_import's task goes to a queue only the bench's own workers read: a worker of
     # `make run` or of the tests on the same broker cannot take it. The workers queue the
@@ -118,26 +118,20 @@ def run_through_worker(
     with app.connection_for_write() as conn:
         # Range tasks a stopped run left behind would be taken first, for a job now gone.
         conn.default_channel.queue_purge(QUEUE)
-    running = [
+    workers = [
         Worker(
             queue=QUEUE,
             hostname=f"{QUEUE}-{i}@%h",
             log=log.with_name(f"{log.stem}-{i}{log.suffix}"),
             env={"BENCH_WORKER_QUEUE": QUEUE},
         )
-        for i in range(workers)
+        for i in range(count)
     ]
-    try:
-        for worker in running:
-            worker.start()
-        for worker in running:
-            worker.wait_ready()
-        idle_kb = max(worker.rss_kb for worker in running)
-        for worker in running:
+    with running(workers):
+        idle_kb = max(worker.rss_kb for worker in workers)
+        for worker in workers:
             worker.start_sampling()
-        from .campaign_bench import CpuMeter  # here: campaign_bench imports this module
-
-        cpu = CpuMeter(running)
+        cpu = CpuMeter(workers)
         cpu.start()
         started = time.perf_counter()
         if not start_import(job=job):
@@ -151,21 +145,11 @@ def run_through_worker(
                 raise RuntimeError(f"Import {job.pk} failed: {job.error}")
             if time.perf_counter() - started > timeout:
                 raise RuntimeError(f"Import {job.pk} not done in {timeout} s (status {status})")
-            for worker in running:
+            for worker in workers:
                 worker.check_alive()
         seconds = time.perf_counter() - started
         cpu_note = cpu.stop()
-        peak_kb = max(worker.stop_sampling() for worker in running)  # per process
-    except BaseException:
-        for worker in running:
-            tail = "\n".join(f"#   {x}" for x in worker.log_tail())
-            print(f"# worker log ({worker.log_path}):\n{tail}", flush=True)
-        raise
-    finally:
-        for worker in running:
-            worker.stop()
-    for worker in running:
-        worker.log_path.unlink()  # kept only when something went wrong
+        peak_kb = max(worker.stop_sampling() for worker in workers)  # per process
     job.refresh_from_db()
     return ImportResult(
         rows=job.rows_done,
@@ -174,7 +158,7 @@ def run_through_worker(
         peak_rss_mb=peak_kb / 1024,
         idle_rss_mb=idle_kb / 1024,
         counts=job.counts,
-        workers=workers,
+        workers=count,
         cpu=cpu_note,
     )
 

@@ -1,7 +1,5 @@
 """Filling a campaign for one contact, with the opt-out text or link it must carry."""
 
-import hashlib
-import hmac
 import html
 import re
 import secrets
@@ -14,7 +12,6 @@ from django.core.signing import BadSignature, Signer
 from django.template import Context, Engine, Template, TemplateSyntaxError
 from django.template.base import TextNode, Variable, VariableNode
 from django.utils.crypto import constant_time_compare, salted_hmac
-from django.utils.encoding import force_bytes
 from django.utils.html import escape
 
 PLACEHOLDERS = ("first_name", "last_name", "full_name", "phone", "email", "company")
@@ -186,23 +183,7 @@ _unsubscribe_signer = Signer(salt="campaigns.unsubscribe")
 def unsubscribe_link(code: str) -> str:
     """An email's personal unsubscribe URL: its message's code, signed, so it can be
     neither guessed nor forged, and is tied to one company, contact and campaign."""
-    return f"{settings.SHORT_URL_BASE}/u/{_sign(code)}"
-
-
-_signing: tuple[str, "hmac.HMAC"] | None = None
-
-
-def _sign(code: str) -> str:
-    """_unsubscribe_signer.sign(code), with the HMAC's key derived once, not per message
-    (the same steps as Django's salted_hmac, which derives it on every call)."""
-    global _signing
-    signer = _unsubscribe_signer
-    if _signing is None or _signing[0] != signer.key:
-        key = hashlib.sha256(force_bytes(signer.salt + "signer") + force_bytes(signer.key))
-        _signing = (signer.key, hmac.new(key.digest(), digestmod=hashlib.sha256))
-    mac = _signing[1].copy()
-    mac.update(code.encode())
-    return f"{code}{signer.sep}{urlsafe_b64encode(mac.digest()).decode().rstrip('=')}"
+    return f"{settings.SHORT_URL_BASE}/u/{_unsubscribe_signer.sign(code)}"
 
 
 def code_from_unsubscribe_token(token: str) -> str | None:

@@ -217,11 +217,8 @@ def _contacts_by(company: Company, column: str, addresses: set[str]) -> dict[str
     The database picks that index once its statistics know how many contacts the company
     has; an import growing a company keeps them fresh (see ``imports``).
     """
-    addresses = addresses - {""}
-    if not addresses:
-        return {}
     contacts = Contact.objects.filter(company=company).exclude(**{column: ""})
-    found = contacts.filter(**{f"{column}__any": list(addresses)}).order_by()
+    found = contacts.filter(**{f"{column}__any": list(addresses - {""})}).order_by()
     return {getattr(c, column): c for c in found}
 
 
@@ -401,10 +398,11 @@ def _update_contacts(rules: UpsertRules, contacts: list[Contact]) -> None:
 
 def _find_created(company: Company, created: list[RowOutcome]) -> None:
     """The ids COPY does not return, read back by the unique addresses just written."""
-    phones = {o.fields["phone"] for o in created if o.fields["phone"]}
-    emails = {o.fields["email"] for o in created if not o.fields["phone"]}
-    by_phone = {a: c.pk for a, c in _contacts_by(company, "phone", phones).items()}
-    by_email = {a: c.pk for a, c in _contacts_by(company, "email", emails).items()}
+    mine = Contact.objects.filter(company=company).order_by()
+    phones = [o.fields["phone"] for o in created if o.fields["phone"]]
+    emails = [o.fields["email"] for o in created if not o.fields["phone"]]
+    by_phone = dict(mine.exclude(phone="").filter(phone__any=phones).values_list("phone", "pk"))
+    by_email = dict(mine.exclude(email="").filter(email__any=emails).values_list("email", "pk"))
     for o in created:
         o.contact_id = by_phone.get(o.fields["phone"]) or by_email.get(o.fields["email"])
 

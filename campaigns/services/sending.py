@@ -372,10 +372,10 @@ def _still_sending(campaign: Campaign, lease: _Lease, in_chunk, park) -> bool:
     the run had yet to send is written queued first (``park``), while the chunk is still
     this worker's; a chunk taken over by another worker is left to that one's run."""
     status = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
-    if status == Campaign.Status.SENDING and lease.renew():
-        return True
     if not lease.renew():
         return False
+    if status == Campaign.Status.SENDING:
+        return True
     park()
     if status == Campaign.Status.CANCELLED:
         cancel_queued(in_chunk)

@@ -229,14 +229,6 @@ def test_links_and_addresses_are_folded_as_the_email_package_folds_them():
         assert header(name, value)[0] == fold(name, value), value
 
 
-def test_the_unsubscribe_link_is_signed_as_the_signer_signs_it(settings):
-    from campaigns.personalize import _sign, _unsubscribe_signer, code_from_unsubscribe_token
-
-    for code in ("abcdefgh", "Zz234567", "x"):
-        assert _sign(code) == _unsubscribe_signer.sign(code)
-        assert code_from_unsubscribe_token(_sign(code)) == code
-
-
 def test_short_codes_use_the_whole_alphabet_and_only_it():
     from campaigns.personalize import CODE_ALPHABET, CODE_LENGTH, new_short_code
 
